@@ -1,0 +1,116 @@
+#pragma once
+
+#include <keel/logger.hpp>
+#include <keel/middleware.hpp>
+#include <keel/request.hpp>
+#include <keel/response.hpp>
+#include <keel/router.hpp>
+#include <keel/server_options.hpp>
+#include <keel/task.hpp>
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+namespace keel {
+
+/// A service: its routes, middleware, exception handlers and logger.
+///
+/// Register everything, then serve it with `run()` (or a `keel::server`, or drive it
+/// in-process with `keel::testing::client`). The first of those builds the app: the route
+/// table is compiled and checked, and the app can no longer be changed.
+class app {
+public:
+    app();
+    ~app();
+    app(const app&) = delete;
+    app& operator=(const app&) = delete;
+
+    template <class F>
+    route get(std::string_view path, F handler) {
+        return add(keel::method::get, path, std::move(handler));
+    }
+    template <class F>
+    route post(std::string_view path, F handler) {
+        return add(keel::method::post, path, std::move(handler));
+    }
+    template <class F>
+    route put(std::string_view path, F handler) {
+        return add(keel::method::put, path, std::move(handler));
+    }
+    template <class F>
+    route patch(std::string_view path, F handler) {
+        return add(keel::method::patch, path, std::move(handler));
+    }
+    template <class F>
+    route delete_(std::string_view path, F handler) {
+        return add(keel::method::delete_, path, std::move(handler));
+    }
+    template <class F>
+    route options(std::string_view path, F handler) {
+        return add(keel::method::options, path, std::move(handler));
+    }
+    template <class F>
+    route add(keel::method m, std::string_view path, F handler) {
+        require_unbuilt("add a route");
+        return routes_.add(m, path, std::move(handler));
+    }
+    /// Serves every route of `r` (under its prefix).
+    void include(const router& r);
+
+    /// Adds a middleware around every request; the first added is the outermost.
+    void use(middleware m);
+
+    /// Answers exceptions of type E (and types derived from it) thrown by handlers or
+    /// dependencies with `handler(const E&, const keel::request&) -> keel::response`.
+    /// Handlers are tried in registration order, before keel's own (http_error → its status,
+    /// validation_error → 422, anything else → 500).
+    template <class E, class F>
+    void exception_handler(F handler) {
+        add_exception_handler([h = std::move(handler)](const std::exception_ptr& error,
+                                                       const request& req) -> std::optional<response> {
+            try {
+                std::rethrow_exception(error);
+            } catch (const E& e) {
+                return response(h(e, req));
+            } catch (...) {
+                return std::nullopt;
+            }
+        });
+    }
+
+    keel::logger& logger() noexcept;
+    const keel::logger& logger() const noexcept;
+
+    /// Compiles and checks the route table; afterwards the app cannot change. Called by the
+    /// server and the test client; calling it again does nothing. Throws std::logic_error
+    /// naming every conflict (two routes for one method and path shape, a path<"name">
+    /// parameter that the route's template does not have, ...).
+    void build();
+    bool built() const noexcept;
+
+    /// Runs one request through middleware, routing, the handler and error handling.
+    /// The app must be built. The task never throws: every error becomes a response.
+    task<response> handle(request& req) const;
+
+    /// Serves on `HOST`:`PORT` (see server_options::from_environment) until SIGINT or SIGTERM,
+    /// then shuts down gracefully; a second signal exits at once. Returns the process exit code.
+    int run(int argc = 0, const char* const* argv = nullptr);
+    int run(server_options options);
+
+private:
+    friend class server;  // installs the access log outermost
+    void use_outermost(middleware m);
+
+    using exception_mapper = std::function<std::optional<response>(const std::exception_ptr&, const request&)>;
+    void add_exception_handler(exception_mapper mapper);
+    void require_unbuilt(std::string_view what) const;
+
+    struct impl;
+    std::unique_ptr<impl> impl_;
+    router routes_;
+};
+
+}  // namespace keel

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <keel/detail/param_value.hpp>
+
+namespace keel {
+
+/// The JSON request body, converted into T with nlohmann_json's `from_json` (so the
+/// `NLOHMANN_DEFINE_TYPE_*` macros work as they are). `body<std::optional<T>>` accepts an
+/// empty body. The body must be JSON (`Content-Type: application/json`, any `+json`, or none);
+/// anything else, malformed JSON, a missing field or a wrong type is a 422 naming the field.
+template <class T>
+class body : public detail::param_value<T> {
+public:
+    using detail::param_value<T>::param_value;
+};
+
+}  // namespace keel

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+namespace keel::detail {
+
+// A string literal usable as a template argument: keel::query<int, "limit">.
+template <std::size_t N>
+struct fixed_string {
+    char chars[N]{};
+
+    constexpr fixed_string(const char (&text)[N]) noexcept { std::copy_n(text, N, chars); }
+    constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
+    constexpr bool empty() const noexcept { return N <= 1; }
+};
+
+}  // namespace keel::detail

@@ -1,0 +1,369 @@
+#pragma once
+
+// Turns a handler's signature into a type-erased route handler: binds each parameter from the
+// request, collects every binding failure into one 422, calls the handler (on the worker pool
+// unless it is a coroutine), and converts what it returns into a response.
+
+#include <keel/body.hpp>
+#include <keel/header.hpp>
+#include <keel/offload.hpp>
+#include <keel/param_parser.hpp>
+#include <keel/path.hpp>
+#include <keel/query.hpp>
+#include <keel/request.hpp>
+#include <keel/response.hpp>
+#include <keel/status.hpp>
+#include <keel/task.hpp>
+#include <keel/validation_error.hpp>
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace keel::detail {
+
+// ---------------------------------------------------------------------------------- signatures
+
+template <class... A>
+struct type_list {};
+
+template <class F>
+struct callable_traits;
+
+template <class R, class... A>
+struct callable_traits<R(A...)> {
+    using result = R;
+    using args = type_list<A...>;
+};
+template <class R, class... A>
+struct callable_traits<R (*)(A...)> : callable_traits<R(A...)> {};
+template <class R, class... A>
+struct callable_traits<R (*)(A...) noexcept> : callable_traits<R(A...)> {};
+template <class R, class... A>
+struct callable_traits<R(A...) noexcept> : callable_traits<R(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...)> : callable_traits<R(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...) const> : callable_traits<R(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...) noexcept> : callable_traits<R(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...) const noexcept> : callable_traits<R(A...)> {};
+
+template <class F>
+concept has_call_operator = requires { &F::operator(); };
+
+template <class F>
+struct handler_signature {
+    static_assert(std::is_function_v<std::remove_pointer_t<F>>,
+                  "keel: a handler must have one fixed signature: no `auto` parameters, no overloads");
+    using traits = callable_traits<std::remove_pointer_t<F>>;
+};
+template <class F>
+    requires has_call_operator<F>
+struct handler_signature<F> {
+    using traits = callable_traits<decltype(&F::operator())>;
+};
+
+// ---------------------------------------------------------------------------------- values
+
+template <class T>
+struct value_shape {
+    using element = T;
+    static constexpr bool optional = false;
+    static constexpr bool list = false;
+};
+template <class E>
+struct value_shape<std::optional<E>> {
+    using element = E;
+    static constexpr bool optional = true;
+    static constexpr bool list = false;
+};
+template <class E, class A>
+struct value_shape<std::vector<E, A>> {
+    using element = E;
+    static constexpr bool optional = false;
+    static constexpr bool list = true;
+};
+
+template <class T, auto Default>
+T make_default() {
+    if constexpr (requires { Default.view(); }) {
+        return T(std::string(Default.view()));
+    } else {
+        return T(Default);
+    }
+}
+
+template <class E>
+std::optional<E> convert_value(std::string_view text, const std::vector<std::string>& loc,
+                               std::vector<field_error>& errors) {
+    parse_failure why;
+    auto value = param_parser<E>::parse(text, why);
+    if (!value) errors.push_back({loc, std::move(why.msg), std::move(why.type)});
+    return value;
+}
+
+void add_missing(std::vector<std::string> loc, std::vector<field_error>& errors);
+
+// Converts the values found for one parameter (0, 1 or several) into T, which may be an
+// optional, a vector, or a plain type with or without a default.
+template <class T, auto... Default>
+std::optional<T> convert_values(const std::vector<std::string_view>& found, bool take_last,
+                                std::vector<std::string> loc, std::vector<field_error>& errors) {
+    using shape = value_shape<T>;
+    using E = typename shape::element;
+    if constexpr (shape::list) {
+        T all;
+        bool ok = true;
+        for (auto text : found) {
+            auto v = convert_value<E>(text, loc, errors);
+            if (v) all.push_back(std::move(*v));
+            ok = ok && v.has_value();
+        }
+        if (!ok) return std::nullopt;
+        return all;
+    } else {
+        if (found.empty()) {
+            if constexpr (sizeof...(Default) == 1) {
+                return make_default<T, Default...>();
+            } else if constexpr (shape::optional) {
+                return T{};
+            } else {
+                add_missing(std::move(loc), errors);
+                return std::nullopt;
+            }
+        }
+        auto v = convert_value<E>(take_last ? found.back() : found.front(), loc, errors);
+        if (!v) return std::nullopt;
+        return T(std::move(*v));
+    }
+}
+
+std::vector<std::string_view> query_values(const request& req, std::string_view name);
+std::vector<std::string_view> header_values(const request& req, std::string_view name);
+// The path parameter bound by name, or by position when `name` is empty; also says its name.
+std::optional<std::string_view> path_value(const request& req, std::string_view name, std::size_t position,
+                                           std::string& resolved_name);
+
+// Checks Content-Type and parses the body; nullopt (with errors) when it is not usable JSON.
+// `present` says whether there was a body at all.
+std::optional<nlohmann::json> parse_json_body(const request& req, bool body_optional, bool& present,
+                                              std::vector<field_error>& errors);
+// Turns nlohmann's conversion error into a field_error located under "body".
+void add_json_conversion_error(const nlohmann::json::exception& e, std::vector<field_error>& errors);
+
+// ---------------------------------------------------------------------------------- binders
+
+// binder<D> knows how to make a parameter of (decayed) type D from the request.
+template <class D>
+struct binder {
+    static_assert(sizeof(D) == 0,
+                  "keel: this handler parameter type is not understood. Use keel::path<T>, keel::query<T, "
+                  "\"name\">, keel::header<T, \"name\">, keel::body<T>, or keel::request&");
+};
+
+template <class T, fixed_string Name>
+struct binder<path<T, Name>> {
+    using slot = std::optional<path<T, Name>>;
+    static constexpr bool is_path = true;
+    static constexpr std::string_view declared_name = Name.view();
+
+    static void bind(slot& out, request& req, std::size_t position, std::vector<field_error>& errors) {
+        std::string name;
+        auto text = path_value(req, Name.view(), position, name);
+        std::vector<std::string_view> found;
+        if (text) found.push_back(*text);
+        auto v = convert_values<T>(found, false, {"path", std::move(name)}, errors);
+        if (v) out.emplace(std::move(*v));
+    }
+    static path<T, Name>&& take(slot& s) { return std::move(*s); }
+};
+
+template <class T, fixed_string Name, auto... Default>
+struct binder<query<T, Name, Default...>> {
+    using slot = std::optional<query<T, Name, Default...>>;
+    static constexpr bool is_path = false;
+
+    static void bind(slot& out, request& req, std::size_t, std::vector<field_error>& errors) {
+        auto v = convert_values<T, Default...>(query_values(req, Name.view()), true,
+                                               {"query", std::string(Name.view())}, errors);
+        if (v) out.emplace(std::move(*v));
+    }
+    static query<T, Name, Default...>&& take(slot& s) { return std::move(*s); }
+};
+
+template <class T, fixed_string Name, auto... Default>
+struct binder<header<T, Name, Default...>> {
+    using slot = std::optional<header<T, Name, Default...>>;
+    static constexpr bool is_path = false;
+
+    static void bind(slot& out, request& req, std::size_t, std::vector<field_error>& errors) {
+        auto v = convert_values<T, Default...>(header_values(req, Name.view()), false,
+                                               {"header", std::string(Name.view())}, errors);
+        if (v) out.emplace(std::move(*v));
+    }
+    static header<T, Name, Default...>&& take(slot& s) { return std::move(*s); }
+};
+
+template <class T>
+struct binder<body<T>> {
+    using slot = std::optional<body<T>>;
+    static constexpr bool is_path = false;
+    using shape = value_shape<T>;
+
+    static void bind(slot& out, request& req, std::size_t, std::vector<field_error>& errors) {
+        bool present = false;
+        auto json = parse_json_body(req, shape::optional, present, errors);
+        if (!json) {
+            if constexpr (shape::optional) {
+                if (!present) out.emplace(T{});
+            }
+            return;
+        }
+        try {
+            out.emplace(json->template get<T>());
+        } catch (const nlohmann::json::exception& e) {
+            add_json_conversion_error(e, errors);
+        }
+    }
+    static body<T>&& take(slot& s) { return std::move(*s); }
+};
+
+template <>
+struct binder<request> {
+    using slot = request*;
+    static constexpr bool is_path = false;
+
+    static void bind(slot& out, request& req, std::size_t, std::vector<field_error>&) { out = &req; }
+    static request& take(slot& s) { return *s; }
+};
+
+template <class A>
+using binder_for = binder<std::remove_cvref_t<A>>;
+
+// For each parameter, how many path<> parameters come before it: positional path<> binding.
+template <class... A>
+constexpr std::array<std::size_t, sizeof...(A)> path_positions() {
+    std::array<std::size_t, sizeof...(A)> positions{};
+    constexpr bool is_path[] = {binder_for<A>::is_path..., false};
+    std::size_t seen = 0;
+    for (std::size_t i = 0; i < sizeof...(A); ++i) {
+        positions[i] = seen;
+        if (is_path[i]) ++seen;
+    }
+    return positions;
+}
+
+template <class A>
+constexpr void collect_path_param(std::vector<std::string>& out) {
+    if constexpr (binder_for<A>::is_path) out.emplace_back(binder_for<A>::declared_name);
+}
+
+// Binds every parameter, then calls f with them; throws validation_error naming every failure.
+template <class F, class... A, std::size_t... I>
+decltype(auto) call_bound(const F& f, request& req, type_list<A...>, std::index_sequence<I...>) {
+    std::tuple<typename binder_for<A>::slot...> slots;
+    std::vector<field_error> errors;
+    [[maybe_unused]] constexpr auto positions = path_positions<A...>();
+    (binder_for<A>::bind(std::get<I>(slots), req, positions[I], errors), ...);
+    if (!errors.empty()) throw validation_error(std::move(errors));
+    return std::invoke(f, binder_for<A>::take(std::get<I>(slots))...);
+}
+
+template <class F, class... A>
+decltype(auto) call_bound(const F& f, request& req, type_list<A...> args) {
+    return call_bound(f, req, args, std::index_sequence_for<A...>{});
+}
+
+// ---------------------------------------------------------------------------------- results
+
+response void_response(keel::status success);
+
+template <class R>
+response make_response(R&& value, keel::status success) {
+    using D = std::remove_cvref_t<R>;
+    if constexpr (std::is_same_v<D, response>) {
+        return std::forward<R>(value);
+    } else {
+        static_assert(std::is_constructible_v<nlohmann::json, R&&>,
+                      "keel: a handler must return keel::response, void, or a value nlohmann_json can "
+                      "serialise (give your type a to_json, e.g. with NLOHMANN_DEFINE_TYPE_INTRUSIVE)");
+        return response::json(nlohmann::json(std::forward<R>(value)), success);
+    }
+}
+
+template <class F>
+response call_and_respond(const F& f, request& req, keel::status success) {
+    using traits = typename handler_signature<F>::traits;
+    if constexpr (std::is_void_v<typename traits::result>) {
+        call_bound(f, req, typename traits::args{});
+        return void_response(success);
+    } else {
+        return make_response(call_bound(f, req, typename traits::args{}), success);
+    }
+}
+
+// A plain handler may block: it runs, with its binding, on the worker pool.
+template <class F>
+task<response> run_blocking_handler(const F& f, request& req, keel::status success) {
+    co_return co_await offload([&f, &req, success] { return call_and_respond(f, req, success); });
+}
+
+// A coroutine handler runs on the I/O thread; its arguments live in this frame while it runs.
+template <class F>
+task<response> run_coroutine_handler(const F& f, request& req, keel::status success) {
+    using traits = typename handler_signature<F>::traits;
+    using result = typename traits::result::value_type;
+    if constexpr (std::is_void_v<result>) {
+        co_await call_bound(f, req, typename traits::args{});
+        co_return void_response(success);
+    } else {
+        co_return make_response(co_await call_bound(f, req, typename traits::args{}), success);
+    }
+}
+
+// ---------------------------------------------------------------------------------- erasure
+
+using route_function = std::function<task<response>(request&, keel::status success)>;
+
+struct handler_info {
+    route_function invoke;
+    std::vector<std::string> path_params;  // as declared by path<> parameters; "" = positional
+    bool on_io_thread = false;             // a coroutine handler
+};
+
+template <class... A>
+std::vector<std::string> declared_path_params(type_list<A...>) {
+    std::vector<std::string> out;
+    (collect_path_param<A>(out), ...);
+    return out;
+}
+
+template <class F>
+handler_info make_handler(F f) {
+    using traits = typename handler_signature<F>::traits;
+    handler_info info;
+    info.path_params = declared_path_params(typename traits::args{});
+    info.on_io_thread = is_task<std::remove_cvref_t<typename traits::result>>::value;
+    if constexpr (is_task<std::remove_cvref_t<typename traits::result>>::value) {
+        info.invoke = [f = std::move(f)](request& req, keel::status success) {
+            return run_coroutine_handler(f, req, success);
+        };
+    } else {
+        info.invoke = [f = std::move(f)](request& req, keel::status success) {
+            return run_blocking_handler(f, req, success);
+        };
+    }
+    return info;
+}
+
+}  // namespace keel::detail

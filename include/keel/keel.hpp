@@ -1,0 +1,26 @@
+#pragma once
+
+// Everything a service writes against. Library code and tests include the precise headers.
+
+#include <keel/access_log.hpp>
+#include <keel/app.hpp>
+#include <keel/body.hpp>
+#include <keel/header.hpp>
+#include <keel/header_map.hpp>
+#include <keel/http_error.hpp>
+#include <keel/logger.hpp>
+#include <keel/method.hpp>
+#include <keel/middleware.hpp>
+#include <keel/offload.hpp>
+#include <keel/param_parser.hpp>
+#include <keel/path.hpp>
+#include <keel/query.hpp>
+#include <keel/request.hpp>
+#include <keel/response.hpp>
+#include <keel/route.hpp>
+#include <keel/router.hpp>
+#include <keel/server.hpp>
+#include <keel/server_options.hpp>
+#include <keel/status.hpp>
+#include <keel/task.hpp>
+#include <keel/validation_error.hpp>

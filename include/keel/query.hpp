@@ -1,0 +1,21 @@
+#pragma once
+
+#include <keel/detail/fixed_string.hpp>
+#include <keel/detail/param_value.hpp>
+
+namespace keel {
+
+/// A query parameter, by name: `keel::query<int, "limit">` is required,
+/// `keel::query<std::optional<int>, "limit">` is optional, `keel::query<int, "limit", 20>`
+/// defaults to 20, and `keel::query<std::vector<int>, "id">` collects every `id=`.
+/// A value that does not convert is a 422 naming `["query", "limit"]`.
+template <class T, detail::fixed_string Name, auto... Default>
+class query : public detail::param_value<T> {
+    static_assert(sizeof...(Default) <= 1, "keel::query takes at most one default value");
+
+public:
+    static constexpr std::string_view name = Name.view();
+    using detail::param_value<T>::param_value;
+};
+
+}  // namespace keel

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <keel/header_map.hpp>
+#include <keel/method.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keel {
+
+/// One HTTP request as a handler sees it: already parsed, framed and size-checked.
+///
+/// A request belongs to one handler invocation; it is not shared between threads while a
+/// handler runs. Views it returns stay valid as long as the request does.
+class request {
+public:
+    using param_list = std::vector<std::pair<std::string, std::string>>;
+
+    request() = default;
+    request(keel::method m, std::string target, std::string body = {});
+
+    keel::method method() const noexcept { return method_; }
+    /// The method token as sent ("GET", or e.g. "PROPFIND" for method::other).
+    std::string_view method_name() const noexcept { return method_name_; }
+    /// The request target as sent: path and query, percent-encoded.
+    std::string_view target() const noexcept { return target_; }
+    /// The path part of the target, still percent-encoded.
+    std::string_view path() const noexcept;
+    /// The part after '?', without it; empty when there is none.
+    std::string_view query_string() const noexcept;
+    /// 11 for HTTP/1.1, 10 for HTTP/1.0.
+    int version() const noexcept { return version_; }
+    /// Whether the client asked to keep the connection open after this request.
+    bool keep_alive() const noexcept { return keep_alive_; }
+
+    const header_map& headers() const noexcept { return headers_; }
+    header_map& headers() noexcept { return headers_; }
+    /// The first value of a header field (case-insensitive), if present.
+    std::optional<std::string_view> header(std::string_view name) const noexcept { return headers_.get(name); }
+
+    const std::string& body() const noexcept { return body_; }
+    std::string& body() noexcept { return body_; }
+
+    /// Path parameters of the matched route, percent-decoded, in template order.
+    const param_list& path_params() const noexcept { return path_params_; }
+    std::optional<std::string_view> path_param(std::string_view name) const noexcept;
+
+    /// Query parameters, percent-decoded ('+' is a space), in order; a key may repeat.
+    const param_list& query_params() const;
+    /// The first value of query parameter `name`, if present.
+    std::optional<std::string_view> query(std::string_view name) const;
+
+    /// The peer's address ("127.0.0.1:53412"); empty for in-process requests.
+    std::string_view remote_address() const noexcept { return remote_address_; }
+
+    // Set by the server, the router and the test client.
+    void set_method(keel::method m, std::string_view name = {});
+    void set_target(std::string target);
+    void set_version(int v) noexcept { version_ = v; }
+    void set_keep_alive(bool on) noexcept { keep_alive_ = on; }
+    void set_remote_address(std::string address) { remote_address_ = std::move(address); }
+    param_list& path_params() noexcept { return path_params_; }
+
+private:
+    keel::method method_ = keel::method::get;
+    std::string method_name_ = "GET";
+    std::string target_ = "/";
+    std::size_t path_end_ = 1;  // target_[0, path_end_) is the path
+    int version_ = 11;
+    bool keep_alive_ = true;
+    header_map headers_;
+    std::string body_;
+    param_list path_params_;
+    mutable std::optional<param_list> query_params_;  // parsed on first use
+    std::string remote_address_;
+};
+
+}  // namespace keel

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <keel/detail/handler.hpp>
+#include <keel/method.hpp>
+#include <keel/status.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace keel {
+
+namespace detail {
+// One registered route; shared by the router that registered it and the app's route table.
+struct route_spec {
+    keel::method method = keel::method::get;
+    std::string path;  // the full template, prefixes included
+    std::shared_ptr<const handler_info> handler;
+    keel::status success_status = keel::status::ok;
+};
+}  // namespace detail
+
+/// A registered route, returned by `get`, `post`, ... to set its options:
+/// `app.post("/users", create_user).status(keel::status::created);`
+class route {
+public:
+    explicit route(std::shared_ptr<detail::route_spec> spec) noexcept : spec_(std::move(spec)) {}
+
+    /// The status of a successful answer when the handler returns a value (default 200).
+    route& status(keel::status code) noexcept;
+    route& status(int code);
+
+    keel::method method() const noexcept { return spec_->method; }
+    const std::string& path() const noexcept { return spec_->path; }
+
+private:
+    std::shared_ptr<detail::route_spec> spec_;
+};
+
+}  // namespace keel

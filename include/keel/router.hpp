@@ -1,0 +1,71 @@
+#pragma once
+
+#include <keel/detail/handler.hpp>
+#include <keel/method.hpp>
+#include <keel/route.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keel {
+
+/// A group of routes under a common prefix, included into an app (or another router):
+/// ```
+/// keel::router users{"/users"};
+/// users.get("/{user_id}", get_user);
+/// app.include(users);   // serves GET /users/{user_id}
+/// ```
+/// Path templates are `/`-separated; a segment `{name}` is a parameter matching one
+/// non-empty segment. Static segments win over parameters. A malformed template throws
+/// std::invalid_argument at registration; conflicting routes are reported when the app is built.
+/// Configure a router's routes before including it: include() copies them.
+class router {
+public:
+    explicit router(std::string prefix = {});
+
+    template <class F>
+    route get(std::string_view path, F handler) {
+        return add(keel::method::get, path, std::move(handler));
+    }
+    template <class F>
+    route post(std::string_view path, F handler) {
+        return add(keel::method::post, path, std::move(handler));
+    }
+    template <class F>
+    route put(std::string_view path, F handler) {
+        return add(keel::method::put, path, std::move(handler));
+    }
+    template <class F>
+    route patch(std::string_view path, F handler) {
+        return add(keel::method::patch, path, std::move(handler));
+    }
+    template <class F>
+    route delete_(std::string_view path, F handler) {
+        return add(keel::method::delete_, path, std::move(handler));
+    }
+    template <class F>
+    route options(std::string_view path, F handler) {
+        return add(keel::method::options, path, std::move(handler));
+    }
+    /// Any method; `HEAD` is answered from `GET` routes unless a `HEAD` route is added.
+    template <class F>
+    route add(keel::method m, std::string_view path, F handler) {
+        return add_route(m, path, detail::make_handler(std::move(handler)));
+    }
+
+    /// Adds every route of `other`, under this router's prefix followed by other's.
+    void include(const router& other);
+
+    const std::string& prefix() const noexcept { return prefix_; }
+    const std::vector<std::shared_ptr<detail::route_spec>>& routes() const noexcept { return routes_; }
+
+private:
+    route add_route(keel::method m, std::string_view path, detail::handler_info handler);
+
+    std::string prefix_;
+    std::vector<std::shared_ptr<detail::route_spec>> routes_;
+};
+
+}  // namespace keel

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace keel {
+
+class app;
+
+/// How the server listens, how many threads it runs, and the limits that protect it.
+/// Every limit has a safe default; the comments say what a client that exceeds it gets.
+struct server_options {
+    std::string host = "127.0.0.1";
+    unsigned short port = 8000;  ///< 0 picks a free port (see server::port())
+
+    unsigned io_threads = 0;      ///< threads that accept, parse, route and write; 0 = one per core
+    unsigned worker_threads = 0;  ///< threads that run blocking handlers; 0 = 32
+    std::size_t worker_queue_limit = 4096;  ///< blocking handlers waiting for a worker; beyond: 503
+
+    std::size_t max_header_bytes = 16 * 1024;   ///< request line + header fields; beyond: 431
+    std::size_t max_body_bytes = 1024 * 1024;   ///< request body, chunked or not; beyond: 413
+    std::size_t max_connections = 10000;        ///< beyond: new connections wait in the backlog
+
+    std::chrono::milliseconds header_timeout{10'000};  ///< first byte to end of headers; then closed
+    std::chrono::milliseconds body_timeout{30'000};    ///< to receive the body; then closed
+    std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive wait for the next request
+    std::chrono::milliseconds write_timeout{30'000};   ///< to send a response
+    std::chrono::milliseconds drain_timeout{10'000};   ///< graceful shutdown: in-flight requests' time to finish
+
+    std::string server_header = "keel";  ///< the `Server` field; empty leaves it out
+    bool access_log = true;              ///< one line per request through app.logger()
+    bool handle_signals = false;         ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
+
+    /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_IO_THREADS`,
+    /// `KEEL_WORKER_THREADS`, `KEEL_ACCESS_LOG=0`), then by the command line (`--host H`,
+    /// `--port P`, `--io-threads N`, `--worker-threads N`, `--no-access-log`; `--flag=value` works
+    /// too). Unknown `--` flags are left for the application. Throws std::invalid_argument
+    /// naming the bad value.
+    static server_options from_environment(int argc = 0, const char* const* argv = nullptr);
+};
+
+}  // namespace keel

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <keel/app.hpp>
+#include <keel/header_map.hpp>
+#include <keel/method.hpp>
+#include <keel/response.hpp>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+namespace keel::testing {
+
+/// A response as a test sees it: status, fields, body, and the body parsed as JSON.
+class test_response : public response {
+public:
+    explicit test_response(response res) : response(std::move(res)) {}
+
+    const std::string& text() const noexcept { return body(); }
+    /// The body parsed as JSON; throws nlohmann::json::parse_error when it is not JSON.
+    nlohmann::json json() const { return nlohmann::json::parse(body()); }
+    std::optional<std::string_view> header(std::string_view name) const { return headers().get(name); }
+};
+
+/// GoogleTest prints this when an assertion on a response fails: status, fields and body.
+std::ostream& operator<<(std::ostream& os, const test_response& res);
+
+/// Drives an app in-process: the same middleware, routing, binding and error handling as the
+/// real server, without a socket or a thread. Making one builds the app.
+///
+/// Blocking handlers run inline on the test's thread. Not thread safe: one client per thread.
+class client {
+public:
+    explicit client(app& application);
+
+    test_response get(std::string_view target, header_map headers = {});
+    test_response head(std::string_view target, header_map headers = {});
+    test_response delete_(std::string_view target, header_map headers = {});
+    test_response options(std::string_view target, header_map headers = {});
+    /// With a JSON body (`Content-Type: application/json`).
+    test_response post(std::string_view target, const nlohmann::json& body, header_map headers = {});
+    test_response put(std::string_view target, const nlohmann::json& body, header_map headers = {});
+    test_response patch(std::string_view target, const nlohmann::json& body, header_map headers = {});
+
+    /// Any method, any body, exactly the fields given.
+    test_response send(keel::method m, std::string_view target, std::string body = {}, header_map headers = {});
+    /// A fully formed request.
+    test_response send(request req);
+
+private:
+    test_response send_json(keel::method m, std::string_view target, const nlohmann::json& body, header_map headers);
+
+    app& app_;
+};
+
+}  // namespace keel::testing

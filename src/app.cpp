@@ -1,0 +1,208 @@
+#include <keel/access_log.hpp>
+#include <keel/app.hpp>
+#include <keel/http_error.hpp>
+#include <keel/server.hpp>
+#include <keel/validation_error.hpp>
+
+#include "route_table.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace keel {
+
+struct app::impl final : detail::middleware_chain {
+    keel::logger log;
+    std::vector<middleware> chain;  // registered middleware, outermost first
+    std::vector<exception_mapper> exception_mappers;
+    detail::route_table table;
+    bool built = false;
+
+    task<response> call(std::size_t index, request& req) const override;
+    task<response> run_middleware(std::size_t index, request& req) const;
+    task<response> dispatch(request& req) const;
+    response error_response(const std::exception_ptr& error, const request& req) const;
+};
+
+app::app() : impl_(std::make_unique<impl>()) {}
+app::~app() = default;
+
+keel::logger& app::logger() noexcept { return impl_->log; }
+const keel::logger& app::logger() const noexcept { return impl_->log; }
+
+void app::require_unbuilt(std::string_view what) const {
+    if (impl_->built) {
+        throw std::logic_error("keel: cannot " + std::string(what) +
+                               " after the app was built (it is serving, or a test client uses it)");
+    }
+}
+
+void app::include(const router& r) {
+    require_unbuilt("include a router");
+    routes_.include(r);
+}
+
+void app::use(middleware m) {
+    require_unbuilt("add middleware");
+    if (!m) throw std::invalid_argument("keel: app.use() needs a callable middleware");
+    impl_->chain.push_back(std::move(m));
+}
+
+void app::use_outermost(middleware m) {
+    require_unbuilt("add middleware");
+    impl_->chain.insert(impl_->chain.begin(), std::move(m));
+}
+
+void app::add_exception_handler(exception_mapper mapper) {
+    require_unbuilt("add an exception handler");
+    impl_->exception_mappers.push_back(std::move(mapper));
+}
+
+void app::build() {
+    if (impl_->built) return;
+    detail::route_table table;
+    std::string problems;
+    for (const auto& spec : routes_.routes()) {
+        if (auto problem = table.add(spec); !problem.empty()) problems += "\n  " + problem;
+    }
+    if (!problems.empty()) throw std::logic_error("keel: the app's routes do not fit together:" + problems);
+    impl_->table = std::move(table);
+    impl_->built = true;
+}
+
+bool app::built() const noexcept { return impl_->built; }
+
+task<response> app::handle(request& req) const {
+    if (!impl_->built) throw std::logic_error("keel: app::handle() needs a built app (call build())");
+    return impl_->call(0, req);
+}
+
+task<response> app::impl::call(std::size_t index, request& req) const {
+    if (index < chain.size()) return run_middleware(index, req);
+    return dispatch(req);
+}
+
+task<response> app::impl::run_middleware(std::size_t index, request& req) const {
+    std::exception_ptr error;
+    try {
+        co_return co_await chain[index](req, next(*this, index + 1));
+    } catch (...) {
+        error = std::current_exception();
+    }
+    co_return error_response(error, req);
+}
+
+task<response> app::impl::dispatch(request& req) const {
+    auto match = table.match(req.method(), req.path());
+    if (!match.route) {
+        if (match.path_matched) {
+            response res = response::json({{"detail", "Method Not Allowed"}}, status::method_not_allowed);
+            res.headers().set("Allow", std::move(match.allow));
+            co_return res;
+        }
+        co_return response::json({{"detail", "Not Found"}}, status::not_found);
+    }
+    auto& params = req.path_params();
+    params.clear();
+    for (std::size_t i = 0; i < match.values.size(); ++i) {
+        params.emplace_back(match.route->param_names[i], std::move(match.values[i]));
+    }
+    const auto& spec = *match.route->spec;
+    std::exception_ptr error;
+    try {
+        co_return co_await spec.handler->invoke(req, spec.success_status);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    co_return error_response(error, req);
+}
+
+response app::impl::error_response(const std::exception_ptr& error, const request& req) const {
+    try {
+        for (const auto& mapper : exception_mappers) {
+            if (auto res = mapper(error, req)) return std::move(*res);
+        }
+    } catch (const std::exception& e) {
+        log.error(std::string("exception handler failed for ") + std::string(req.method_name()) + ' ' +
+                  std::string(req.path()) + ": " + e.what());
+        return response::json({{"detail", "Internal Server Error"}}, status::internal_server_error);
+    } catch (...) {
+        log.error("exception handler failed with a non-std exception");
+        return response::json({{"detail", "Internal Server Error"}}, status::internal_server_error);
+    }
+    try {
+        std::rethrow_exception(error);
+    } catch (const http_error& e) {
+        response res = response::json({{"detail", e.detail()}}, e.status());
+        for (const auto& [name, value] : e.headers()) res.headers().add(name, value);
+        return res;
+    } catch (const validation_error& e) {
+        nlohmann::json detail = nlohmann::json::array();
+        for (const auto& f : e.errors()) detail.push_back({{"loc", f.loc}, {"msg", f.msg}, {"type", f.type}});
+        return response::json({{"detail", std::move(detail)}}, status::unprocessable_entity);
+    } catch (const std::exception& e) {
+        log.error(std::string("unhandled exception in ") + std::string(req.method_name()) + ' ' +
+                  std::string(req.path()) + ": " + e.what());
+    } catch (...) {
+        log.error(std::string("unhandled non-std exception in ") + std::string(req.method_name()) + ' ' +
+                  std::string(req.path()));
+    }
+    return response::json({{"detail", "Internal Server Error"}}, status::internal_server_error);
+}
+
+int app::run(int argc, const char* const* argv) {
+    server_options options;
+    try {
+        options = server_options::from_environment(argc, argv);
+    } catch (const std::exception& e) {
+        impl_->log.error(e.what());
+        return 2;
+    }
+    return run(std::move(options));
+}
+
+int app::run(server_options options) {
+    options.handle_signals = true;
+    try {
+        server s(*this, std::move(options));
+        s.run();
+    } catch (const std::exception& e) {
+        impl_->log.error(std::string("keel: ") + e.what());
+        return 1;
+    }
+    return 0;
+}
+
+middleware access_log(const logger& log) {
+    return [&log](request& req, next next) -> task<response> {
+        const auto start = std::chrono::steady_clock::now();
+        response res = co_await next(req);
+        if (log.enabled(log_level::info)) {
+            const auto micros =
+                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+            char timing[32];
+            std::snprintf(timing, sizeof timing, "%.3fms", static_cast<double>(micros) / 1000.0);
+            std::string line;
+            line.reserve(96 + req.target().size());
+            line += req.remote_address().empty() ? std::string_view("-") : req.remote_address();
+            line += " \"";
+            line += req.method_name();
+            line += ' ';
+            line += req.target();
+            line += req.version() == 10 ? " HTTP/1.0\" " : " HTTP/1.1\" ";
+            line += std::to_string(to_int(res.status()));
+            line += ' ';
+            line += std::to_string(res.body().size());
+            line += "B ";
+            line += timing;
+            log.info(line);
+        }
+        co_return res;
+    };
+}
+
+}  // namespace keel

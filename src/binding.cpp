@@ -1,0 +1,125 @@
+// The non-template half of parameter binding (include/keel/detail/handler.hpp).
+
+#include <keel/detail/handler.hpp>
+#include <keel/header_map.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace keel {
+
+std::optional<bool> param_parser<bool>::parse(std::string_view text, parse_failure& why) {
+    // The spellings pydantic accepts.
+    static constexpr std::string_view yes[] = {"true", "1", "yes", "on", "y", "t"};
+    static constexpr std::string_view no[] = {"false", "0", "no", "off", "n", "f"};
+    for (auto word : yes) {
+        if (iequals(text, word)) return true;
+    }
+    for (auto word : no) {
+        if (iequals(text, word)) return false;
+    }
+    why = {"value could not be parsed to a boolean", "type_error.bool"};
+    return std::nullopt;
+}
+
+namespace detail {
+
+void add_missing(std::vector<std::string> loc, std::vector<field_error>& errors) {
+    errors.push_back({std::move(loc), "field required", "value_error.missing"});
+}
+
+std::vector<std::string_view> query_values(const request& req, std::string_view name) {
+    std::vector<std::string_view> found;
+    for (const auto& [key, value] : req.query_params()) {
+        if (key == name) found.emplace_back(value);
+    }
+    return found;
+}
+
+std::vector<std::string_view> header_values(const request& req, std::string_view name) {
+    std::vector<std::string_view> found;
+    for (const auto& [key, value] : req.headers()) {
+        if (iequals(key, name)) found.emplace_back(value);
+    }
+    return found;
+}
+
+std::optional<std::string_view> path_value(const request& req, std::string_view name, std::size_t position,
+                                           std::string& resolved_name) {
+    const auto& params = req.path_params();
+    if (name.empty()) {
+        if (position >= params.size()) return std::nullopt;
+        resolved_name = params[position].first;
+        return std::string_view(params[position].second);
+    }
+    resolved_name = std::string(name);
+    return req.path_param(name);
+}
+
+namespace {
+
+bool is_json_media_type(std::string_view content_type) {
+    auto media = content_type.substr(0, content_type.find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    if (iequals(media, "application/json")) return true;
+    // application/problem+json, application/vnd.api+json, ...
+    return media.size() > 5 && iequals(media.substr(media.size() - 5), "+json") &&
+           media.find('/') != std::string_view::npos;
+}
+
+// "[json.exception.type_error.302] type must be string, but is number" -> "type must be ..."
+std::string strip_json_prefix(std::string_view what) {
+    if (!what.empty() && what.front() == '[') {
+        const auto close = what.find("] ");
+        if (close != std::string_view::npos) what.remove_prefix(close + 2);
+    }
+    return std::string(what);
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> parse_json_body(const request& req, bool body_optional, bool& present,
+                                              std::vector<field_error>& errors) {
+    const auto& text = req.body();
+    present = !text.empty();
+    if (!present) {
+        if (!body_optional) add_missing({"body"}, errors);
+        return std::nullopt;
+    }
+    if (auto content_type = req.header("Content-Type"); content_type && !is_json_media_type(*content_type)) {
+        errors.push_back({{"body"},
+                          "unsupported Content-Type '" + std::string(*content_type) + "': expected application/json",
+                          "value_error.content_type"});
+        return std::nullopt;
+    }
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+        errors.push_back({{"body", std::to_string(e.byte)}, strip_json_prefix(e.what()), "value_error.jsondecode"});
+        return std::nullopt;
+    }
+}
+
+void add_json_conversion_error(const nlohmann::json::exception& e, std::vector<field_error>& errors) {
+    const std::string msg = strip_json_prefix(e.what());
+    // nlohmann names the missing key but not the path of a wrongly typed value.
+    if (e.id == 403) {  // out_of_range.403: key 'email' not found
+        const auto open = msg.find('\'');
+        const auto close = msg.rfind('\'');
+        if (open != std::string::npos && close > open) {
+            add_missing({"body", msg.substr(open + 1, close - open - 1)}, errors);
+            return;
+        }
+    }
+    const bool is_type_error = e.id >= 300 && e.id < 400;
+    errors.push_back({{"body"}, msg, is_type_error ? "type_error" : "value_error"});
+}
+
+response void_response(keel::status success) {
+    if (is_bodiless(success)) return response(success);
+    return response(success, "null", "application/json");
+}
+
+}  // namespace detail
+}  // namespace keel

@@ -1,0 +1,53 @@
+#include <keel/router.hpp>
+
+#include "route_table.hpp"
+
+#include <stdexcept>
+
+namespace keel {
+
+namespace {
+std::string normalise_prefix(std::string prefix) {
+    if (prefix.empty()) return prefix;
+    if (prefix.front() != '/') throw std::invalid_argument("keel: router prefix '" + prefix + "' must start with '/'");
+    while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+    if (prefix == "/") prefix.clear();
+    detail::parse_template(prefix);  // same rules as a route template
+    return prefix;
+}
+}  // namespace
+
+route& route::status(keel::status code) noexcept {
+    spec_->success_status = code;
+    return *this;
+}
+
+route& route::status(int code) {
+    if (code < 100 || code > 999) throw std::invalid_argument("keel: route status must be 100..999");
+    return status(static_cast<keel::status>(code));
+}
+
+router::router(std::string prefix) : prefix_(normalise_prefix(std::move(prefix))) {}
+
+route router::add_route(keel::method m, std::string_view path, detail::handler_info handler) {
+    if (m == keel::method::other) throw std::invalid_argument("keel: routes need a known method");
+    std::string full = prefix_;
+    if (!(path.empty() && !prefix_.empty())) full += path;
+    detail::parse_template(full);  // throws on a malformed template, at registration
+    auto spec = std::make_shared<detail::route_spec>();
+    spec->method = m;
+    spec->path = std::move(full);
+    spec->handler = std::make_shared<const detail::handler_info>(std::move(handler));
+    routes_.push_back(spec);
+    return route(std::move(spec));
+}
+
+void router::include(const router& other) {
+    for (const auto& spec : other.routes_) {
+        auto copy = std::make_shared<detail::route_spec>(*spec);
+        copy->path = prefix_ + spec->path;
+        routes_.push_back(std::move(copy));
+    }
+}
+
+}  // namespace keel

@@ -1,0 +1,657 @@
+// The HTTP/1.1 server: Asio for sockets and threads, Beast's parser for reading requests,
+// keel::task coroutines for the per-connection loop.
+//
+// Threads: one io_context per I/O thread, each run by exactly one thread, so a connection and
+// everything it touches live on one thread and need no locks or strands. One acceptor (on
+// thread 0) deals connections round-robin. Blocking handlers go to the worker pool and resume
+// on their connection's thread.
+//
+// Timeouts: every connection carries a deadline; a per-thread sweeper closes the connections
+// past theirs. That costs one clock read per phase instead of a timer per operation.
+
+#include <keel/access_log.hpp>
+#include <keel/app.hpp>
+#include <keel/server.hpp>
+
+#include "wire.hpp"
+#include "worker_pool.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <sys/resource.h>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+namespace keel {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// ------------------------------------------------------------------ awaiting Asio from a keel::task
+
+struct io_result {
+    error_code ec;
+    std::size_t bytes = 0;
+};
+
+// Starts an Asio operation when awaited; its completion resumes the coroutine in place, on the
+// connection's own thread.
+template <class Initiate>
+struct io_awaiter {
+    Initiate initiate;
+    io_result result{};
+
+    struct handler {
+        io_awaiter* self;
+        std::coroutine_handle<> waiting;
+        void operator()(error_code ec, std::size_t bytes = 0) const {
+            self->result = {ec, bytes};
+            waiting.resume();
+        }
+    };
+
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> waiting) { initiate(handler{this, waiting}); }
+    io_result await_resume() const noexcept { return result; }
+};
+
+template <class Initiate>
+io_awaiter<Initiate> async_io(Initiate initiate) {
+    return {std::move(initiate)};
+}
+
+// ------------------------------------------------------------------ framing (RFC 9112 §6)
+
+using request_parser = http::request_parser<http::string_body>;
+
+struct framing_problem {
+    status code;
+    std::string_view detail;
+};
+
+bool only_chunked(const http::request<http::string_body>& msg) {
+    std::size_t chunked = 0;
+    for (const auto& field : msg) {
+        if (field.name() != http::field::transfer_encoding) continue;
+        std::string_view rest = field.value();
+        while (!rest.empty()) {
+            const auto comma = rest.find(',');
+            auto token = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+            while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+            if (token.empty()) continue;
+            if (!iequals(token, "chunked")) return false;
+            ++chunked;
+        }
+    }
+    return chunked == 1;
+}
+
+// Beast's parser accepts a few framings that RFC 9112 rejects, and each is a way to smuggle a
+// second request past a proxy that reads the message differently. keel rejects them all.
+std::optional<framing_problem> check_framing(const request_parser& parser) {
+    const auto& msg = parser.get();
+    const unsigned version = msg.version();
+    if (version != 10 && version != 11) return framing_problem{status::http_version_not_supported, "HTTP version not supported"};
+
+    std::size_t hosts = 0, lengths = 0, encodings = 0;
+    for (const auto& field : msg) {
+        switch (field.name()) {
+            case http::field::host: ++hosts; break;
+            case http::field::content_length: ++lengths; break;
+            case http::field::transfer_encoding: ++encodings; break;
+            default: break;
+        }
+    }
+    if (hosts > 1 || (version == 11 && hosts == 0)) {
+        return framing_problem{status::bad_request, "an HTTP/1.1 request needs exactly one Host field"};
+    }
+    if (lengths > 1) return framing_problem{status::bad_request, "more than one Content-Length field"};
+    if (lengths == 1 && msg[http::field::content_length].find(',') != std::string_view::npos) {
+        return framing_problem{status::bad_request, "Content-Length must be a single number"};
+    }
+    if (encodings > 0) {
+        if (version == 10) return framing_problem{status::bad_request, "Transfer-Encoding in an HTTP/1.0 request"};
+        if (lengths > 0) return framing_problem{status::bad_request, "both Content-Length and Transfer-Encoding"};
+        if (!parser.chunked()) return framing_problem{status::bad_request, "Transfer-Encoding must end with chunked"};
+        if (!only_chunked(msg)) {
+            return framing_problem{status::not_implemented, "only the chunked transfer coding is supported"};
+        }
+    }
+    const auto target = msg.target();
+    const bool origin_form = !target.empty() && target.front() == '/';
+    const bool absolute_form = target.starts_with("http://") || target.starts_with("https://");
+    const bool asterisk = target == "*" && msg.method() == http::verb::options;
+    if (!origin_form && !absolute_form && !asterisk) return framing_problem{status::bad_request, "bad request target"};
+    return std::nullopt;
+}
+
+std::string origin_target(std::string_view target) {
+    if (target.starts_with("http://") || target.starts_with("https://")) {
+        const auto authority = target.find("//") + 2;
+        const auto path = target.find_first_of("/?", authority);
+        if (path == std::string_view::npos) return "/";
+        if (target[path] == '?') return "/" + std::string(target.substr(path));
+        return std::string(target.substr(path));
+    }
+    return std::string(target);
+}
+
+request to_request(http::request<http::string_body>&& msg, const std::string& remote) {
+    request req;
+    const auto method_name = msg.method_string();
+    req.set_method(parse_method(method_name), method_name);
+    req.set_target(origin_target(msg.target()));
+    req.set_version(static_cast<int>(msg.version()));
+    req.set_keep_alive(msg.keep_alive());
+    auto& headers = req.headers();
+    for (const auto& field : msg) headers.add(std::string(field.name_string()), std::string(field.value()));
+    req.body() = std::move(msg.body());
+    req.set_remote_address(remote);
+    return req;
+}
+
+void raise_open_file_limit() noexcept {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+// ------------------------------------------------------------------ per-thread state
+
+struct connection {
+    explicit connection(tcp::socket s) : socket(std::move(s)) {}
+    void close() noexcept {
+        error_code ignored;
+        socket.close(ignored);
+    }
+
+    tcp::socket socket;
+    steady::time_point deadline = steady::time_point::max();
+    bool idle = true;  // between requests: closed at once on shutdown
+    bool timed_out = false;
+};
+
+struct io_thread final : detail::io_resumer {
+    asio::io_context context{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> keep_running{context.get_executor()};
+    std::unordered_set<connection*> connections;
+    asio::steady_timer sweeper{context};
+
+    void resume_later(std::coroutine_handle<> h) noexcept override {
+        asio::post(context, [h] { h.resume(); });
+    }
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------ the server
+
+struct server::impl {
+    impl(app& application_, server_options options_);
+
+    void start_accepting();
+    task<void> accept_loop();
+    task<void> serve(io_thread& thread, tcp::socket socket);
+    task<void> answer_and_close(connection& conn, const response& res);
+    void connection_closed();
+    void sweep(io_thread& thread);
+    void watch_signals();
+    void begin_shutdown();
+    void finish_if_drained();
+
+    app& application;
+    server_options options;
+    const logger& log;
+    std::vector<std::unique_ptr<io_thread>> threads;
+    std::unique_ptr<detail::worker_pool> workers;
+    tcp::acceptor acceptor;
+    asio::steady_timer accept_gate;  // waited on while max_connections are open
+    asio::steady_timer drain_timer;
+    asio::signal_set signals;
+    std::atomic<std::size_t> open_connections{0};
+    std::atomic<bool> stopping{false};
+    bool finished = false;  // thread 0 only
+    steady::duration sweep_interval;
+    unsigned short bound_port = 0;
+
+    std::mutex run_mutex;
+    std::condition_variable run_done;
+    bool running = false;
+};
+
+server::impl::impl(app& application_, server_options options_)
+    : application(application_),
+      options(std::move(options_)),
+      log(application_.logger()),
+      threads([&] {
+          std::vector<std::unique_ptr<io_thread>> v;
+          const unsigned n = options.io_threads ? options.io_threads : std::max(1u, std::thread::hardware_concurrency());
+          for (unsigned i = 0; i < n; ++i) v.push_back(std::make_unique<io_thread>());
+          return v;
+      }()),
+      acceptor(threads.front()->context),
+      accept_gate(threads.front()->context),
+      drain_timer(threads.front()->context),
+      signals(threads.front()->context) {
+    // Check the deadlines a few times per shortest timeout; never less often than twice a second.
+    const auto shortest = std::min({options.header_timeout, options.body_timeout, options.idle_timeout,
+                                    options.write_timeout});
+    sweep_interval = std::clamp<steady::duration>(shortest / 4, std::chrono::milliseconds(5),
+                                                  std::chrono::milliseconds(500));
+}
+
+server::server(app& application, server_options options) : impl_(std::make_unique<impl>(application, std::move(options))) {
+    auto& s = *impl_;
+    if (s.options.access_log && !application.built()) application.use_outermost(access_log(application.logger()));
+    application.build();
+    raise_open_file_limit();
+
+    error_code ec;
+    const auto address = asio::ip::make_address(s.options.host == "localhost" ? "127.0.0.1" : s.options.host, ec);
+    if (ec) throw std::invalid_argument("keel: cannot listen on host '" + s.options.host + "': not an IP address");
+    const tcp::endpoint endpoint(address, s.options.port);
+    s.acceptor.open(endpoint.protocol());
+    s.acceptor.set_option(asio::socket_base::reuse_address(true));
+    s.acceptor.bind(endpoint, ec);
+    if (ec) {
+        throw std::runtime_error("keel: cannot listen on " + s.options.host + ':' + std::to_string(s.options.port) + ": " +
+                                 ec.message());
+    }
+    s.acceptor.listen(asio::socket_base::max_listen_connections);
+    s.bound_port = s.acceptor.local_endpoint().port();
+    s.workers = std::make_unique<detail::worker_pool>(s.options.worker_threads ? s.options.worker_threads : 32,
+                                                      s.options.worker_queue_limit);
+}
+
+server::~server() {
+    stop();
+    std::unique_lock lock(impl_->run_mutex);
+    impl_->run_done.wait(lock, [this] { return !impl_->running; });
+}
+
+unsigned short server::port() const noexcept { return impl_->bound_port; }
+
+void server::stop() noexcept {
+    if (impl_->stopping.exchange(true)) return;
+    try {
+        asio::post(impl_->threads.front()->context, [s = impl_.get()] { s->begin_shutdown(); });
+    } catch (...) {
+        // Out of memory while posting: the process is going down anyway.
+    }
+}
+
+void server::run() {
+    auto& s = *impl_;
+    {
+        std::lock_guard lock(s.run_mutex);
+        if (s.running) throw std::logic_error("keel: server::run() is already running");
+        s.running = true;
+    }
+    const auto run_thread = [&s](io_thread& thread) {
+        detail::bind_io_thread(s.workers.get(), &thread);
+        for (;;) {
+            try {
+                thread.context.run();
+                break;
+            } catch (const std::exception& e) {
+                s.log.error(std::string("keel: error on an I/O thread: ") + e.what());
+            }
+        }
+        detail::bind_io_thread(nullptr, nullptr);
+    };
+
+    if (s.options.handle_signals) s.watch_signals();
+    s.start_accepting();
+    for (auto& thread : s.threads) s.sweep(*thread);
+    s.log.info("keel: listening on http://" + s.options.host + ':' + std::to_string(s.bound_port) + " (" +
+               std::to_string(s.threads.size()) + " I/O threads)");
+
+    std::vector<std::thread> others;
+    for (std::size_t i = 1; i < s.threads.size(); ++i) others.emplace_back(run_thread, std::ref(*s.threads[i]));
+    run_thread(*s.threads.front());
+    for (auto& t : others) t.join();
+    s.workers.reset();  // joins the workers; every job has resumed its connection by now
+    s.log.info("keel: stopped");
+    {
+        std::lock_guard lock(s.run_mutex);
+        s.running = false;
+    }
+    s.run_done.notify_all();
+}
+
+void server::impl::start_accepting() {
+    asio::post(threads.front()->context, [this] {
+        detail::start_detached(accept_loop(), [this](std::exception_ptr error) {
+            if (!error) return;
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                log.error(std::string("keel: the acceptor stopped: ") + e.what());
+            }
+        });
+    });
+}
+
+task<void> server::impl::accept_loop() {
+    std::size_t next_thread = 0;
+    while (!stopping.load()) {
+        if (open_connections.load() >= options.max_connections) {
+            // Leave new connections in the kernel's backlog until one closes.
+            accept_gate.expires_at(steady::time_point::max());
+            co_await async_io([&](auto handler) { accept_gate.async_wait(std::move(handler)); });
+            continue;
+        }
+        auto& thread = *threads[next_thread++ % threads.size()];
+        tcp::socket socket(thread.context);
+        const auto accepted = co_await async_io([&](auto handler) { acceptor.async_accept(socket, std::move(handler)); });
+        if (accepted.ec) {
+            if (stopping.load() || accepted.ec == asio::error::operation_aborted) break;
+            log.warning("keel: accept failed: " + accepted.ec.message());
+            if (accepted.ec == asio::error::no_descriptors || accepted.ec == asio::error::no_buffer_space) {
+                accept_gate.expires_after(std::chrono::milliseconds(50));  // let some connections close
+                co_await async_io([&](auto handler) { accept_gate.async_wait(std::move(handler)); });
+            }
+            continue;
+        }
+        ++open_connections;
+        asio::post(thread.context, [this, &thread, socket = std::move(socket)]() mutable {
+            detail::start_detached(serve(thread, std::move(socket)), [this](std::exception_ptr error) {
+                if (error) {
+                    try {
+                        std::rethrow_exception(error);
+                    } catch (const std::exception& e) {
+                        log.error(std::string("keel: connection failed: ") + e.what());
+                    } catch (...) {
+                        log.error("keel: connection failed");
+                    }
+                }
+                connection_closed();
+            });
+        });
+    }
+}
+
+void server::impl::connection_closed() {
+    const auto before = open_connections.fetch_sub(1);
+    if (before >= options.max_connections || stopping.load()) {
+        asio::post(threads.front()->context, [this] {
+            accept_gate.cancel();
+            finish_if_drained();
+        });
+    }
+}
+
+void server::impl::sweep(io_thread& thread) {
+    thread.sweeper.expires_after(sweep_interval);
+    thread.sweeper.async_wait([this, &thread](error_code ec) {
+        if (ec) return;
+        const auto now = steady::now();
+        for (auto* conn : thread.connections) {
+            if (now >= conn->deadline) {
+                conn->timed_out = true;
+                conn->close();
+            }
+        }
+        sweep(thread);
+    });
+}
+
+void server::impl::watch_signals() {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait([this](error_code ec, int signal_number) {
+        if (ec) return;
+        log.info("keel: signal " + std::to_string(signal_number) + ", shutting down (again to exit at once)");
+        signals.async_wait([this](error_code again, int second) {
+            if (again) return;
+            log.warning("keel: second signal, exiting now");
+            std::_Exit(128 + second);
+        });
+        stopping.store(true);
+        begin_shutdown();  // after re-arming: a drained server cancels the wait above
+    });
+}
+
+void server::impl::begin_shutdown() {
+    if (acceptor.is_open()) {
+        error_code ignored;
+        acceptor.close(ignored);
+    } else if (finished) {
+        return;
+    }
+    accept_gate.cancel();
+    for (auto& thread : threads) {
+        asio::post(thread->context, [t = thread.get()] {
+            for (auto* conn : t->connections) {
+                if (conn->idle) conn->close();
+            }
+        });
+    }
+    drain_timer.expires_after(options.drain_timeout);
+    drain_timer.async_wait([this](error_code ec) {
+        if (ec) return;
+        log.warning("keel: drain deadline passed; closing " + std::to_string(open_connections.load()) +
+                    " connection(s)");
+        for (auto& thread : threads) {
+            asio::post(thread->context, [t = thread.get()] {
+                for (auto* conn : t->connections) conn->close();
+            });
+        }
+        // A handler that never returns must not keep the process up forever.
+        drain_timer.expires_after(std::chrono::seconds(5));
+        drain_timer.async_wait([this](error_code again) {
+            if (again) return;
+            log.error("keel: handlers still running 5 s after the drain deadline; stopping anyway");
+            for (auto& thread : threads) thread->context.stop();
+        });
+    });
+    finish_if_drained();
+}
+
+void server::impl::finish_if_drained() {
+    if (!stopping.load() || finished || open_connections.load() != 0) return;
+    finished = true;
+    drain_timer.cancel();
+    error_code ignored;
+    signals.cancel(ignored);
+    for (auto& thread : threads) {
+        asio::post(thread->context, [t = thread.get()] {
+            t->sweeper.cancel();
+            t->keep_running.reset();
+        });
+    }
+}
+
+// One connection, request after request. Returns when the connection is closed.
+task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
+    connection conn(std::move(socket));
+    thread.connections.insert(&conn);
+    struct unregister {
+        io_thread& thread;
+        connection& conn;
+        ~unregister() {
+            thread.connections.erase(&conn);
+            conn.close();
+        }
+    } guard{thread, conn};
+
+    error_code ec;
+    conn.socket.set_option(tcp::no_delay(true), ec);
+    std::string remote;
+    if (const auto peer = conn.socket.remote_endpoint(ec); !ec) {
+        remote = peer.address().to_string() + ':' + std::to_string(peer.port());
+    }
+    if (stopping.load()) co_return;
+
+    beast::flat_buffer buffer;
+    std::string out;
+    bool first = true;
+    for (;;) {
+        // Between requests: wait for the first byte of the next one.
+        conn.idle = true;
+        if (buffer.size() == 0) {
+            if (stopping.load()) co_return;
+            conn.deadline = steady::now() + (first ? options.header_timeout : options.idle_timeout);
+            const auto got = co_await async_io([&](auto handler) {
+                conn.socket.async_read_some(buffer.prepare(4096), std::move(handler));
+            });
+            if (got.ec) co_return;  // closed, reset, idle timeout, or shut down
+            buffer.commit(got.bytes);
+        }
+        conn.idle = false;
+        first = false;
+
+        // The request line and header fields, within the header timeout and size limit.
+        request_parser parser;
+        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
+        parser.body_limit(options.max_body_bytes);
+        conn.deadline = steady::now() + options.header_timeout;
+        const auto header = co_await async_io([&](auto handler) {
+            http::async_read_header(conn.socket, buffer, parser, std::move(handler));
+        });
+        if (header.ec) {
+            if (conn.timed_out || header.ec == asio::error::operation_aborted || header.ec == http::error::end_of_stream ||
+                header.ec == http::error::partial_message || header.ec == asio::error::eof ||
+                header.ec == asio::error::connection_reset) {
+                co_return;  // the client went away or was too slow: nobody to answer
+            }
+            if (header.ec == http::error::header_limit) {
+                co_await answer_and_close(
+                    conn, detail::framing_error(status::request_header_fields_too_large, "request header too large"));
+            } else if (header.ec == http::error::body_limit) {
+                co_await answer_and_close(conn, detail::framing_error(status::payload_too_large, "request body too large"));
+            } else {
+                co_await answer_and_close(conn, detail::framing_error(status::bad_request, "malformed request"));
+            }
+            co_return;
+        }
+        if (const auto problem = check_framing(parser)) {
+            co_await answer_and_close(conn, detail::framing_error(problem->code, problem->detail));
+            co_return;
+        }
+
+        // Expect: 100-continue: tell the client to send the body we are willing to read.
+        if (const auto expect = parser.get()[http::field::expect]; !expect.empty()) {
+            if (!iequals(expect, "100-continue")) {
+                co_await answer_and_close(conn, detail::framing_error(status::expectation_failed, "unsupported Expect"));
+                co_return;
+            }
+            if (!parser.is_done() && parser.get().version() == 11) {
+                static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+                conn.deadline = steady::now() + options.write_timeout;
+                const auto wrote = co_await async_io([&](auto handler) {
+                    asio::async_write(conn.socket, asio::buffer(go_on.data(), go_on.size()), std::move(handler));
+                });
+                if (wrote.ec) co_return;
+            }
+        }
+
+        // The body, chunked or not, within the body timeout and size limit.
+        if (!parser.is_done()) {
+            conn.deadline = steady::now() + options.body_timeout;
+            const auto body = co_await async_io([&](auto handler) {
+                http::async_read(conn.socket, buffer, parser, std::move(handler));
+            });
+            if (body.ec) {
+                if (conn.timed_out || body.ec == asio::error::operation_aborted || body.ec == asio::error::eof ||
+                    body.ec == http::error::partial_message || body.ec == asio::error::connection_reset) {
+                    co_return;
+                }
+                if (body.ec == http::error::body_limit) {
+                    co_await answer_and_close(conn,
+                                              detail::framing_error(status::payload_too_large, "request body too large"));
+                } else {
+                    co_await answer_and_close(conn, detail::framing_error(status::bad_request, "malformed request body"));
+                }
+                co_return;
+            }
+        }
+
+        // The app: middleware, routing, the handler. Its task never throws.
+        conn.deadline = steady::time_point::max();
+        request req = to_request(parser.release(), remote);
+        response res;
+        try {
+            res = co_await application.handle(req);
+        } catch (const std::exception& e) {
+            log.error(std::string("keel: request failed outside the app's error handling: ") + e.what());
+            res = detail::framing_error(status::internal_server_error, "Internal Server Error");
+        }
+
+        const bool keep_alive = req.keep_alive() && !stopping.load();
+        out.clear();
+        detail::write_response(res,
+                               {.server_header = options.server_header,
+                                .keep_alive = keep_alive,
+                                .http10 = req.version() == 10,
+                                .head = req.method() == method::head},
+                               out);
+        conn.deadline = steady::now() + options.write_timeout;
+        const auto wrote = co_await async_io([&](auto handler) {
+            asio::async_write(conn.socket, asio::buffer(out), std::move(handler));
+        });
+        if (wrote.ec || !keep_alive) {
+            if (!wrote.ec) {
+                error_code ignored;
+                conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+            }
+            co_return;
+        }
+    }
+}
+
+// Answers a request that cannot be served (bad framing, too large), then closes the connection
+// without cutting off the answer: the unread rest of the request is drained for a moment, so
+// the kernel does not reset the connection under the client's feet.
+task<void> server::impl::answer_and_close(connection& conn, const response& res) {
+    std::string out;
+    detail::write_response(res, {.server_header = options.server_header, .keep_alive = false}, out);
+    conn.deadline = steady::now() + options.write_timeout;
+    const auto wrote = co_await async_io([&](auto handler) {
+        asio::async_write(conn.socket, asio::buffer(out), std::move(handler));
+    });
+    if (wrote.ec) co_return;
+    error_code ignored;
+    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+    conn.deadline = steady::now() + std::chrono::seconds(1);
+    std::array<char, 4096> sink{};
+    std::size_t drained = 0;
+    while (drained < 256 * 1024) {
+        const auto got = co_await async_io([&](auto handler) {
+            conn.socket.async_read_some(asio::buffer(sink), std::move(handler));
+        });
+        if (got.ec) break;
+        drained += got.bytes;
+    }
+}
+
+}  // namespace keel

@@ -1,0 +1,66 @@
+#include <keel/testing/client.hpp>
+
+#include <stdexcept>
+
+namespace keel::testing {
+
+std::ostream& operator<<(std::ostream& os, const test_response& res) {
+    os << to_int(res.status()) << ' ' << reason_phrase(res.status());
+    for (const auto& [name, value] : res.headers()) os << "\n  " << name << ": " << value;
+    constexpr std::size_t shown = 2000;
+    os << "\n  body: " << res.body().substr(0, shown);
+    if (res.body().size() > shown) os << "... (" << res.body().size() << " bytes)";
+    return os;
+}
+
+client::client(app& application) : app_(application) { app_.build(); }
+
+test_response client::get(std::string_view target, header_map headers) {
+    return send(method::get, target, {}, std::move(headers));
+}
+test_response client::head(std::string_view target, header_map headers) {
+    return send(method::head, target, {}, std::move(headers));
+}
+test_response client::delete_(std::string_view target, header_map headers) {
+    return send(method::delete_, target, {}, std::move(headers));
+}
+test_response client::options(std::string_view target, header_map headers) {
+    return send(method::options, target, {}, std::move(headers));
+}
+test_response client::post(std::string_view target, const nlohmann::json& body, header_map headers) {
+    return send_json(method::post, target, body, std::move(headers));
+}
+test_response client::put(std::string_view target, const nlohmann::json& body, header_map headers) {
+    return send_json(method::put, target, body, std::move(headers));
+}
+test_response client::patch(std::string_view target, const nlohmann::json& body, header_map headers) {
+    return send_json(method::patch, target, body, std::move(headers));
+}
+
+test_response client::send_json(keel::method m, std::string_view target, const nlohmann::json& body,
+                                header_map headers) {
+    if (!headers.contains("Content-Type")) headers.set("Content-Type", "application/json");
+    return send(m, target, body.dump(), std::move(headers));
+}
+
+test_response client::send(keel::method m, std::string_view target, std::string body, header_map headers) {
+    request req(m, std::string(target), std::move(body));
+    req.headers() = std::move(headers);
+    return send(std::move(req));
+}
+
+test_response client::send(request req) {
+    std::optional<response> result;
+    std::exception_ptr failure;
+    // No worker pool on this thread, so offloaded work runs inline and the task completes here.
+    detail::start_detached(app_.handle(req), [&](std::optional<response> res, std::exception_ptr error) {
+        result = std::move(res);
+        failure = error;
+    });
+    if (failure) std::rethrow_exception(failure);
+    if (!result) throw std::logic_error("keel::testing::client: the request did not complete in-process");
+    if (req.method() == method::head) result->body().clear();
+    return test_response(std::move(*result));
+}
+
+}  // namespace keel::testing
