@@ -2,7 +2,7 @@
 function(keel_set_warnings target)
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
                                              -Wold-style-cast -Wcast-align -Woverloaded-virtual
-                                             -Wnull-dereference -Wimplicit-fallthrough)
+                                             -Wimplicit-fallthrough)
     if(KEEL_WARNINGS_AS_ERRORS)
         target_compile_options(${target} PRIVATE -Werror)
     endif()

@@ -7,13 +7,15 @@
 namespace keel {
 
 namespace {
-std::string normalise_prefix(std::string prefix) {
-    if (prefix.empty()) return prefix;
-    if (prefix.front() != '/') throw std::invalid_argument("keel: router prefix '" + prefix + "' must start with '/'");
-    while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-    if (prefix == "/") prefix.clear();
+std::string normalise_prefix(std::string_view prefix) {
+    if (prefix.empty()) return {};
+    if (prefix[0] != '/') {
+        throw std::invalid_argument("keel: router prefix '" + std::string(prefix) + "' must start with '/'");
+    }
+    while (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
+    if (prefix == "/") return {};
     detail::parse_template(prefix);  // same rules as a route template
-    return prefix;
+    return std::string(prefix);
 }
 }  // namespace
 
@@ -27,7 +29,7 @@ route& route::status(int code) {
     return status(static_cast<keel::status>(code));
 }
 
-router::router(std::string prefix) : prefix_(normalise_prefix(std::move(prefix))) {}
+router::router(std::string prefix) : prefix_(normalise_prefix(prefix)) {}
 
 route router::add_route(keel::method m, std::string_view path, detail::handler_info handler) {
     if (m == keel::method::other) throw std::invalid_argument("keel: routes need a known method");

@@ -31,6 +31,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
@@ -175,6 +176,16 @@ request to_request(http::request<http::string_body>&& msg, const std::string& re
     req.body() = std::move(msg.body());
     req.set_remote_address(remote);
     return req;
+}
+
+// Beast reports "HTTP/2.0" and "HTTP/1.x" alike as a bad version; only the first is a 505.
+bool names_another_version(const beast::flat_buffer& buffer) {
+    const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+    const auto line_end = data.find("\r\n");
+    if (line_end == std::string_view::npos || line_end < 8) return false;
+    const auto version = data.substr(line_end - 8, 8);  // "HTTP/d.d"
+    return version.starts_with("HTTP/") && std::isdigit(static_cast<unsigned char>(version[5])) &&
+           version[6] == '.' && std::isdigit(static_cast<unsigned char>(version[7]));
 }
 
 void raise_open_file_limit() noexcept {
@@ -549,7 +560,11 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
                     conn, detail::framing_error(status::request_header_fields_too_large, "request header too large"));
             } else if (header.ec == http::error::body_limit) {
                 co_await answer_and_close(conn, detail::framing_error(status::payload_too_large, "request body too large"));
+            } else if (header.ec == http::error::bad_version && names_another_version(buffer)) {
+                co_await answer_and_close(
+                    conn, detail::framing_error(status::http_version_not_supported, "HTTP version not supported"));
             } else {
+                log.debug("keel: malformed request from " + remote + ": " + header.ec.message());
                 co_await answer_and_close(conn, detail::framing_error(status::bad_request, "malformed request"));
             }
             co_return;

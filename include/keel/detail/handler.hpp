@@ -230,7 +230,12 @@ struct binder<body<T>> {
             return;
         }
         try {
-            out.emplace(json->template get<T>());
+            // nlohmann 3.11 has no std::optional support: convert the element, then wrap it.
+            if constexpr (shape::optional) {
+                out.emplace(T(json->template get<typename shape::element>()));
+            } else {
+                out.emplace(json->template get<T>());
+            }
         } catch (const nlohmann::json::exception& e) {
             add_json_conversion_error(e, errors);
         }

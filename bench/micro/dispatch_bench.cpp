@@ -1,0 +1,57 @@
+// In-process cost of one request through keel: routing, parameter binding, the handler and
+// JSON serialisation, with no socket. What the server adds on top is measured by compare.
+#include <benchmark/benchmark.h>
+#include <keel/app.hpp>
+#include <keel/testing/client.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace {
+struct user {
+    std::int64_t id;
+    std::string email;
+    std::string name;
+    NLOHMANN_DEFINE_TYPE_INTRUSIVE(user, id, email, name)
+};
+
+keel::app& bench_app() {
+    static keel::app app;
+    static const bool once = [] {
+        for (int i = 0; i < 20; ++i) app.get("/static/" + std::to_string(i), [] { return 0; });
+        app.get("/plaintext", []() -> keel::task<keel::response> { co_return keel::response::text("Hello, World!"); });
+        app.get("/users/{user_id}", [](keel::path<std::int64_t> id, keel::query<int, "limit", 10> limit) {
+            return user{*id + *limit, "user@example.com", "User"};
+        });
+        app.post("/users", [](keel::body<user> u) { return *u; });
+        return true;
+    }();
+    (void)once;
+    return app;
+}
+
+void BM_PlaintextCoroutine(benchmark::State& state) {
+    keel::testing::client c{bench_app()};
+    for (auto _ : state) benchmark::DoNotOptimize(c.get("/plaintext"));
+}
+BENCHMARK(BM_PlaintextCoroutine);
+
+void BM_PathAndQueryToJson(benchmark::State& state) {
+    keel::testing::client c{bench_app()};
+    for (auto _ : state) benchmark::DoNotOptimize(c.get("/users/42?limit=3"));
+}
+BENCHMARK(BM_PathAndQueryToJson);
+
+void BM_JsonBodyRoundTrip(benchmark::State& state) {
+    keel::testing::client c{bench_app()};
+    const nlohmann::json body = {{"id", 1}, {"email", "a@b.c"}, {"name", "A"}};
+    for (auto _ : state) benchmark::DoNotOptimize(c.post("/users", body));
+}
+BENCHMARK(BM_JsonBodyRoundTrip);
+
+void BM_NotFound(benchmark::State& state) {
+    keel::testing::client c{bench_app()};
+    for (auto _ : state) benchmark::DoNotOptimize(c.get("/nowhere/at/all"));
+}
+BENCHMARK(BM_NotFound);
+}  // namespace

@@ -1,0 +1,217 @@
+#include <keel/server.hpp>
+
+#include "raw_client.hpp"
+
+#include <gtest/gtest.h>
+#include <keel/app.hpp>
+#include <keel/body.hpp>
+#include <keel/path.hpp>
+#include <keel/testing/live_server.hpp>
+
+#include <future>
+#include <string>
+
+using keel::testing::live_server;
+using keel_test::get_request;
+using keel_test::raw_client;
+using namespace std::chrono_literals;
+
+namespace {
+void add_basic_routes(keel::app& app) {
+    app.get("/plaintext", [] { return keel::response::text("Hello, World!"); });
+    app.get("/echo/{word}", [](keel::path<std::string> word) { return *word; });
+    app.post("/length", [](const keel::request& req) { return req.body().size(); });
+    app.post("/body", [](const keel::request& req) { return keel::response::text(req.body()); });
+}
+}  // namespace
+
+TEST(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+    keel::app app;
+    add_basic_routes(app);
+    live_server server(app);
+    raw_client c(server.port());
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_TRUE(c.send(get_request("/echo/w" + std::to_string(i))));
+        const auto res = c.read_response();
+        ASSERT_TRUE(res) << "request " << i;
+        EXPECT_EQ(res->status, 200);
+        EXPECT_EQ(res->body, "\"w" + std::to_string(i) + "\"");
+        EXPECT_FALSE(res->header("Connection").has_value());
+    }
+}
+
+TEST(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+    keel::app app;
+    add_basic_routes(app);
+    live_server server(app);
+    raw_client c(server.port());
+    std::string burst;
+    for (int i = 0; i < 10; ++i) burst += get_request("/echo/" + std::to_string(i));
+    ASSERT_TRUE(c.send(burst));
+    for (int i = 0; i < 10; ++i) {
+        const auto res = c.read_response();
+        ASSERT_TRUE(res) << "response " << i;
+        EXPECT_EQ(res->body, "\"" + std::to_string(i) + "\"");
+    }
+}
+
+TEST(ServerTest, DateAndServerFieldsAreSent) {
+    keel::app app;
+    add_basic_routes(app);
+    live_server server(app);
+    raw_client c(server.port());
+    c.send(get_request("/plaintext"));
+    const auto res = c.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->header("Server").value_or(""), "keel");
+    const auto date = res->header("Date").value_or("");
+    EXPECT_EQ(date.size(), 29u) << date;  // "Fri, 27 Nov 2026 11:44:03 GMT"
+    EXPECT_EQ(date.substr(date.size() - 4), " GMT");
+    EXPECT_EQ(res->header("Content-Length").value_or(""), "13");
+}
+
+TEST(ServerTest, ConnectionCloseIsHonoured) {
+    keel::app app;
+    add_basic_routes(app);
+    live_server server(app);
+    raw_client c(server.port());
+    c.send(get_request("/plaintext", "Connection: close\r\n"));
+    const auto res = c.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->header("Connection").value_or(""), "close");
+    EXPECT_TRUE(c.closed_within(2s));
+}
+
+TEST(ServerTest, Http10ClosesUnlessAskedToKeepAlive) {
+    keel::app app;
+    add_basic_routes(app);
+    live_server server(app);
+    {
+        raw_client c(server.port());
+        c.send("GET /plaintext HTTP/1.0\r\n\r\n");
+        const auto res = c.read_response();
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->body, "Hello, World!");
+        EXPECT_TRUE(c.closed_within(2s));
+    }
+    {
+        raw_client c(server.port());
+        c.send("GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        const auto res = c.read_response();
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->header("Connection").value_or(""), "keep-alive");
+        c.send("GET /echo/again HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        const auto again = c.read_response();
+        ASSERT_TRUE(again);
+        EXPECT_EQ(again->body, "\"again\"");
+    }
+}
+
+TEST(ServerTest, HeadHasTheGetFieldsAndNoBody) {
+    keel::app app;
+    add_basic_routes(app);
+    live_server server(app);
+    raw_client c(server.port());
+    // A HEAD then a GET on one connection: if HEAD sent a body, the GET's answer would be garbled.
+    c.send("HEAD /plaintext HTTP/1.1\r\nHost: t\r\n\r\n" + get_request("/echo/after"));
+    const auto head = c.read_response(5s, true);
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->status, 200);
+    EXPECT_EQ(head->header("Content-Length").value_or(""), "13");
+    const auto next = c.read_response();
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->body, "\"after\"");
+}
+
+TEST(ServerTest, ChunkedRequestBodyIsAssembled) {
+    keel::app app;
+    add_basic_routes(app);
+    live_server server(app);
+    raw_client c(server.port());
+    c.send("POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "5\r\nHello\r\n8;ext=1\r\n, World!\r\n0\r\n\r\n");
+    const auto res = c.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "Hello, World!");
+}
+
+TEST(ServerTest, ExpectContinueGets100BeforeTheBody) {
+    keel::app app;
+    add_basic_routes(app);
+    live_server server(app);
+    raw_client c(server.port());
+    c.send("POST /length HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    const auto interim = c.read_response();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->status, 100);
+    c.send("abcde");
+    const auto res = c.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "5");
+}
+
+TEST(ServerTest, BlockingHandlerDoesNotStallOtherRequests) {
+    keel::app app;
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    struct release_on_exit {  // a failed assertion must not leave the worker blocked forever
+        std::promise<void>& p;
+        bool done = false;
+        ~release_on_exit() {
+            if (!done) p.set_value();
+        }
+    } guard{release};
+    std::promise<void> entered;
+    app.get("/slow", [&] {
+        entered.set_value();
+        released.wait();  // blocks a worker, never an I/O thread
+        return 1;
+    });
+    app.get("/fast", [] { return 2; });
+    keel::server_options options = live_server::quiet_options();
+    options.io_threads = 1;  // one I/O thread: a handler on it would stall everything
+    live_server server(app, options);
+
+    raw_client slow(server.port());
+    slow.send(get_request("/slow"));
+    entered.get_future().wait();
+    raw_client fast(server.port());
+    fast.send(get_request("/fast"));
+    const auto res = fast.read_response(5s);
+    ASSERT_TRUE(res) << "the fast request waited for the blocked one";
+    EXPECT_EQ(res->body, "2");
+    release.set_value();
+    guard.done = true;
+    const auto slow_res = slow.read_response(5s);
+    ASSERT_TRUE(slow_res);
+    EXPECT_EQ(slow_res->body, "1");
+}
+
+TEST(ServerTest, AbsoluteFormTargetsAreRouted) {
+    keel::app app;
+    add_basic_routes(app);
+    live_server server(app);
+    raw_client c(server.port());
+    c.send("GET http://example.com/echo/abs?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    const auto res = c.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body, "\"abs\"");
+}
+
+TEST(ServerTest, HeaderInjectionInAResponseBecomes500) {
+    keel::app app;
+    app.get("/inject", [] {
+        keel::response res = keel::response::text("x");
+        res.headers().set("X-Evil", "a\r\nSet-Cookie: stolen=1");
+        return res;
+    });
+    live_server server(app);
+    raw_client c(server.port());
+    c.send(get_request("/inject"));
+    const auto res = c.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 500);
+    EXPECT_FALSE(res->header("Set-Cookie").has_value());
+}

@@ -1,0 +1,157 @@
+#include <keel/app.hpp>
+
+#include <gtest/gtest.h>
+#include <keel/http_error.hpp>
+#include <keel/offload.hpp>
+#include <keel/testing/client.hpp>
+
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using keel::testing::client;
+using nlohmann::json;
+
+namespace {
+// Captures what the app logs, to check what is (and is not) said.
+struct captured_log {
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    void attach(keel::app& app) {
+        app.logger().set_sink([this](keel::log_level, std::string_view line) {
+            std::lock_guard lock(mutex);
+            lines.emplace_back(line);
+        });
+    }
+    bool contains(std::string_view text) {
+        std::lock_guard lock(mutex);
+        for (const auto& l : lines) {
+            if (l.find(text) != std::string::npos) return true;
+        }
+        return false;
+    }
+};
+
+struct teapot_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+}  // namespace
+
+TEST(AppTest, HttpErrorBecomesItsStatusWithDetailAndHeaders) {
+    keel::app app;
+    app.get("/secret", []() -> int {
+        keel::header_map h;
+        h.set("WWW-Authenticate", "Bearer");
+        throw keel::http_error(keel::status::unauthorized, "not authenticated", h);
+    });
+    client c{app};
+    const auto res = c.get("/secret");
+    EXPECT_EQ(res.status(), keel::status::unauthorized) << res;
+    EXPECT_EQ(res.text(), R"({"detail":"not authenticated"})");
+    EXPECT_EQ(res.header("WWW-Authenticate").value_or(""), "Bearer");
+}
+
+TEST(AppTest, HttpErrorWithoutDetailUsesTheReasonPhrase) {
+    keel::app app;
+    app.get("/", []() -> int { throw keel::http_error(404); });
+    client c{app};
+    EXPECT_EQ(c.get("/").text(), R"({"detail":"Not Found"})");
+}
+
+TEST(AppTest, OtherExceptionsAre500AndAreLoggedNotSent) {
+    keel::app app;
+    captured_log log;
+    log.attach(app);
+    app.get("/boom", []() -> int { throw std::runtime_error("password=hunter2"); });
+    client c{app};
+    const auto res = c.get("/boom");
+    EXPECT_EQ(res.status(), keel::status::internal_server_error) << res;
+    EXPECT_EQ(res.text(), R"({"detail":"Internal Server Error"})");
+    EXPECT_EQ(res.text().find("hunter2"), std::string::npos);
+    EXPECT_TRUE(log.contains("password=hunter2"));
+}
+
+TEST(AppTest, ApplicationExceptionHandlersAnswerTheirTypes) {
+    keel::app app;
+    app.exception_handler<teapot_error>([](const teapot_error& e, const keel::request& req) {
+        return keel::response::json({{"teapot", e.what()}, {"path", std::string(req.path())}}, keel::status{418});
+    });
+    app.get("/tea", []() -> int { throw teapot_error("short and stout"); });
+    app.get("/other", []() -> int { throw std::logic_error("not tea"); });
+    client c{app};
+    const auto tea = c.get("/tea");
+    EXPECT_EQ(keel::to_int(tea.status()), 418u) << tea;
+    EXPECT_EQ(tea.json()["teapot"], "short and stout");
+    EXPECT_EQ(c.get("/other").status(), keel::status::internal_server_error);
+}
+
+TEST(AppTest, DeclaredSuccessStatusIsUsed) {
+    keel::app app;
+    app.post("/things", [] { return json{{"id", 1}}; }).status(keel::status::created);
+    app.delete_("/things/{id}", [](keel::path<int>) {}).status(keel::status::no_content);
+    client c{app};
+    EXPECT_EQ(c.post("/things", json::object()).status(), keel::status::created);
+    const auto deleted = c.delete_("/things/1");
+    EXPECT_EQ(deleted.status(), keel::status::no_content) << deleted;
+    EXPECT_EQ(deleted.text(), "");
+}
+
+TEST(AppTest, VoidHandlerAnswersNull) {
+    keel::app app;
+    app.get("/", [] {});
+    client c{app};
+    const auto res = c.get("/");
+    EXPECT_EQ(res.status(), keel::status::ok);
+    EXPECT_EQ(res.text(), "null");
+}
+
+TEST(AppTest, ResponseObjectsPassThroughWithTheirOwnStatusAndHeaders) {
+    keel::app app;
+    app.get("/raw", [] {
+        auto res = keel::response::bytes(std::string("\x00\x01", 2), "application/octet-stream",
+                                         keel::status::accepted);
+        res.headers().set("X-Thing", "1");
+        return res;
+    });
+    client c{app};
+    const auto res = c.get("/raw");
+    EXPECT_EQ(res.status(), keel::status::accepted);
+    EXPECT_EQ(res.text().size(), 2u);
+    EXPECT_EQ(res.header("X-Thing").value_or(""), "1");
+    EXPECT_EQ(res.header("Content-Type").value_or(""), "application/octet-stream");
+}
+
+TEST(AppTest, StringsAreAnsweredAsJsonStrings) {
+    keel::app app;
+    app.get("/", [] { return std::string("say \"hi\""); });
+    client c{app};
+    const auto res = c.get("/");
+    EXPECT_EQ(res.text(), R"("say \"hi\"")");
+    EXPECT_EQ(res.header("Content-Type").value_or(""), "application/json");
+}
+
+TEST(AppTest, CoroutineHandlersRunAndMayOffloadBlockingWork) {
+    keel::app app;
+    app.get("/co/{n}", [](keel::path<int> n) -> keel::task<int> {
+        const int doubled = co_await keel::offload([v = *n] { return v * 2; });
+        co_return doubled + 1;
+    });
+    app.get("/co-throws", []() -> keel::task<int> {
+        co_await keel::offload([] {});
+        throw keel::http_error(keel::status::conflict, "taken");
+    });
+    client c{app};
+    EXPECT_EQ(c.get("/co/20").json(), 41);
+    EXPECT_EQ(c.get("/co-throws").status(), keel::status::conflict);
+    EXPECT_EQ(c.get("/co/x").status(), keel::status::unprocessable_entity);
+}
+
+TEST(AppTest, HandlerThrowingValidationErrorGets422) {
+    keel::app app;
+    app.get("/", []() -> int { throw keel::validation_error({{{"query", "sort"}, "unknown column", "value_error"}}); });
+    client c{app};
+    const auto res = c.get("/");
+    EXPECT_EQ(res.status(), keel::status::unprocessable_entity);
+    EXPECT_EQ(res.json()["detail"][0]["msg"], "unknown column");
+}
