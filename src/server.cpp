@@ -216,6 +216,7 @@ struct io_thread final : detail::io_resumer {
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> keep_running{context.get_executor()};
     std::unordered_set<connection*> connections;
     asio::steady_timer sweeper{context};
+    bool stopped = false;  // set when the server has drained: nothing may re-arm after it
 
     void resume_later(std::coroutine_handle<> h) noexcept override {
         asio::post(context, [h] { h.resume(); });
@@ -424,7 +425,8 @@ void server::impl::connection_closed() {
 void server::impl::sweep(io_thread& thread) {
     thread.sweeper.expires_after(sweep_interval);
     thread.sweeper.async_wait([this, &thread](error_code ec) {
-        if (ec) return;
+        // A completion already queued when cancel() ran still arrives without an error.
+        if (ec || thread.stopped) return;
         const auto now = steady::now();
         for (auto* conn : thread.connections) {
             if (now >= conn->deadline) {
@@ -469,7 +471,7 @@ void server::impl::begin_shutdown() {
     }
     drain_timer.expires_after(options.drain_timeout);
     drain_timer.async_wait([this](error_code ec) {
-        if (ec) return;
+        if (ec || finished) return;
         log.warning("keel: drain deadline passed; closing " + std::to_string(open_connections.load()) +
                     " connection(s)");
         for (auto& thread : threads) {
@@ -480,7 +482,7 @@ void server::impl::begin_shutdown() {
         // A handler that never returns must not keep the process up forever.
         drain_timer.expires_after(std::chrono::seconds(5));
         drain_timer.async_wait([this](error_code again) {
-            if (again) return;
+            if (again || finished) return;
             log.error("keel: handlers still running 5 s after the drain deadline; stopping anyway");
             for (auto& thread : threads) thread->context.stop();
         });
@@ -496,6 +498,7 @@ void server::impl::finish_if_drained() {
     signals.cancel(ignored);
     for (auto& thread : threads) {
         asio::post(thread->context, [t = thread.get()] {
+            t->stopped = true;
             t->sweeper.cancel();
             t->keep_running.reset();
         });

@@ -8,10 +8,12 @@
 #include <keel/app.hpp>
 #include <keel/testing/live_server.hpp>
 
+#include <atomic>
 #include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 using keel::testing::live_server;
 using keel_test::get_request;
@@ -46,7 +48,17 @@ TEST(ServerShutdownTest, InFlightRequestFinishesWithItsRealAnswer) {
     c.send(get_request("/slow"));
     g.entered.get_future().wait();
 
+    const auto port = server.port();
     std::thread stopper([&] { server.stop(); });
+    // Release the handler only once the shutdown has begun, which shows as refused connections.
+    for (;;) {
+        try {
+            raw_client probe(port);
+        } catch (const std::runtime_error&) {
+            break;
+        }
+        std::this_thread::yield();
+    }
     g.open();
     const auto res = c.read_response(5s);
     stopper.join();
@@ -96,4 +108,39 @@ TEST(ServerShutdownTest, StopBeforeRunReturnsAtOnce) {
     s.stop();
     s.run();  // must not block
     SUCCEED();
+}
+
+TEST(ServerShutdownTest, UnderLoadEveryRequestGetsACompleteAnswerOrAClosedConnection) {
+    keel::app app;
+    std::atomic<int> handled{0};
+    app.get("/work", [&] {
+        std::this_thread::sleep_for(2ms);  // a request that takes a moment, so some are in flight
+        ++handled;
+        return 1;
+    });
+    auto server = std::make_unique<live_server>(app);
+    const auto port = server->port();
+
+    std::atomic<bool> go{true};
+    std::atomic<int> answered{0}, broken{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 8; ++i) {
+        clients.emplace_back([&] {
+            raw_client c(port);
+            while (go.load()) {
+                if (!c.send(get_request("/work"))) return;
+                const auto res = c.read_response(5s);
+                if (!res) return;  // closed by the shutdown between requests: fine
+                if (res->status != 200 || res->body != "1") ++broken;
+                ++answered;
+                if (res->header("Connection").value_or("") == "close") return;
+            }
+        });
+    }
+    while (answered.load() < 40) std::this_thread::yield();
+    server->stop();
+    go = false;
+    for (auto& t : clients) t.join();
+    EXPECT_EQ(broken.load(), 0);
+    EXPECT_EQ(answered.load(), handled.load()) << "a handled request was not answered, or the reverse";
 }
