@@ -7,7 +7,7 @@
 struct greeting {
     std::string message;
     std::int64_t times;
-    NLOHMANN_DEFINE_TYPE_INTRUSIVE(greeting, message, times)
+    KEEL_MODEL(greeting, message, times)  // JSON both ways, strict types, every bad field named
 };
 
 int main(int argc, char** argv) {

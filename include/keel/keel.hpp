@@ -11,6 +11,7 @@
 #include <keel/logger.hpp>
 #include <keel/method.hpp>
 #include <keel/middleware.hpp>
+#include <keel/model.hpp>
 #include <keel/offload.hpp>
 #include <keel/param_parser.hpp>
 #include <keel/path.hpp>

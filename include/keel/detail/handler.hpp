@@ -6,6 +6,7 @@
 
 #include <keel/body.hpp>
 #include <keel/header.hpp>
+#include <keel/model.hpp>
 #include <keel/offload.hpp>
 #include <keel/param_parser.hpp>
 #include <keel/path.hpp>
@@ -235,6 +236,11 @@ struct binder<body<T>> {
                 out.emplace(T(json->template get<typename shape::element>()));
             } else {
                 out.emplace(json->template get<T>());
+            }
+        } catch (model_errors& e) {  // a KEEL_MODEL: every failing field, located
+            for (auto& f : e.errors()) {
+                f.loc.insert(f.loc.begin(), "body");
+                errors.push_back(std::move(f));
             }
         } catch (const nlohmann::json::exception& e) {
             add_json_conversion_error(e, errors);
