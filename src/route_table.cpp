@@ -114,15 +114,15 @@ std::string route_table::add(std::shared_ptr<const route_spec> spec) {
     return {};
 }
 
-bool route_table::match_from(const node& n, const std::vector<std::string>& segments, std::size_t index, method m,
-                             std::vector<std::string>& values, route_match& out) const {
+bool route_table::match_from(const node& n, const std::vector<std::string_view>& segments, std::size_t index,
+                             method m, std::vector<std::string_view>& values, route_match& out) const {
     if (index == segments.size()) {
         if (!n.has_routes()) return false;
         const auto* found = n.routes[static_cast<std::size_t>(m)].get();
         if (!found && m == method::head) found = n.routes[static_cast<std::size_t>(method::get)].get();
         if (found) {
             out.route = found;
-            out.values = values;
+            out.values.assign(values.begin(), values.end());
             return true;
         }
         if (!out.path_matched) {  // the first (most static) path match names the allowed methods
@@ -138,7 +138,7 @@ bool route_table::match_from(const node& n, const std::vector<std::string>& segm
         }
         return false;
     }
-    const auto& segment = segments[index];
+    const auto segment = segments[index];
     for (const auto& [text, child] : n.statics) {
         if (text == segment && match_from(*child, segments, index + 1, m, values, out)) return true;
     }
@@ -153,12 +153,17 @@ bool route_table::match_from(const node& n, const std::vector<std::string>& segm
 route_match route_table::match(method m, std::string_view path) const {
     route_match out;
     if (path.empty() || path.front() != '/') return out;
-    std::vector<std::string> segments;
-    for (auto raw : split_path(path)) {
-        auto decoded = percent_decode(raw, false);
-        segments.push_back(decoded ? std::move(*decoded) : std::string(raw));
+    std::vector<std::string_view> segments = split_path(path);
+    std::vector<std::string> decoded;  // owns decoded segments; only paths with escapes need it
+    if (path.find('%') != std::string_view::npos) {
+        decoded.reserve(segments.size());
+        for (auto& segment : segments) {
+            auto d = percent_decode(segment, false);
+            decoded.push_back(d ? std::move(*d) : std::string(segment));
+            segment = decoded.back();
+        }
     }
-    std::vector<std::string> values;
+    std::vector<std::string_view> values;
     if (match_from(*root_, segments, 0, m, values, out)) out.path_matched = true;
     return out;
 }

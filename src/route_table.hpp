@@ -46,8 +46,8 @@ private:
         std::array<std::unique_ptr<compiled_route>, method_count> routes;
         bool has_routes() const noexcept;
     };
-    bool match_from(const node& n, const std::vector<std::string>& segments, std::size_t index, method m,
-                    std::vector<std::string>& values, route_match& out) const;
+    bool match_from(const node& n, const std::vector<std::string_view>& segments, std::size_t index, method m,
+                    std::vector<std::string_view>& values, route_match& out) const;
 
     std::unique_ptr<node> root_;
 };

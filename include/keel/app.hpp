@@ -1,5 +1,6 @@
 #pragma once
 
+#include <keel/detail/route_methods.hpp>
 #include <keel/logger.hpp>
 #include <keel/middleware.hpp>
 #include <keel/request.hpp>
@@ -21,37 +22,14 @@ namespace keel {
 /// Register everything, then serve it with `run()` (or a `keel::server`, or drive it
 /// in-process with `keel::testing::client`). The first of those builds the app: the route
 /// table is compiled and checked, and the app can no longer be changed.
-class app {
+class app : public detail::route_methods<app> {
 public:
     app();
     ~app();
     app(const app&) = delete;
     app& operator=(const app&) = delete;
 
-    template <class F>
-    route get(std::string_view path, F handler) {
-        return add(keel::method::get, path, std::move(handler));
-    }
-    template <class F>
-    route post(std::string_view path, F handler) {
-        return add(keel::method::post, path, std::move(handler));
-    }
-    template <class F>
-    route put(std::string_view path, F handler) {
-        return add(keel::method::put, path, std::move(handler));
-    }
-    template <class F>
-    route patch(std::string_view path, F handler) {
-        return add(keel::method::patch, path, std::move(handler));
-    }
-    template <class F>
-    route delete_(std::string_view path, F handler) {
-        return add(keel::method::delete_, path, std::move(handler));
-    }
-    template <class F>
-    route options(std::string_view path, F handler) {
-        return add(keel::method::options, path, std::move(handler));
-    }
+    /// `get`, `post`, `put`, `patch`, `delete_` and `options` come from route_methods.
     template <class F>
     route add(keel::method m, std::string_view path, F handler) {
         require_unbuilt("add a route");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <keel/detail/handler.hpp>
+#include <keel/detail/route_methods.hpp>
 #include <keel/method.hpp>
 #include <keel/route.hpp>
 
@@ -21,34 +22,11 @@ namespace keel {
 /// non-empty segment. Static segments win over parameters. A malformed template throws
 /// std::invalid_argument at registration; conflicting routes are reported when the app is built.
 /// Configure a router's routes before including it: include() copies them.
-class router {
+class router : public detail::route_methods<router> {
 public:
     explicit router(std::string prefix = {});
 
-    template <class F>
-    route get(std::string_view path, F handler) {
-        return add(keel::method::get, path, std::move(handler));
-    }
-    template <class F>
-    route post(std::string_view path, F handler) {
-        return add(keel::method::post, path, std::move(handler));
-    }
-    template <class F>
-    route put(std::string_view path, F handler) {
-        return add(keel::method::put, path, std::move(handler));
-    }
-    template <class F>
-    route patch(std::string_view path, F handler) {
-        return add(keel::method::patch, path, std::move(handler));
-    }
-    template <class F>
-    route delete_(std::string_view path, F handler) {
-        return add(keel::method::delete_, path, std::move(handler));
-    }
-    template <class F>
-    route options(std::string_view path, F handler) {
-        return add(keel::method::options, path, std::move(handler));
-    }
+    /// `get`, `post`, `put`, `patch`, `delete_` and `options` come from route_methods.
     /// Any method; `HEAD` is answered from `GET` routes unless a `HEAD` route is added.
     template <class F>
     route add(keel::method m, std::string_view path, F handler) {
