@@ -4,6 +4,7 @@
 // KEEL_BENCH_BLOCKING=1 the same handlers are registered as plain functions instead, which
 // keel runs on its worker pool: the cost of that hop is what the two variants measure.
 #include <keel/app.hpp>
+#include <keel/model.hpp>
 #include <keel/response.hpp>
 
 #include <cstdlib>
@@ -11,9 +12,9 @@
 #include <string_view>
 
 namespace {
-struct message {
+struct hello_message {
     std::string message;
-    NLOHMANN_DEFINE_TYPE_INTRUSIVE(message, message)
+    KEEL_MODEL(hello_message, message)
 };
 }  // namespace
 
@@ -22,13 +23,13 @@ int main(int argc, char** argv) {
     const char* blocking = std::getenv("KEEL_BENCH_BLOCKING");
     if (blocking && std::string_view(blocking) == "1") {
         app.get("/plaintext", [] { return keel::response::text("Hello, World!", keel::status::ok, "text/plain"); });
-        app.get("/json", [] { return message{"Hello, World!"}; });
+        app.get("/json", [] { return hello_message{"Hello, World!"}; });
         app.get("/healthz", [] { return nlohmann::json{{"status", "ok"}}; });
     } else {
         app.get("/plaintext", []() -> keel::task<keel::response> {
             co_return keel::response::text("Hello, World!", keel::status::ok, "text/plain");
         });
-        app.get("/json", []() -> keel::task<message> { co_return message{"Hello, World!"}; });
+        app.get("/json", []() -> keel::task<hello_message> { co_return hello_message{"Hello, World!"}; });
         app.get("/healthz", []() -> keel::task<nlohmann::json> { co_return nlohmann::json{{"status", "ok"}}; });
     }
     return app.run(argc, argv);

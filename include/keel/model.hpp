@@ -2,6 +2,7 @@
 
 #include <keel/validation_error.hpp>
 
+#include <charconv>
 #include <concepts>
 #include <cstdint>
 #include <exception>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -38,6 +40,11 @@
         keel_json = nlohmann::json::object();                                                       \
         NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_WRITE, __VA_ARGS__))             \
     }                                                                                               \
+    friend void keel_append_json(std::string& keel_out, const Type& keel_model) {                   \
+        char keel_separator = '{';                                                                  \
+        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_APPEND, __VA_ARGS__))            \
+        keel_out += keel_separator == '{' ? "{}" : "}";                                            \
+    }                                                                                               \
     friend void from_json(const nlohmann::json& keel_json, Type& keel_model) {                      \
         ::keel::detail::model_reader keel_reader(keel_json);                                        \
         if (keel_reader.is_object()) {                                                              \
@@ -47,6 +54,8 @@
     }
 
 #define KEEL_DETAIL_MODEL_WRITE(field) ::keel::detail::write_field(keel_json, #field, keel_model.field);
+#define KEEL_DETAIL_MODEL_APPEND(field) \
+    ::keel::detail::append_member(keel_out, keel_separator, "\"" #field "\":", keel_model.field);
 #define KEEL_DETAIL_MODEL_READ(field) keel_reader.read(#field, keel_model.field);
 
 namespace keel::detail {
@@ -85,6 +94,52 @@ void write_field(nlohmann::json& out, const char* name, const T& value) {
     } else {
         out[name] = value;
     }
+}
+
+// Serialising a KEEL_MODEL straight into the response body, without building a json value
+// first: what makes returning a model about as cheap as returning a string.
+void append_json_string(std::string& out, std::string_view text);
+void append_json_double(std::string& out, double value);
+
+template <class T>
+void append_json(std::string& out, const T& value) {
+    if constexpr (is_optional<T>::value) {
+        if (value) {
+            append_json(out, *value);
+        } else {
+            out += "null";
+        }
+    } else if constexpr (std::is_same_v<T, bool>) {
+        out += value ? "true" : "false";
+    } else if constexpr (std::is_integral_v<T>) {
+        char digits[24];
+        const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+        out.append(digits, end);
+    } else if constexpr (std::is_floating_point_v<T>) {
+        append_json_double(out, static_cast<double>(value));
+    } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
+                         std::is_same_v<T, const char*> || std::is_same_v<T, char*>) {
+        append_json_string(out, value);
+    } else if constexpr (is_vector<T>::value) {
+        out += '[';
+        for (std::size_t i = 0; i < value.size(); ++i) {
+            if (i) out += ',';
+            append_json(out, value[i]);
+        }
+        out += ']';
+    } else if constexpr (keel_model<T>) {
+        keel_append_json(out, value);
+    } else {
+        out += nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+}
+
+template <class T>
+void append_member(std::string& out, char& separator, std::string_view quoted_key, const T& value) {
+    out += separator;
+    separator = ',';
+    out += quoted_key;
+    append_json(out, value);
 }
 
 inline std::vector<std::string> child_loc(const std::vector<std::string>& loc, std::string name) {

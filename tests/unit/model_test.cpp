@@ -128,3 +128,20 @@ TEST(ModelTest, UnknownKeysAreIgnored) {
     extra["unexpected"] = {1, 2, 3};
     EXPECT_EQ(c.post("/orders", extra).status(), keel::status::created);
 }
+
+TEST(ModelTest, SerialisesLikeNlohmannButInDeclarationOrder) {
+    order o{42, "quote\" back\\slash \x01 tab\t", true, 0.1, std::nullopt, {{"é-sku", -3}, {"x", 0}}};
+    std::string fast;
+    keel::detail::append_json(fast, o);
+    nlohmann::json slow = o;
+    EXPECT_EQ(json::parse(fast), slow) << fast;
+    EXPECT_LT(fast.find("customer_id"), fast.find("email")) << fast;  // nlohmann would sort the keys
+    EXPECT_NE(fast.find(R"("email":"quote\" back\\slash \u0001 tab\t")"), std::string::npos) << fast;
+}
+
+TEST(ModelTest, InvalidUtf8IsReplacedNotSent) {
+    std::string out;
+    keel::detail::append_json(out, std::string("bad \xff byte"));
+    EXPECT_TRUE(json::accept(out)) << out;
+    EXPECT_EQ(out.find('\xff'), std::string::npos);
+}

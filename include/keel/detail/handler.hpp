@@ -308,7 +308,9 @@ response make_response(R&& value, keel::status success) {
         static_assert(std::is_constructible_v<nlohmann::json, R&&>,
                       "keel: a handler must return keel::response, void, or a value nlohmann_json can "
                       "serialise (give your type a to_json, e.g. with NLOHMANN_DEFINE_TYPE_INTRUSIVE)");
-        return response::json(nlohmann::json(std::forward<R>(value)), success);
+        std::string body;
+        append_json(body, value);  // models and plain values directly; anything else through nlohmann
+        return response(success, std::move(body), "application/json");
     }
 }
 
