@@ -6,7 +6,11 @@
 
 #include "route_table.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
+#include <set>
+#include <unordered_map>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -15,7 +19,149 @@
 
 namespace keel {
 
+namespace {
+
+// The app's services, and the door to its overrides, as dependency resolution sees them.
+class service_registry final : public detail::dependency_registry {
+public:
+    explicit service_registry(const keel::dependency_overrides& overrides) : overrides_(overrides) {}
+    ~service_registry() {
+        // App-scoped services go newest first: each may use the ones made before it.
+        while (!created_.empty()) created_.pop_back();
+    }
+
+    void add(detail::service_definition definition) {
+        const auto key = definition.key;
+        const auto name = definition.name;
+        auto slot = std::make_unique<service_slot>();
+        slot->definition = std::move(definition);
+        if (!services_.emplace(key, std::move(slot)).second) {
+            throw std::logic_error("keel: " + std::string(name) + " is provided twice");
+        }
+    }
+
+    const detail::service_definition* find(std::uintptr_t key) const {
+        const auto it = services_.find(key);
+        return it == services_.end() ? nullptr : &it->second->definition;
+    }
+
+    void* service(std::uintptr_t key, std::string_view name, detail::call_context& ctx) const override {
+        const auto it = services_.find(key);
+        if (it == services_.end()) {
+            throw std::logic_error("keel: no provider for " + std::string(name) + "; register one with app.provide<" +
+                                   std::string(name) + ">(...)");
+        }
+        auto& slot = *it->second;
+        if (slot.definition.lifetime != scope::app) return slot.definition.resolve(ctx);
+        if (void* made = slot.instance.load(std::memory_order_acquire)) return made;
+        std::lock_guard lock(slot.mutex);  // one maker per service; another service's factory takes its own lock
+        if (void* made = slot.instance.load(std::memory_order_relaxed)) return made;
+        auto made = slot.definition.make_app(ctx);
+        {
+            std::lock_guard created_lock(created_mutex_);
+            created_.push_back(made);
+        }
+        slot.instance.store(made.get(), std::memory_order_release);
+        return made.get();
+    }
+
+    std::shared_ptr<const detail::override_resolver> override_for(std::uintptr_t key) const override {
+        return overrides_.find(key);
+    }
+
+private:
+    struct service_slot {
+        detail::service_definition definition;
+        std::mutex mutex;
+        std::atomic<void*> instance{nullptr};
+    };
+
+    const keel::dependency_overrides& overrides_;
+    std::unordered_map<std::uintptr_t, std::unique_ptr<service_slot>> services_;
+    mutable std::mutex created_mutex_;
+    mutable std::vector<std::shared_ptr<void>> created_;
+};
+
+// Walks one route's dependency graph: missing services, cycles, captive dependencies.
+class graph_checker {
+public:
+    graph_checker(const service_registry& registry, std::set<std::string>& problems)
+        : registry_(registry), problems_(problems) {}
+
+    void check(const detail::dependency_node& node) {
+        const detail::service_definition* service = nullptr;
+        if (node.is_service) {
+            service = registry_.find(node.key);
+            if (!service) {
+                problems_.insert("no provider for " + std::string(node.name) + "; register one with app.provide<" +
+                                 std::string(node.name) + ">(...)" + needed_by());
+                return;
+            }
+        }
+        const scope lifetime = service ? service->lifetime : node.declared;
+        for (const auto& step : chain_) {
+            if (step.key == node.key) {
+                problems_.insert("dependency cycle: " + describe_chain(node.name, lifetime, step.key));
+                return;
+            }
+        }
+        if (!chain_.empty()) {
+            for (const auto& step : chain_) {
+                if (step.lifetime == scope::app && lifetime != scope::app) {
+                    problems_.insert("captive dependency: " + describe_chain(node.name, lifetime, step.key) +
+                                     ": an app-scoped service must not depend on a " + to_string(lifetime) +
+                                     "-scoped one (it would keep the first request's " + std::string(node.name) +
+                                     " forever); ask for it in the handler instead");
+                    return;
+                }
+            }
+        }
+        chain_.push_back({node.key, node.name, lifetime});
+        const auto children = service ? service->children : node.children ? node.children() : std::vector<detail::dependency_node>{};
+        for (const auto& child : children) check(child);
+        chain_.pop_back();
+    }
+
+private:
+    struct chain_step {
+        std::uintptr_t key;
+        std::string_view name;
+        scope lifetime;
+    };
+
+    // "Cache (app) -> get_session (request)", starting at `from`.
+    std::string describe_chain(std::string_view last, scope last_lifetime, std::uintptr_t from) const {
+        std::string out;
+        bool started = false;
+        for (const auto& s : chain_) {
+            started = started || s.key == from;
+            if (!started) continue;
+            out += std::string(s.name) + " (" + to_string(s.lifetime) + ") -> ";
+        }
+        return out + std::string(last) + " (" + to_string(last_lifetime) + ")";
+    }
+
+    std::string needed_by() const {
+        if (chain_.empty()) return "";
+        std::string out = " (needed by ";
+        for (std::size_t i = chain_.size(); i-- > 0;) {
+            out += chain_[i].name;
+            if (i) out += " <- ";
+        }
+        return out + ")";
+    }
+
+    const service_registry& registry_;
+    std::set<std::string>& problems_;
+    std::vector<chain_step> chain_;
+};
+
+}  // namespace
+
 struct app::impl final : detail::middleware_chain {
+    explicit impl(const keel::dependency_overrides& overrides) : registry(overrides) {}
+
+    service_registry registry;
     keel::logger log;
     std::vector<middleware> chain;  // registered middleware, outermost first
     std::vector<exception_mapper> exception_mappers;
@@ -28,7 +174,7 @@ struct app::impl final : detail::middleware_chain {
     response error_response(const std::exception_ptr& error, const request& req) const;
 };
 
-app::app() : impl_(std::make_unique<impl>()) {}
+app::app() : impl_(std::make_unique<impl>(dependency_overrides)) {}
 app::~app() = default;
 
 keel::logger& app::logger() noexcept { return impl_->log; }
@@ -57,6 +203,8 @@ void app::use_outermost(middleware m) {
     impl_->chain.insert(impl_->chain.begin(), std::move(m));
 }
 
+void app::add_service(detail::service_definition definition) { impl_->registry.add(std::move(definition)); }
+
 void app::add_exception_handler(exception_mapper mapper) {
     require_unbuilt("add an exception handler");
     impl_->exception_mappers.push_back(std::move(mapper));
@@ -69,7 +217,13 @@ void app::build() {
     for (const auto& spec : routes_.routes()) {
         if (auto problem = table.add(spec); !problem.empty()) problems += "\n  " + problem;
     }
-    if (!problems.empty()) throw std::logic_error("keel: the app's routes do not fit together:" + problems);
+    std::set<std::string> graph_problems;
+    graph_checker checker(impl_->registry, graph_problems);
+    for (const auto& spec : routes_.routes()) {
+        for (const auto& node : spec->handler->dependencies) checker.check(node);
+    }
+    for (const auto& problem : graph_problems) problems += "\n  " + problem;
+    if (!problems.empty()) throw std::logic_error("keel: the app does not fit together:" + problems);
     impl_->table = std::move(table);
     impl_->built = true;
 }
@@ -114,7 +268,7 @@ task<response> app::impl::dispatch(request& req) const {
     const auto& spec = *match.route->spec;
     std::exception_ptr error;
     try {
-        co_return co_await spec.handler->invoke(req, spec.success_status);
+        co_return co_await spec.handler->invoke(req, detail::route_call{spec.success_status, &registry});
     } catch (...) {
         error = std::current_exception();
     }

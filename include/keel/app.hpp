@@ -1,11 +1,13 @@
 #pragma once
 
+#include <keel/dependency_overrides.hpp>
 #include <keel/detail/route_methods.hpp>
 #include <keel/logger.hpp>
 #include <keel/middleware.hpp>
 #include <keel/request.hpp>
 #include <keel/response.hpp>
 #include <keel/router.hpp>
+#include <keel/scope.hpp>
 #include <keel/server_options.hpp>
 #include <keel/task.hpp>
 
@@ -38,6 +40,47 @@ public:
     /// Serves every route of `r` (under its prefix).
     void include(const router& r);
 
+    /// Registers a service of type T, asked for by handlers and providers as `T&`:
+    /// ```
+    /// app.provide<settings>(keel::scope::app, [] { return settings::from_environment(); });
+    /// app.provide<mailer>(keel::scope::app, [](settings& s) { return std::make_unique<mailer>(s.smtp_url); });
+    /// app.provide<request_clock>(keel::scope::request, [] { return request_clock{}; });
+    /// ```
+    /// The factory's parameters are injected like a handler's. It returns a T, a
+    /// `std::unique_ptr<T>` or `std::shared_ptr<T>` (for types that cannot move), or, for request
+    /// scope, a `keel::yield<T>`. App-scoped services are made on first use and destroyed with the
+    /// app, newest first; they may depend only on other app-scoped services (checked at build).
+    template <class T, class F>
+    void provide(keel::scope lifetime, F factory) {
+        require_unbuilt("register a service");
+        using traits = typename detail::handler_signature<F>::traits;
+        using result = std::remove_cvref_t<typename traits::result>;
+        detail::service_definition def;
+        def.key = detail::type_key<T>();
+        def.name = detail::type_name<T>();
+        def.lifetime = lifetime;
+        def.children = detail::declared_nodes(typename traits::args{});
+        if (lifetime == keel::scope::app) {
+            def.make_app = [factory = std::move(factory)](detail::call_context& ctx) -> std::shared_ptr<void> {
+                if constexpr (std::is_same_v<result, std::shared_ptr<T>> || std::is_same_v<result, std::unique_ptr<T>>) {
+                    return std::shared_ptr<T>(detail::call_bound(factory, ctx));
+                } else {
+                    static_assert(!detail::is_yield<result>::value,
+                                  "keel: app-scoped yield providers are not supported yet; return the service");
+                    return std::make_shared<T>(detail::call_bound(factory, ctx));
+                }
+            };
+        } else {
+            def.resolve = [factory = std::move(factory), lifetime](detail::call_context& ctx) -> void* {
+                return &detail::resolve_provider<T>(factory, ctx, detail::type_key<T>(), lifetime);
+            };
+        }
+        add_service(std::move(def));
+    }
+
+    /// Replacements for providers (see keel::dependency_overrides); may change after build.
+    keel::dependency_overrides dependency_overrides;
+
     /// Adds a middleware around every request; the first added is the outermost.
     void use(middleware m);
 
@@ -62,10 +105,11 @@ public:
     keel::logger& logger() noexcept;
     const keel::logger& logger() const noexcept;
 
-    /// Compiles and checks the route table; afterwards the app cannot change. Called by the
-    /// server and the test client; calling it again does nothing. Throws std::logic_error
-    /// naming every conflict (two routes for one method and path shape, a path<"name">
-    /// parameter that the route's template does not have, ...).
+    /// Compiles and checks the route table and the dependency graph; afterwards the app cannot
+    /// change. Called by the server and the test client; calling it again does nothing. Throws
+    /// std::logic_error naming every problem: two routes for one method and path shape, a
+    /// path<"name"> the template lacks, a service with no provider, a dependency cycle, an
+    /// app-scoped service that depends on a request-scoped one — each with its whole chain.
     void build();
     bool built() const noexcept;
 
@@ -84,6 +128,7 @@ private:
 
     using exception_mapper = std::function<std::optional<response>(const std::exception_ptr&, const request&)>;
     void add_exception_handler(exception_mapper mapper);
+    void add_service(detail::service_definition definition);
     void require_unbuilt(std::string_view what) const;
 
     struct impl;

@@ -5,6 +5,10 @@
 // unless it is a coroutine), and converts what it returns into a response.
 
 #include <keel/body.hpp>
+#include <keel/depends.hpp>
+#include <keel/detail/dependency_graph.hpp>
+#include <keel/detail/request_scope.hpp>
+#include <keel/detail/type_name.hpp>
 #include <keel/header.hpp>
 #include <keel/model.hpp>
 #include <keel/offload.hpp>
@@ -20,6 +24,8 @@
 #include <array>
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -164,12 +170,51 @@ void add_json_conversion_error(const nlohmann::json::exception& e, std::vector<f
 
 // ---------------------------------------------------------------------------------- binders
 
-// binder<D> knows how to make a parameter of (decayed) type D from the request.
+// binder<D> knows how to make a parameter of (decayed) type D from the request. Any class
+// type it does not know is a service: `T&` of a type registered with app.provide<T>(...).
 template <class D>
 struct binder {
-    static_assert(sizeof(D) == 0,
+    static_assert(std::is_class_v<D>,
                   "keel: this handler parameter type is not understood. Use keel::path<T>, keel::query<T, "
-                  "\"name\">, keel::header<T, \"name\">, keel::body<T>, or keel::request&");
+                  "\"name\">, keel::header<T, \"name\">, keel::body<T>, keel::depends<provider>, keel::request&, "
+                  "or a service registered with app.provide<T>(...) taken as T&");
+    using slot = D*;
+    static constexpr bool is_path = false;
+    static constexpr bool is_service = true;
+
+    static dependency_node node() { return {true, type_key<D>(), type_name<D>(), keel::scope::app, nullptr}; }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) {
+        out = static_cast<D*>(ctx.registry.service(type_key<D>(), type_name<D>(), ctx));
+    }
+    static D& take(slot& s) { return *s; }
+};
+
+template <class T, class F>
+T& resolve_provider(const F& provider, call_context& ctx, std::uintptr_t key, keel::scope lifetime);
+
+template <class F>
+std::vector<dependency_node> dependency_children();
+
+template <auto Provider, keel::scope Scope>
+struct binder<depends<Provider, Scope>> {
+    using dependency = depends<Provider, Scope>;
+    using value_type = typename dependency::value_type;
+    using slot = value_type*;
+    static constexpr bool is_path = false;
+
+    static dependency_node node() {
+        return {false, provider_key(Provider), value_name<Provider>(), Scope,
+                &dependency_children<std::remove_pointer_t<decltype(Provider)>>};
+    }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) {
+        const auto key = provider_key(Provider);
+        if (const auto replacement = ctx.registry.override_for(key)) {
+            out = static_cast<value_type*>((*replacement)(ctx, Scope));
+            return;
+        }
+        out = &resolve_provider<value_type>(Provider, ctx, key, Scope);
+    }
+    static dependency take(slot& s) { return dependency(*s); }
 };
 
 template <class T, fixed_string Name>
@@ -178,9 +223,9 @@ struct binder<path<T, Name>> {
     static constexpr bool is_path = true;
     static constexpr std::string_view declared_name = Name.view();
 
-    static void bind(slot& out, request& req, std::size_t position, std::vector<field_error>& errors) {
+    static void bind(slot& out, call_context& ctx, std::size_t position, std::vector<field_error>& errors) {
         std::string name;
-        auto text = path_value(req, Name.view(), position, name);
+        auto text = path_value(ctx.req, Name.view(), position, name);
         std::vector<std::string_view> found;
         if (text) found.push_back(*text);
         auto v = convert_values<T>(found, false, {"path", std::move(name)}, errors);
@@ -194,8 +239,8 @@ struct binder<query<T, Name, Default...>> {
     using slot = std::optional<query<T, Name, Default...>>;
     static constexpr bool is_path = false;
 
-    static void bind(slot& out, request& req, std::size_t, std::vector<field_error>& errors) {
-        auto v = convert_values<T, Default...>(query_values(req, Name.view()), true,
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
+        auto v = convert_values<T, Default...>(query_values(ctx.req, Name.view()), true,
                                                {"query", std::string(Name.view())}, errors);
         if (v) out.emplace(std::move(*v));
     }
@@ -207,8 +252,8 @@ struct binder<header<T, Name, Default...>> {
     using slot = std::optional<header<T, Name, Default...>>;
     static constexpr bool is_path = false;
 
-    static void bind(slot& out, request& req, std::size_t, std::vector<field_error>& errors) {
-        auto v = convert_values<T, Default...>(header_values(req, Name.view()), false,
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
+        auto v = convert_values<T, Default...>(header_values(ctx.req, Name.view()), false,
                                                {"header", std::string(Name.view())}, errors);
         if (v) out.emplace(std::move(*v));
     }
@@ -221,9 +266,9 @@ struct binder<body<T>> {
     static constexpr bool is_path = false;
     using shape = value_shape<T>;
 
-    static void bind(slot& out, request& req, std::size_t, std::vector<field_error>& errors) {
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
         bool present = false;
-        auto json = parse_json_body(req, shape::optional, present, errors);
+        auto json = parse_json_body(ctx.req, shape::optional, present, errors);
         if (!json) {
             if constexpr (shape::optional) {
                 if (!present) out.emplace(T{});
@@ -254,12 +299,24 @@ struct binder<request> {
     using slot = request*;
     static constexpr bool is_path = false;
 
-    static void bind(slot& out, request& req, std::size_t, std::vector<field_error>&) { out = &req; }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) { out = &ctx.req; }
     static request& take(slot& s) { return *s; }
 };
 
 template <class A>
 using binder_for = binder<std::remove_cvref_t<A>>;
+
+template <class B>
+concept service_binder = requires { requires B::is_service; };
+template <class B>
+concept node_binder = requires { B::node(); };
+
+// A service is shared: taking it by value would copy it, silently.
+template <class A>
+constexpr void check_parameter() {
+    static_assert(!service_binder<binder_for<A>> || std::is_lvalue_reference_v<A>,
+                  "keel: take a service by reference (T& or const T&), not by value");
+}
 
 // For each parameter, how many path<> parameters come before it: positional path<> binding.
 template <class... A>
@@ -279,20 +336,85 @@ constexpr void collect_path_param(std::vector<std::string>& out) {
     if constexpr (binder_for<A>::is_path) out.emplace_back(binder_for<A>::declared_name);
 }
 
-// Binds every parameter, then calls f with them; throws validation_error naming every failure.
-template <class F, class... A, std::size_t... I>
-decltype(auto) call_bound(const F& f, request& req, type_list<A...>, std::index_sequence<I...>) {
-    std::tuple<typename binder_for<A>::slot...> slots;
+template <class... A>
+using bound_slots = std::tuple<typename binder_for<A>::slot...>;
+
+// Binds every parameter; throws validation_error naming every failure of the request's values.
+template <class... A, std::size_t... I>
+bound_slots<A...> bind_all(call_context& ctx, type_list<A...>, std::index_sequence<I...>) {
+    (check_parameter<A>(), ...);
+    bound_slots<A...> slots;
     std::vector<field_error> errors;
     [[maybe_unused]] constexpr auto positions = path_positions<A...>();
-    (binder_for<A>::bind(std::get<I>(slots), req, positions[I], errors), ...);
+    (binder_for<A>::bind(std::get<I>(slots), ctx, positions[I], errors), ...);
     if (!errors.empty()) throw validation_error(std::move(errors));
+    return slots;
+}
+
+template <class... A>
+bound_slots<A...> bind_all(call_context& ctx, type_list<A...> args) {
+    return bind_all(ctx, args, std::index_sequence_for<A...>{});
+}
+
+template <class F, class... A, std::size_t... I>
+decltype(auto) invoke_bound(const F& f, bound_slots<A...>& slots, type_list<A...>, std::index_sequence<I...>) {
     return std::invoke(f, binder_for<A>::take(std::get<I>(slots))...);
 }
 
-template <class F, class... A>
-decltype(auto) call_bound(const F& f, request& req, type_list<A...> args) {
-    return call_bound(f, req, args, std::index_sequence_for<A...>{});
+// Binds every parameter of f from the request and its dependencies, then calls f.
+template <class F>
+decltype(auto) call_bound(const F& f, call_context& ctx) {
+    using args = typename handler_signature<F>::traits::args;
+    auto slots = bind_all(ctx, args{});
+    return invoke_bound(f, slots, args{}, std::make_index_sequence<std::tuple_size_v<decltype(slots)>>{});
+}
+
+template <class... A>
+std::vector<dependency_node> declared_nodes(type_list<A...>) {
+    std::vector<dependency_node> out;
+    (
+        [&] {
+            if constexpr (node_binder<binder_for<A>>) out.push_back(binder_for<A>::node());
+        }(),
+        ...);
+    return out;
+}
+
+template <class F>
+std::vector<dependency_node> dependency_children() {
+    return declared_nodes(typename handler_signature<F*>::traits::args{});
+}
+
+template <class R>
+struct is_yield : std::false_type {};
+template <class T>
+struct is_yield<yield<T>> : std::true_type {};
+
+// Makes (or finds, for request scope) the value of a provider: binds its parameters, calls it,
+// runs a yield provider to its co_yield and schedules the rest as a teardown.
+template <class T, class F>
+T& resolve_provider(const F& provider, call_context& ctx, std::uintptr_t key, keel::scope lifetime) {
+    if (lifetime == keel::scope::request) {
+        if (void* cached = ctx.scope.find(key)) return *static_cast<T*>(cached);
+    }
+    using result = std::remove_cvref_t<typename handler_signature<F>::traits::result>;
+    T* value = nullptr;
+    if constexpr (is_yield<result>::value) {
+        static_assert(std::is_same_v<typename provided_type<result>::type, T>,
+                      "keel: the replacement must provide the same type as the provider");
+        auto& generator = ctx.scope.keep(std::make_unique<result>(call_bound(provider, ctx)));
+        value = &generator.start();  // a set-up that throws has nothing to tear down
+        ctx.scope.on_finish([&generator](std::exception_ptr outcome) { return generator.finish(outcome); });
+    } else if constexpr (std::is_same_v<result, std::unique_ptr<T>> || std::is_same_v<result, std::shared_ptr<T>>) {
+        auto& owner = ctx.scope.keep(std::make_unique<result>(call_bound(provider, ctx)));
+        if (!owner) throw std::logic_error("keel: a provider of " + std::string(type_name<T>()) + " returned null");
+        value = owner.get();
+    } else {
+        static_assert(std::is_convertible_v<result, T>, "keel: the replacement must provide the same type as the provider");
+        value = &ctx.scope.keep(std::make_unique<T>(call_bound(provider, ctx)));
+    }
+    if (lifetime == keel::scope::request) ctx.scope.remember(key, value);
+    return *value;
 }
 
 // ---------------------------------------------------------------------------------- results
@@ -314,44 +436,102 @@ response make_response(R&& value, keel::status success) {
     }
 }
 
+struct route_call {
+    keel::status success = keel::status::ok;
+    const dependency_registry* registry = nullptr;
+};
+
 template <class F>
-response call_and_respond(const F& f, request& req, keel::status success) {
+response respond(const F& f, call_context& ctx, keel::status success) {
     using traits = typename handler_signature<F>::traits;
     if constexpr (std::is_void_v<typename traits::result>) {
-        call_bound(f, req, typename traits::args{});
+        call_bound(f, ctx);
         return void_response(success);
     } else {
-        return make_response(call_bound(f, req, typename traits::args{}), success);
+        return make_response(call_bound(f, ctx), success);
     }
 }
 
-// A plain handler may block: it runs, with its binding, on the worker pool.
-template <class F>
-task<response> run_blocking_handler(const F& f, request& req, keel::status success) {
-    co_return co_await offload([&f, &req, success] { return call_and_respond(f, req, success); });
+// After the handler: the teardowns see its outcome, and decide the request's. A teardown's
+// error (a failed commit) replaces a success; a swallowed handler error still has no value to
+// answer with, so the handler's error stands.
+inline response settle(request_scope& scope, std::optional<response>& answer, std::exception_ptr failure) {
+    auto outcome = scope.finish(failure);
+    if (outcome) std::rethrow_exception(outcome);
+    if (failure) std::rethrow_exception(failure);
+    return std::move(*answer);
 }
 
-// A coroutine handler runs on the I/O thread; its arguments live in this frame while it runs.
 template <class F>
-task<response> run_coroutine_handler(const F& f, request& req, keel::status success) {
+response call_and_respond(const F& f, request& req, const route_call& call) {
+    request_scope scope;
+    call_context ctx{req, scope, *call.registry};
+    std::optional<response> answer;
+    std::exception_ptr failure;
+    try {
+        answer.emplace(respond(f, ctx, call.success));
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    return settle(scope, answer, failure);
+}
+
+// A plain handler may block: it runs, with its dependencies and their teardown, on the worker pool.
+template <class F>
+task<response> run_blocking_handler(const F& f, request& req, route_call call) {
+    co_return co_await offload([&f, &req, call] { return call_and_respond(f, req, call); });
+}
+
+template <class... A>
+constexpr bool any_dependency(type_list<A...>) {
+    return (node_binder<binder_for<A>> || ... || false);
+}
+
+template <class F>
+constexpr bool has_dependencies() {
+    return any_dependency(typename handler_signature<F>::traits::args{});
+}
+
+// A coroutine handler runs on the I/O thread. Its dependencies may block (a session's BEGIN,
+// a commit), so their set-up and teardown are offloaded; its arguments live in this frame.
+template <class F>
+task<response> run_coroutine_handler(const F& f, request& req, route_call call) {
     using traits = typename handler_signature<F>::traits;
     using result = typename traits::result::value_type;
-    if constexpr (std::is_void_v<result>) {
-        co_await call_bound(f, req, typename traits::args{});
-        co_return void_response(success);
-    } else {
-        co_return make_response(co_await call_bound(f, req, typename traits::args{}), success);
+    using args = typename traits::args;
+    constexpr bool offload_dependencies = has_dependencies<F>();
+    request_scope scope;
+    call_context ctx{req, scope, *call.registry};
+    std::optional<response> answer;
+    std::exception_ptr failure;
+    try {
+        auto slots = offload_dependencies ? co_await offload([&] { return bind_all(ctx, args{}); }) : bind_all(ctx, args{});
+        constexpr auto count = std::tuple_size_v<decltype(slots)>;
+        if constexpr (std::is_void_v<result>) {
+            co_await invoke_bound(f, slots, args{}, std::make_index_sequence<count>{});
+            answer.emplace(void_response(call.success));
+        } else {
+            answer.emplace(make_response(co_await invoke_bound(f, slots, args{}, std::make_index_sequence<count>{}),
+                                         call.success));
+        }
+    } catch (...) {
+        failure = std::current_exception();
     }
+    if (offload_dependencies) {
+        co_return co_await offload([&] { return settle(scope, answer, failure); });
+    }
+    co_return settle(scope, answer, failure);
 }
 
 // ---------------------------------------------------------------------------------- erasure
 
-using route_function = std::function<task<response>(request&, keel::status success)>;
+using route_function = std::function<task<response>(request&, const route_call&)>;
 
 struct handler_info {
     route_function invoke;
-    std::vector<std::string> path_params;  // as declared by path<> parameters; "" = positional
-    bool on_io_thread = false;             // a coroutine handler
+    std::vector<std::string> path_params;       // as declared by path<> parameters; "" = positional
+    std::vector<dependency_node> dependencies;  // depends<> and services, for the build-time check
+    bool on_io_thread = false;                  // a coroutine handler
 };
 
 template <class... A>
@@ -366,14 +546,15 @@ handler_info make_handler(F f) {
     using traits = typename handler_signature<F>::traits;
     handler_info info;
     info.path_params = declared_path_params(typename traits::args{});
+    info.dependencies = declared_nodes(typename traits::args{});
     info.on_io_thread = is_task<std::remove_cvref_t<typename traits::result>>::value;
     if constexpr (is_task<std::remove_cvref_t<typename traits::result>>::value) {
-        info.invoke = [f = std::move(f)](request& req, keel::status success) {
-            return run_coroutine_handler(f, req, success);
+        info.invoke = [f = std::move(f)](request& req, const route_call& call) {
+            return run_coroutine_handler(f, req, call);
         };
     } else {
-        info.invoke = [f = std::move(f)](request& req, keel::status success) {
-            return run_blocking_handler(f, req, success);
+        info.invoke = [f = std::move(f)](request& req, const route_call& call) {
+            return run_blocking_handler(f, req, call);
         };
     }
     return info;

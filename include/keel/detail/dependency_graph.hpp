@@ -1,0 +1,75 @@
+#pragma once
+
+// What the app needs to resolve dependencies at run time and to check their graph at build
+// time. Templates describe each handler's and provider's dependencies as nodes; the registry
+// (implemented by the app, in src/) owns services and overrides.
+
+#include <keel/detail/request_scope.hpp>
+#include <keel/request.hpp>
+#include <keel/scope.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace keel::detail {
+
+class dependency_registry;
+
+// Everything a binder can reach while it resolves one handler's parameters.
+struct call_context {
+    request& req;
+    request_scope& scope;
+    const dependency_registry& registry;
+};
+
+// One edge of the dependency graph, as declared by a parameter.
+struct dependency_node {
+    bool is_service = false;      // `T&` of a type registered with app.provide<T>
+    std::uintptr_t key = 0;       // the provider's address, or the type's key
+    std::string_view name;        // for messages
+    keel::scope declared = keel::scope::request;  // a provider's scope; a service's comes from the registry
+    std::vector<dependency_node> (*children)() = nullptr;  // a provider's own parameters
+};
+
+// An override: resolves a replacement provider in place of the original (same key, same scope).
+using override_resolver = std::function<void*(call_context&, keel::scope)>;
+
+// A service registered with app.provide<T>(lifetime, factory), type-erased.
+struct service_definition {
+    std::uintptr_t key = 0;
+    std::string_view name;
+    keel::scope lifetime = keel::scope::app;
+    std::vector<dependency_node> children;                         // the factory's parameters
+    std::function<std::shared_ptr<void>(call_context&)> make_app;  // app scope: makes the one instance
+    std::function<void*(call_context&)> resolve;                   // request / transient scope
+};
+
+class dependency_registry {
+public:
+    /// The instance of service `type_key` for this request (app: shared; request: cached;
+    /// transient: fresh). Throws std::logic_error naming the type when none is registered.
+    virtual void* service(std::uintptr_t type_key, std::string_view type_name, call_context& ctx) const = 0;
+    /// The override of provider `key`, or null.
+    virtual std::shared_ptr<const override_resolver> override_for(std::uintptr_t key) const = 0;
+
+protected:
+    ~dependency_registry() = default;
+};
+
+/// A key per type, unique in the process.
+template <class T>
+std::uintptr_t type_key() noexcept {
+    static const char tag = 0;
+    return reinterpret_cast<std::uintptr_t>(&tag);
+}
+
+/// A provider's key: its address.
+template <class F>
+std::uintptr_t provider_key(F* provider) noexcept {
+    return reinterpret_cast<std::uintptr_t>(provider);
+}
+
+}  // namespace keel::detail

@@ -1,0 +1,216 @@
+#include <keel/depends.hpp>
+
+#include <gtest/gtest.h>
+#include <keel/app.hpp>
+#include <keel/http_error.hpp>
+#include <keel/testing/client.hpp>
+#include <keel/yield.hpp>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using keel::testing::client;
+
+namespace {
+
+// What providers did, in order, for the tests to read.
+std::vector<std::string> journal;
+
+struct counter {
+    int value;
+};
+int made = 0;
+counter make_counter() { return counter{++made}; }
+using counter_dep = keel::depends<make_counter>;
+using fresh_counter = keel::depends<make_counter, keel::scope::transient>;
+
+// A session-like resource: commits on success, rolls back on failure.
+struct fake_session {
+    std::string name;
+};
+keel::yield<fake_session> open_session() {
+    fake_session s{"db"};
+    journal.push_back("open");
+    try {
+        co_yield s;
+        journal.push_back("commit");
+    } catch (const std::exception& e) {
+        journal.push_back(std::string("rollback: ") + e.what());
+        throw;
+    }
+}
+using session_dep = keel::depends<open_session>;
+
+struct user {
+    std::string name;
+};
+// A provider built on another provider and on the request.
+user current_user(session_dep session, keel::header<std::string, "x-user"> name) {
+    journal.push_back("user from " + session->name);
+    if (*name == "intruder") throw keel::http_error(keel::status::forbidden, "go away");
+    return user{*name};
+}
+using user_dep = keel::depends<current_user>;
+
+keel::yield<int> outer_resource() {
+    journal.push_back("outer up");
+    co_yield 1;
+    journal.push_back("outer down");
+}
+keel::yield<int> inner_resource(keel::depends<outer_resource> outer) {
+    journal.push_back("inner up");
+    co_yield *outer + 1;
+    journal.push_back("inner down");
+}
+
+keel::yield<int> failing_commit() {
+    co_yield 0;
+    throw std::runtime_error("commit failed");
+}
+
+keel::yield<int> broken_setup() {
+    throw std::runtime_error("cannot connect");
+    co_yield 0;
+}
+
+keel::yield<int> translating() {
+    try {
+        co_yield 0;
+    } catch (const std::invalid_argument&) {
+        throw keel::http_error(keel::status::conflict, "translated");
+    }
+}
+
+class DependsTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        journal.clear();
+        made = 0;
+    }
+};
+
+}  // namespace
+
+TEST_F(DependsTest, RequestScopedProviderRunsOncePerRequest) {
+    keel::app app;
+    app.get("/twice", [](counter_dep a, counter_dep b) { return a->value + b->value; });
+    client c{app};
+    EXPECT_EQ(c.get("/twice").json(), 2);  // both got instance #1
+    EXPECT_EQ(made, 1);
+    EXPECT_EQ(c.get("/twice").json(), 4);  // a new request, a new instance (#2)
+    EXPECT_EQ(made, 2);
+}
+
+TEST_F(DependsTest, TransientIsMadeAtEveryInjection) {
+    keel::app app;
+    app.get("/", [](fresh_counter a, fresh_counter b) { return a->value * 10 + b->value; });
+    client c{app};
+    EXPECT_EQ(c.get("/").json(), 12);
+    EXPECT_EQ(made, 2);
+}
+
+TEST_F(DependsTest, YieldProviderCommitsAfterTheHandlerSucceeds) {
+    keel::app app;
+    app.get("/", [](session_dep s) {
+        journal.push_back("handler with " + s->name);
+        return 1;
+    });
+    client c{app};
+    EXPECT_EQ(c.get("/").status(), keel::status::ok);
+    EXPECT_EQ(journal, (std::vector<std::string>{"open", "handler with db", "commit"}));
+}
+
+TEST_F(DependsTest, YieldProviderSeesTheHandlersExceptionAndRollsBack) {
+    keel::app app;
+    app.get("/", [](session_dep) -> int { throw keel::http_error(keel::status::conflict, "taken"); });
+    client c{app};
+    const auto res = c.get("/");
+    EXPECT_EQ(res.status(), keel::status::conflict) << res;
+    EXPECT_EQ(journal, (std::vector<std::string>{"open", "rollback: taken"}));
+}
+
+TEST_F(DependsTest, ProvidersAreInjectedLikeHandlersAndShareTheRequestsInstances) {
+    keel::app app;
+    app.get("/me", [](user_dep u, session_dep s) { return u->name + "@" + s->name; });
+    client c{app};
+    keel::header_map h;
+    h.set("X-User", "ann");
+    EXPECT_EQ(c.get("/me", h).json(), "ann@db");
+    EXPECT_EQ(journal, (std::vector<std::string>{"open", "user from db", "commit"}));  // one session, opened once
+}
+
+TEST_F(DependsTest, ProviderParametersThatDoNotBindAre422) {
+    keel::app app;
+    app.get("/me", [](user_dep u) { return u->name; });
+    client c{app};
+    const auto res = c.get("/me");
+    EXPECT_EQ(res.status(), keel::status::unprocessable_entity) << res;
+    EXPECT_EQ(res.json()["detail"][0]["loc"], nlohmann::json::parse(R"(["header","x-user"])"));
+}
+
+TEST_F(DependsTest, HttpErrorFromAProviderIsTheResponseAndTeardownsSeeIt) {
+    keel::app app;
+    app.get("/me", [](user_dep u) { return u->name; });
+    client c{app};
+    keel::header_map h;
+    h.set("X-User", "intruder");
+    const auto res = c.get("/me", h);
+    EXPECT_EQ(res.status(), keel::status::forbidden) << res;
+    EXPECT_EQ(res.json()["detail"], "go away");
+    EXPECT_EQ(journal, (std::vector<std::string>{"open", "user from db", "rollback: go away"}));
+}
+
+TEST_F(DependsTest, TeardownsRunNewestFirst) {
+    keel::app app;
+    app.get("/", [](keel::depends<inner_resource> inner) { return *inner; });
+    client c{app};
+    EXPECT_EQ(c.get("/").json(), 2);
+    EXPECT_EQ(journal, (std::vector<std::string>{"outer up", "inner up", "inner down", "outer down"}));
+}
+
+TEST_F(DependsTest, FailedTeardownTurnsSuccessInto500AndTheRestStillRun) {
+    keel::app app;
+    app.get("/", [](session_dep, keel::depends<failing_commit>) { return 1; });
+    client c{app};
+    const auto res = c.get("/");
+    EXPECT_EQ(res.status(), keel::status::internal_server_error) << res;
+    // The session was set up first, so it is torn down last, and sees the commit's failure.
+    EXPECT_EQ(journal, (std::vector<std::string>{"open", "rollback: commit failed"}));
+}
+
+TEST_F(DependsTest, SetupFailureTearsDownTheOnesAlreadySetUp) {
+    keel::app app;
+    bool handler_ran = false;
+    app.get("/", [&](session_dep, keel::depends<broken_setup>) {
+        handler_ran = true;
+        return 1;
+    });
+    client c{app};
+    EXPECT_EQ(c.get("/").status(), keel::status::internal_server_error);
+    EXPECT_FALSE(handler_ran);
+    EXPECT_EQ(journal, (std::vector<std::string>{"open", "rollback: cannot connect"}));
+}
+
+TEST_F(DependsTest, AYieldProviderCanReplaceTheException) {
+    keel::app app;
+    app.get("/", [](keel::depends<translating>) -> int { throw std::invalid_argument("duplicate"); });
+    client c{app};
+    const auto res = c.get("/");
+    EXPECT_EQ(res.status(), keel::status::conflict) << res;
+    EXPECT_EQ(res.json()["detail"], "translated");
+}
+
+TEST_F(DependsTest, CoroutineHandlersGetDependenciesAndTeardownToo) {
+    keel::app app;
+    app.get("/", [](session_dep s) -> keel::task<std::string> { co_return s->name; });
+    app.get("/fail", [](session_dep) -> keel::task<int> {
+        throw keel::http_error(keel::status::bad_request, "no");
+        co_return 0;
+    });
+    client c{app};
+    EXPECT_EQ(c.get("/").json(), "db");
+    EXPECT_EQ(c.get("/fail").status(), keel::status::bad_request);
+    EXPECT_EQ(journal, (std::vector<std::string>{"open", "commit", "open", "rollback: no"}));
+}

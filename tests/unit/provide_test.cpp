@@ -1,0 +1,204 @@
+// app.provide<T>(...): services by type, their scopes, and the graph check at build time.
+#include <keel/app.hpp>
+
+#include <gtest/gtest.h>
+#include <keel/dependency_overrides.hpp>
+#include <keel/depends.hpp>
+#include <keel/testing/client.hpp>
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using keel::testing::client;
+
+namespace {
+
+std::vector<std::string> destroyed;
+
+struct settings {
+    std::string greeting = "hello";
+};
+struct mailer {
+    explicit mailer(const settings& s) : greeting(s.greeting) {}
+    mailer(const mailer&) = delete;  // services need not move: factories may return unique_ptr
+    ~mailer() { destroyed.push_back("mailer"); }
+    std::string greeting;
+};
+struct audit_log {
+    ~audit_log() { destroyed.push_back("audit_log"); }
+    int entries = 0;
+};
+
+struct request_id {
+    int value;
+};
+std::atomic<int> next_id{0};
+
+int session_number() { return 42; }
+using session_number_dep = keel::depends<session_number>;
+
+struct cache {
+    int n;
+};
+
+// Two services that need each other.
+struct chicken;
+struct egg {
+    int laid;
+};
+struct chicken {
+    int hatched;
+};
+
+std::string test_greeting() { return "test"; }
+std::string real_greeting() { return "real"; }
+std::string loud(keel::depends<real_greeting> g) { return *g + "!"; }
+
+}  // namespace
+
+TEST(ProvideTest, AppScopedServicesAreMadeOnceAndDestroyedNewestFirst) {
+    destroyed.clear();
+    int settings_made = 0;
+    {
+        keel::app app;
+        app.provide<settings>(keel::scope::app, [&] {
+            ++settings_made;
+            return settings{};
+        });
+        app.provide<mailer>(keel::scope::app, [](settings& s) { return std::make_unique<mailer>(s); });
+        app.provide<audit_log>(keel::scope::app, [] { return std::make_shared<audit_log>(); });
+        app.get("/", [](mailer& m, audit_log& log, settings&) {
+            ++log.entries;
+            return m.greeting + " " + std::to_string(log.entries);
+        });
+        client c{app};
+        EXPECT_EQ(c.get("/").json(), "hello 1");
+        EXPECT_EQ(c.get("/").json(), "hello 2");
+        EXPECT_EQ(settings_made, 1);
+        EXPECT_TRUE(destroyed.empty());
+    }
+    // mailer was made before audit_log (the handler asked for it first): destroyed after it.
+    EXPECT_EQ(destroyed, (std::vector<std::string>{"audit_log", "mailer"}));
+}
+
+TEST(ProvideTest, RequestAndTransientServices) {
+    keel::app app;
+    app.provide<request_id>(keel::scope::request, [] { return request_id{++next_id}; });
+    app.get("/", [](request_id& a, request_id& b) { return a.value == b.value; });
+    client c{app};
+    EXPECT_EQ(c.get("/").json(), true);
+    const int before = next_id;
+    c.get("/");
+    EXPECT_EQ(next_id, before + 1);
+
+    keel::app transient_app;
+    transient_app.provide<request_id>(keel::scope::transient, [] { return request_id{++next_id}; });
+    transient_app.get("/", [](request_id& a, request_id& b) { return a.value == b.value; });
+    client t{transient_app};
+    EXPECT_EQ(t.get("/").json(), false);
+}
+
+TEST(ProvideTest, MissingProviderIsAStartUpErrorNamingTheFix) {
+    keel::app app;
+    app.get("/", [](mailer& m) { return m.greeting; });
+    try {
+        client c{app};
+        FAIL() << "an app with a missing provider was built";
+    } catch (const std::logic_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("no provider for"), std::string::npos) << what;
+        EXPECT_NE(what.find("mailer"), std::string::npos) << what;
+        EXPECT_NE(what.find("app.provide<"), std::string::npos) << what;
+    }
+}
+
+TEST(ProvideTest, MissingProviderDeepInTheGraphNamesWhoNeedsIt) {
+    keel::app app;
+    app.provide<mailer>(keel::scope::app, [](settings& s) { return std::make_unique<mailer>(s); });
+    app.get("/", [](mailer& m) { return m.greeting; });
+    try {
+        app.build();
+        FAIL() << "built without a settings provider";
+    } catch (const std::logic_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("no provider for"), std::string::npos) << what;
+        EXPECT_NE(what.find("settings"), std::string::npos) << what;
+        EXPECT_NE(what.find("needed by"), std::string::npos) << what;
+    }
+}
+
+TEST(ProvideTest, CycleIsAStartUpErrorNamingTheChain) {
+    keel::app app;
+    app.provide<egg>(keel::scope::app, [](chicken& c) { return egg{c.hatched}; });
+    app.provide<chicken>(keel::scope::app, [](egg& e) { return chicken{e.laid}; });
+    app.get("/", [](egg& e) { return e.laid; });
+    try {
+        app.build();
+        FAIL() << "a cycle was accepted";
+    } catch (const std::logic_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("dependency cycle"), std::string::npos) << what;
+        EXPECT_NE(what.find("egg (app) -> "), std::string::npos) << what;
+        EXPECT_NE(what.find("chicken (app) -> "), std::string::npos) << what;
+    }
+}
+
+TEST(ProvideTest, AppScopedServiceCapturingARequestScopedOneIsAStartUpError) {
+    keel::app app;
+    app.provide<cache>(keel::scope::app, [](session_number_dep n) { return cache{*n}; });
+    app.get("/", [](cache& c) { return c.n; });
+    try {
+        app.build();
+        FAIL() << "a captive dependency was accepted";
+    } catch (const std::logic_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("captive dependency"), std::string::npos) << what;
+        EXPECT_NE(what.find("cache (app) -> "), std::string::npos) << what;
+        EXPECT_NE(what.find("session_number (request)"), std::string::npos) << what;
+    }
+}
+
+TEST(ProvideTest, OverrideAppliesDeepInTheGraphAndTheGuardRestores) {
+    keel::app app;
+    app.get("/", [](keel::depends<loud> g) { return *g; });
+    client c{app};
+    EXPECT_EQ(c.get("/").json(), "real!");
+    {
+        auto restore = app.dependency_overrides.scoped(real_greeting, [] { return std::string("fake"); });
+        EXPECT_EQ(c.get("/").json(), "fake!");  // replaced inside another provider
+    }
+    EXPECT_EQ(c.get("/").json(), "real!");
+    app.dependency_overrides.set(real_greeting, test_greeting);
+    EXPECT_EQ(c.get("/").json(), "test!");
+    app.dependency_overrides.clear();
+    EXPECT_EQ(c.get("/").json(), "real!");
+}
+
+TEST(ProvideTest, ConcurrentRequestsShareAppServicesAndNotRequestOnes) {
+    keel::app app;
+    std::atomic<int> settings_made{0};
+    app.provide<settings>(keel::scope::app, [&] {
+        ++settings_made;
+        return settings{};
+    });
+    app.provide<request_id>(keel::scope::request, [] { return request_id{++next_id}; });
+    app.get("/", [](settings& s, request_id& a, request_id& b) { return s.greeting.size() + (a.value == b.value); });
+    app.build();
+    std::vector<std::thread> threads;
+    std::atomic<int> good{0};
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            client local{app};  // requests from several threads at once through one app
+            for (int i = 0; i < 50; ++i) {
+                if (local.get("/").text() == "6") ++good;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(good.load(), 200);
+    EXPECT_EQ(settings_made.load(), 1);
+}
