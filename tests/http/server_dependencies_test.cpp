@@ -1,0 +1,99 @@
+// Dependencies under the real server: many connections at once, plain handlers on the worker
+// pool, teardowns before the answer. Run under TSan by scripts/test.
+
+#include <keel/server.hpp>
+
+#include "raw_client.hpp"
+
+#include <gtest/gtest.h>
+#include <keel/app.hpp>
+#include <keel/depends.hpp>
+#include <keel/http_error.hpp>
+#include <keel/testing/live_server.hpp>
+#include <keel/yield.hpp>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+using keel::testing::live_server;
+using keel_test::get_request;
+using keel_test::raw_client;
+using namespace std::chrono_literals;
+
+namespace {
+std::atomic<int> open_resources{0};
+std::atomic<int> closed_resources{0};
+
+struct resource {
+    int id;
+};
+keel::yield<resource> acquire() {
+    static std::atomic<int> next{0};
+    ++open_resources;
+    resource r{++next};
+    try {
+        co_yield r;
+    } catch (...) {
+        --open_resources;
+        ++closed_resources;
+        throw;
+    }
+    --open_resources;
+    ++closed_resources;
+}
+using resource_dep = keel::depends<acquire>;
+
+struct config {
+    std::string name = "cfg";
+};
+}  // namespace
+
+TEST(ServerDependenciesTest, ConcurrentRequestsEachGetTheirOwnTornDownResource) {
+    keel::app app;
+    std::atomic<int> configs_made{0};
+    app.provide<config>(keel::scope::app, [&] {
+        ++configs_made;
+        return config{};
+    });
+    app.get("/work/{n}", [](keel::path<int> n, resource_dep a, resource_dep b, config& c) {
+        if (a->id != b->id) throw std::logic_error("two instances in one request");
+        if (*n % 7 == 0) throw keel::http_error(keel::status::conflict, "every seventh fails");
+        return c.name;
+    });
+    live_server server(app);
+
+    constexpr int clients = 8, per_client = 40;
+    std::atomic<int> ok{0}, conflicts{0}, other{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < clients; ++t) {
+        threads.emplace_back([&, t] {
+            raw_client c(server.port());
+            for (int i = 0; i < per_client; ++i) {
+                c.send(get_request("/work/" + std::to_string(t * per_client + i + 1)));
+                const auto res = c.read_response(10s);
+                if (!res) {
+                    ++other;
+                    return;
+                }
+                if (res->status == 200 && res->body == "\"cfg\"") {
+                    ++ok;
+                } else if (res->status == 409) {
+                    ++conflicts;
+                } else {
+                    ++other;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    constexpr int total = clients * per_client;
+    EXPECT_EQ(other.load(), 0);
+    EXPECT_EQ(conflicts.load(), total / 7);
+    EXPECT_EQ(ok.load() + conflicts.load(), total);
+    // Every resource was torn down before its answer was written.
+    EXPECT_EQ(open_resources.load(), 0);
+    EXPECT_EQ(closed_resources.load(), total);
+    EXPECT_EQ(configs_made.load(), 1);
+}
