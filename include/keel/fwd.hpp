@@ -5,6 +5,7 @@
 namespace keel {
 
 class app;
+class dependency_overrides;
 class header_map;
 class http_error;
 class logger;
@@ -21,7 +22,12 @@ struct parse_failure;
 enum class method : unsigned char;
 enum class status : unsigned short;
 enum class log_level;
+enum class scope;
 template <class T>
 class task;
+template <class T>
+class yield;
+template <auto Provider, scope Scope>
+class depends;
 
 }  // namespace keel

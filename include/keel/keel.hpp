@@ -5,6 +5,8 @@
 #include <keel/access_log.hpp>
 #include <keel/app.hpp>
 #include <keel/body.hpp>
+#include <keel/dependency_overrides.hpp>
+#include <keel/depends.hpp>
 #include <keel/header.hpp>
 #include <keel/header_map.hpp>
 #include <keel/http_error.hpp>
@@ -20,8 +22,10 @@
 #include <keel/response.hpp>
 #include <keel/route.hpp>
 #include <keel/router.hpp>
+#include <keel/scope.hpp>
 #include <keel/server.hpp>
 #include <keel/server_options.hpp>
 #include <keel/status.hpp>
 #include <keel/task.hpp>
 #include <keel/validation_error.hpp>
+#include <keel/yield.hpp>

@@ -60,6 +60,33 @@ std::string loud(keel::depends<real_greeting> g) { return *g + "!"; }
 
 }  // namespace
 
+struct counter {
+    int value;
+};
+
+TEST(ProvideTest, RequestScopedProviderRunsOncePerRequest) {
+    keel::app app;
+    int made = 0;
+    app.provide<counter>(keel::scope::request, [&] { return counter{++made}; });
+    app.get("/twice", [](counter& a, counter& b) { return a.value + b.value; });
+
+    keel::testing::client client{app};  // in-process: no socket, no thread
+
+    EXPECT_EQ(client.get("/twice").body(), "2");
+    EXPECT_EQ(made, 1);
+}
+
+TEST(ProvideTest, TestClientOverrideIsUndoneAtScopeEnd) {
+    keel::app app;
+    app.get("/", [](keel::depends<real_greeting> g) { return *g; });
+    client c{app};
+    {
+        auto restore = c.override(real_greeting, [] { return std::string("stub"); });
+        EXPECT_EQ(c.get("/").json(), "stub");
+    }
+    EXPECT_EQ(c.get("/").json(), "real");
+}
+
 TEST(ProvideTest, AppScopedServicesAreMadeOnceAndDestroyedNewestFirst) {
     destroyed.clear();
     int settings_made = 0;

@@ -49,6 +49,13 @@ public:
     /// A fully formed request.
     test_response send(request req);
 
+    /// Replaces `provider` with `replacement` until the returned guard goes out of scope:
+    /// `auto restore = client.override(get_session, use_test_session);`
+    template <class R, class... A, class F>
+    [[nodiscard]] dependency_overrides::guard override(R (*provider)(A...), F replacement) {
+        return app_.dependency_overrides.scoped(provider, std::move(replacement));
+    }
+
 private:
     test_response send_json(keel::method m, std::string_view target, const nlohmann::json& body, header_map headers);
 
