@@ -1,6 +1,8 @@
 #include <keel/method.hpp>
 #include <keel/status.hpp>
 
+#include <ostream>
+
 namespace keel {
 
 std::string_view reason_phrase(status code) noexcept {
@@ -44,6 +46,8 @@ std::string_view reason_phrase(status code) noexcept {
     }
     return "Unknown";
 }
+
+std::ostream& operator<<(std::ostream& os, status code) { return os << to_int(code) << ' ' << reason_phrase(code); }
 
 std::string_view to_string(method m) noexcept {
     switch (m) {

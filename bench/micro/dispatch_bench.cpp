@@ -2,6 +2,8 @@
 // JSON serialisation, with no socket. What the server adds on top is measured by compare.
 #include <benchmark/benchmark.h>
 #include <keel/app.hpp>
+#include <keel/depends.hpp>
+#include <keel/yield.hpp>
 #include <keel/testing/client.hpp>
 
 #include <cstdint>
@@ -15,6 +17,15 @@ struct user {
     NLOHMANN_DEFINE_TYPE_INTRUSIVE(user, id, email, name)
 };
 
+struct resource {
+    int id;
+};
+keel::yield<resource> acquire() {
+    resource r{1};
+    co_yield r;
+}
+int user_id(keel::depends<acquire> r) { return r->id; }
+
 keel::app& bench_app() {
     static keel::app app;
     static const bool once = [] {
@@ -24,6 +35,9 @@ keel::app& bench_app() {
             return user{*id + *limit, "user@example.com", "User"};
         });
         app.post("/users", [](keel::body<user> u) { return *u; });
+        app.get("/deps", [](keel::depends<user_id> id, keel::depends<acquire> r) -> keel::task<int> {
+            co_return *id + r->id;
+        });
         return true;
     }();
     (void)once;
@@ -48,6 +62,13 @@ void BM_JsonBodyRoundTrip(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(c.post("/users", body));
 }
 BENCHMARK(BM_JsonBodyRoundTrip);
+
+// A yield provider and a provider built on it: resolution, caching and teardown.
+void BM_TwoDependencies(benchmark::State& state) {
+    keel::testing::client c{bench_app()};
+    for (auto _ : state) benchmark::DoNotOptimize(c.get("/deps"));
+}
+BENCHMARK(BM_TwoDependencies);
 
 void BM_NotFound(benchmark::State& state) {
     keel::testing::client c{bench_app()};

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <iosfwd>
 #include <string_view>
 
 namespace keel {
@@ -55,5 +56,11 @@ constexpr bool is_bodiless(status code) noexcept {
     const auto n = to_int(code);
     return n < 200 || n == 204 || n == 304;
 }
+
+/// `res.status() == 404` reads as well as `res.status() == keel::status::not_found`.
+constexpr bool operator==(status code, int number) noexcept { return static_cast<int>(to_int(code)) == number; }
+
+/// Prints "404 Not Found" (what GoogleTest shows when a status assertion fails).
+std::ostream& operator<<(std::ostream& os, status code);
 
 }  // namespace keel

@@ -6,6 +6,7 @@
 #include <keel/testing/client.hpp>
 
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +51,17 @@ TEST(AppTest, HttpErrorBecomesItsStatusWithDetailAndHeaders) {
     EXPECT_EQ(res.status(), keel::status::unauthorized) << res;
     EXPECT_EQ(res.text(), R"({"detail":"not authenticated"})");
     EXPECT_EQ(res.header("WWW-Authenticate").value_or(""), "Bearer");
+}
+
+TEST(AppTest, StatusesCompareWithPlainNumbersAndPrintReadably) {
+    keel::app app;
+    app.get("/users/{id}", [](keel::path<int>) -> int { throw keel::http_error(404, "user not found"); });
+    client c{app};
+    EXPECT_EQ(c.get("/users/999").status(), 404);
+    EXPECT_NE(c.get("/users/999").status(), 200);
+    std::ostringstream printed;
+    printed << keel::status::not_found;
+    EXPECT_EQ(printed.str(), "404 Not Found");
 }
 
 TEST(AppTest, HttpErrorWithoutDetailUsesTheReasonPhrase) {
