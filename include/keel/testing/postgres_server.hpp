@@ -1,0 +1,45 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace keel::testing {
+
+/// A throwaway PostgreSQL server for a test run.
+///
+/// start() runs `initdb` into a fresh temporary directory (as the `postgres` user when the
+/// tests run as root: the server refuses root), then starts the server on a unix socket in that
+/// directory and a free loopback port, with durability off for speed (`fsync`,
+/// `synchronous_commit`, `full_page_writes`). stop() stops it and deletes the directory; so does
+/// the destructor, and a watchdog process does it if the test process dies without either.
+///
+/// With `KEEL_TEST_DATABASE_URL` set, start() uses that server instead and stop() leaves it.
+/// PostgreSQL's binaries are looked up in `PG_BIN`, then /usr/lib/postgresql/15/bin; when
+/// they are missing the error names the Debian package to install.
+class postgres_server {
+public:
+    postgres_server();
+    ~postgres_server();  // stops the server; never throws
+    postgres_server(const postgres_server&) = delete;
+    postgres_server& operator=(const postgres_server&) = delete;
+
+    /// Starts the server (once; later calls do nothing). Throws std::runtime_error with the
+    /// server's log when it cannot start.
+    void start();
+    void stop() noexcept;
+
+    /// libpq URL of the `postgres` database as the `postgres` superuser, over TCP.
+    std::string url() const { return url_for("postgres"); }
+    /// libpq URL of another database on the same server.
+    std::string url_for(const std::string& database) const;
+    /// True when the server is one this object started (not KEEL_TEST_DATABASE_URL's).
+    bool owned() const noexcept { return owned_; }
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+    bool owned_ = false;
+    std::string base_url_;  // without the database name
+};
+
+}  // namespace keel::testing

@@ -1,0 +1,208 @@
+#include <keel/testing/postgres_server.hpp>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace keel::testing {
+
+namespace {
+
+// A port the kernel just handed out; free again when we return (a small race, as everywhere).
+unsigned short free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        if (fd >= 0) ::close(fd);
+        throw std::runtime_error("keel::testing::postgres_server: no free loopback port");
+    }
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
+
+struct postgres_server::impl {
+    std::string bin;
+    std::string dir;  // holds data/, the socket and the logs
+    unsigned short port = 0;
+    bool drop_privileges = false;  // running as root: the server runs as `postgres`
+    uid_t uid = 0;
+    gid_t gid = 0;
+    pid_t watchdog = -1;
+    bool running = false;
+
+    std::string data() const { return dir + "/data"; }
+
+    // Runs a program (as `postgres` when we are root) with its output in `log`; returns its exit status.
+    int run(const std::vector<std::string>& args, const std::string& log) const {
+        std::vector<char*> argv;
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        const pid_t child = ::fork();
+        if (child < 0) throw std::runtime_error("keel::testing::postgres_server: fork failed");
+        if (child == 0) {
+            // Only async-signal-safe calls from here to exec.
+            const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (out >= 0) {
+                ::dup2(out, STDOUT_FILENO);
+                ::dup2(out, STDERR_FILENO);
+            }
+            if (drop_privileges && (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) ::_exit(126);
+            if (::chdir("/") != 0) ::_exit(126);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        int status = 0;
+        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    }
+
+    // Stops the server and deletes the directory if this process dies first.
+    void start_watchdog() {
+        const pid_t parent = ::getpid();
+        const std::string script = "while kill -0 " + std::to_string(parent) +
+                                   " 2>/dev/null; do sleep 1; done; "
+                                   "pid=$(head -1 '" + data() + "/postmaster.pid' 2>/dev/null); "
+                                   "[ -n \"$pid\" ] && kill -INT \"$pid\" 2>/dev/null; "
+                                   "while [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null; do sleep 0.2; done; "
+                                   "rm -rf '" + dir + "'";
+        const pid_t child = ::fork();
+        if (child < 0) return;  // no watchdog: the destructor still cleans up
+        if (child == 0) {
+            ::setsid();  // outlive the test process's group
+            const int null = ::open("/dev/null", O_RDWR);
+            if (null >= 0) {
+                ::dup2(null, STDIN_FILENO);
+                ::dup2(null, STDOUT_FILENO);
+                ::dup2(null, STDERR_FILENO);
+            }
+            ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        watchdog = child;
+    }
+};
+
+postgres_server::postgres_server() : impl_(std::make_unique<impl>()) {}
+
+postgres_server::~postgres_server() { stop(); }
+
+std::string postgres_server::url_for(const std::string& database) const {
+    if (base_url_.empty()) throw std::logic_error("keel::testing::postgres_server: start() it first");
+    return base_url_ + database;
+}
+
+void postgres_server::start() {
+    if (!base_url_.empty()) return;
+    if (const char* given = std::getenv("KEEL_TEST_DATABASE_URL"); given && *given) {
+        // Keep everything up to the database name; url_for() puts another one there.
+        std::string url = given;
+        const auto authority = url.find("://");
+        const auto path = url.find('/', authority == std::string::npos ? 0 : authority + 3);
+        base_url_ = path == std::string::npos ? url + "/" : url.substr(0, path + 1);
+        owned_ = false;
+        return;
+    }
+
+    auto& s = *impl_;
+    const char* bin = std::getenv("PG_BIN");
+    s.bin = bin && *bin ? bin : "/usr/lib/postgresql/15/bin";
+    if (::access((s.bin + "/initdb").c_str(), X_OK) != 0 || ::access((s.bin + "/pg_ctl").c_str(), X_OK) != 0) {
+        throw std::runtime_error("keel::testing::postgres_server: no PostgreSQL server binaries in " + s.bin +
+                                 "; install them with `apt-get install postgresql-15` (or set PG_BIN, or point "
+                                 "KEEL_TEST_DATABASE_URL at a running server)");
+    }
+    char dir_template[] = "/tmp/keel-pg-XXXXXX";
+    if (!::mkdtemp(dir_template)) throw std::runtime_error("keel::testing::postgres_server: mkdtemp failed");
+    s.dir = dir_template;
+    if (::geteuid() == 0) {
+        const passwd* pw = ::getpwnam("postgres");
+        if (!pw) {
+            std::filesystem::remove_all(s.dir);
+            throw std::runtime_error("keel::testing::postgres_server: running as root, PostgreSQL must run as another "
+                                     "user and there is no `postgres` user (install postgresql-15, which adds it)");
+        }
+        s.drop_privileges = true;
+        s.uid = pw->pw_uid;
+        s.gid = pw->pw_gid;
+        if (::chown(s.dir.c_str(), s.uid, s.gid) != 0) {
+            throw std::runtime_error("keel::testing::postgres_server: cannot hand " + s.dir + " to postgres");
+        }
+    }
+    // The directory (and its logs) belongs to the server user from now on.
+    const std::string initdb_log = s.dir + "/initdb.log";
+    if (s.run({s.bin + "/initdb", "-D", s.data(), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+               "--locale=C.UTF-8", "--no-sync"},
+              initdb_log) != 0) {
+        const auto log = read_file(initdb_log);
+        std::filesystem::remove_all(s.dir);
+        throw std::runtime_error("keel::testing::postgres_server: initdb failed:\n" + log);
+    }
+    s.port = free_port();
+    const std::string options = "-p " + std::to_string(s.port) + " -k " + s.dir +
+                                " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+                                " -c full_page_writes=off -c max_connections=200";
+    const std::string server_log = s.dir + "/postgres.log";
+    s.start_watchdog();
+    if (s.run({s.bin + "/pg_ctl", "-D", s.data(), "-l", server_log, "-w", "-t", "60", "-o", options, "start"},
+              s.dir + "/pg_ctl.log") != 0) {
+        const auto log = read_file(server_log) + read_file(s.dir + "/pg_ctl.log");
+        stop();
+        throw std::runtime_error("keel::testing::postgres_server: the server did not start:\n" + log);
+    }
+    s.running = true;
+    owned_ = true;
+    base_url_ = "postgresql://postgres@127.0.0.1:" + std::to_string(s.port) + "/";
+}
+
+void postgres_server::stop() noexcept {
+    auto& s = *impl_;
+    base_url_.clear();
+    if (s.dir.empty()) return;
+    try {
+        if (s.running) {
+            s.run({s.bin + "/pg_ctl", "-D", s.data(), "-m", "fast", "-w", "-t", "60", "stop"}, s.dir + "/pg_ctl.log");
+        }
+    } catch (...) {
+        // fall through: the watchdog below is told to finish the job
+    }
+    s.running = false;
+    if (s.watchdog > 0) {
+        ::kill(s.watchdog, SIGKILL);
+        int status = 0;
+        ::waitpid(s.watchdog, &status, 0);
+        s.watchdog = -1;
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(s.dir, ignored);
+    s.dir.clear();
+}
+
+}  // namespace keel::testing

@@ -1,0 +1,9 @@
+// The PostgreSQL test binary: one throwaway server for all its tests.
+#include <gtest/gtest.h>
+#include <keel/testing/postgres_environment.hpp>
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new keel::testing::postgres_environment);
+    return RUN_ALL_TESTS();
+}
