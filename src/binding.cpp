@@ -98,6 +98,9 @@ std::optional<nlohmann::json> parse_json_body(const request& req, bool body_opti
     } catch (const nlohmann::json::parse_error& e) {
         errors.push_back({{"body", std::to_string(e.byte)}, strip_json_prefix(e.what()), "value_error.jsondecode"});
         return std::nullopt;
+    } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range.406: a number too large for a double
+        errors.push_back({{"body"}, strip_json_prefix(e.what()), "value_error.jsondecode"});
+        return std::nullopt;
     }
 }
 

@@ -92,3 +92,19 @@ TEST(BodyTest, EmptyBodyIsMissingUnlessOptional) {
     EXPECT_EQ(c.send(keel::method::post, "/maybe").json(), false);
     EXPECT_EQ(c.post("/maybe", {{"email", "a"}, {"name", "b"}}).json(), true);
 }
+
+TEST(BodyTest, NumbersTooLargeForADoubleAre422Not500) {
+    client c{user_app()};
+    keel::header_map h;
+    h.set("Content-Type", "application/json");
+    const auto res = c.send(keel::method::post, "/users", R"({"email":"a","name":"b","x":1e400000000})", h);
+    EXPECT_EQ(res.status(), keel::status::unprocessable_entity) << res;
+}
+
+TEST(BodyTest, DeeplyNestedJsonIsRejectedWithoutCrashing) {
+    client c{user_app()};
+    keel::header_map h;
+    h.set("Content-Type", "application/json");
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    EXPECT_EQ(c.send(keel::method::post, "/users", deep, h).status(), keel::status::unprocessable_entity);
+}
