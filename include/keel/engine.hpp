@@ -1,0 +1,95 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace keel {
+
+namespace detail {
+struct pooled_connection;  // a pqxx connection and its bookkeeping; src/engine.cpp
+struct engine_state;       // the pool itself, shared with the leases
+}
+
+/// How an engine connects and how many connections it keeps; names and defaults are
+/// SQLAlchemy's (`create_engine(url, pool_size=10, max_overflow=5, pool_timeout=30, ...)`).
+struct engine_options {
+    std::string url;                                 ///< libpq URL or key=value string
+    std::size_t pool_size = 10;                      ///< connections kept open when idle
+    std::size_t max_overflow = 5;                    ///< extra connections under load, closed when returned
+    std::chrono::milliseconds pool_timeout{30'000};  ///< longest wait for a connection; then pool_timeout (503)
+    std::chrono::milliseconds pool_recycle{-1};      ///< close connections older than this (<0: never)
+    bool pool_pre_ping = false;                      ///< check an idle connection with a round trip before use
+    std::chrono::seconds connect_timeout{10};        ///< libpq connect_timeout, unless the URL sets one
+    std::size_t max_waiting = 1000;                  ///< requests queued for a connection; beyond: pool_timeout at once
+
+    /// `DATABASE_URL`, `POOL_SIZE`, `POOL_MAX_OVERFLOW` (the reference contract's variables)
+    /// over the defaults; std::invalid_argument names a bad value.
+    static engine_options from_environment();
+};
+
+/// What the pool holds right now, and what it has done.
+struct pool_status {
+    std::size_t size = 0;         ///< open connections (idle + checked out)
+    std::size_t checked_out = 0;
+    std::size_t idle = 0;
+    std::size_t overflow = 0;     ///< open connections beyond pool_size
+    std::size_t waiting = 0;      ///< requests waiting for a connection
+    std::size_t timeouts = 0;     ///< waits that ended in pool_timeout
+    std::size_t created = 0;      ///< connections ever opened
+    std::size_t discarded = 0;    ///< connections closed because they broke, aged out or failed a ping
+};
+
+/// The PostgreSQL connection pool: an app-scoped service made once (in the lifespan), shared
+/// by every request. Thread safe.
+///
+/// Waiters are served first come, first served. A connection reported broken (server
+/// restarted, backend terminated) is closed and never handed out again; the pool opens a new
+/// one on demand, so the service recovers by itself when PostgreSQL is back.
+class engine {
+public:
+    /// A checked-out connection; returned to the pool when destroyed.
+    class lease {
+    public:
+        lease(lease&& other) noexcept;
+        lease& operator=(lease&& other) noexcept;
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+        ~lease();
+
+        /// The connection failed in a way that may have left it unusable: close it on return.
+        void mark_broken() noexcept { broken_ = true; }
+        detail::pooled_connection& connection() const noexcept { return *connection_; }
+
+    private:
+        friend class engine;
+        lease(std::shared_ptr<detail::engine_state> state, std::unique_ptr<detail::pooled_connection> c) noexcept;
+        std::shared_ptr<detail::engine_state> state_;
+        std::unique_ptr<detail::pooled_connection> connection_;
+        bool broken_ = false;
+    };
+
+    explicit engine(engine_options options);
+    ~engine();  // dispose(0): closes everything; never throws
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+
+    /// A connection, waiting up to pool_timeout. Throws keel::pool_timeout (503), or
+    /// pqxx::broken_connection when the server cannot be reached. Blocks: call it from a worker,
+    /// never from an I/O thread.
+    lease checkout();
+
+    /// Stops handing out connections, closes the idle ones, waits up to `grace` for the
+    /// checked-out ones to come back (closing each as it does), then returns. Waiters get
+    /// pool_timeout. Idempotent.
+    void dispose(std::chrono::milliseconds grace = std::chrono::seconds(10)) noexcept;
+
+    pool_status status() const;
+    const engine_options& options() const noexcept;
+
+private:
+    std::shared_ptr<detail::engine_state> state_;
+};
+
+}  // namespace keel

@@ -1,0 +1,280 @@
+#include <keel/engine.hpp>
+#include <keel/pool_timeout.hpp>
+
+#include "pooled_connection.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <stdexcept>
+
+namespace keel {
+
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+header_map retry_after() {
+    header_map h;
+    h.set("Retry-After", "1");
+    return h;
+}
+
+std::size_t parse_count(const char* name, const char* text, std::size_t min, std::size_t max) {
+    std::size_t value = 0;
+    const std::string_view s(text);
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc{} || end != s.data() + s.size() || value < min || value > max) {
+        throw std::invalid_argument("keel: " + std::string(name) + " must be a number from " + std::to_string(min) +
+                                    " to " + std::to_string(max) + ", got '" + std::string(s) + "'");
+    }
+    return value;
+}
+
+// libpq waits for ever to connect unless told otherwise.
+std::string with_connect_timeout(const std::string& url, std::chrono::seconds timeout) {
+    if (url.find("connect_timeout") != std::string::npos || timeout.count() <= 0) return url;
+    const auto value = std::to_string(timeout.count());
+    const bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+    if (!uri) return url + (url.empty() ? "" : " ") + "connect_timeout=" + value;
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=" + value;
+}
+
+}  // namespace
+
+pool_timeout::pool_timeout(std::chrono::milliseconds waited, const char* why)
+    : http_error(status::service_unavailable, why, retry_after()), waited_(waited) {}
+
+engine_options engine_options::from_environment() {
+    engine_options o;
+    if (const char* v = std::getenv("DATABASE_URL"); v && *v) o.url = v;
+    if (const char* v = std::getenv("POOL_SIZE"); v && *v) o.pool_size = parse_count("POOL_SIZE", v, 1, 10000);
+    if (const char* v = std::getenv("POOL_MAX_OVERFLOW"); v && *v) {
+        o.max_overflow = parse_count("POOL_MAX_OVERFLOW", v, 0, 10000);
+    }
+    return o;
+}
+
+namespace detail {
+
+// The pool. Leases hold it by shared_ptr, so a lease outliving its engine still returns safely.
+struct engine_state {
+    struct waiter {
+        std::condition_variable ready;
+        std::unique_ptr<pooled_connection> handed;  // a connection given to this waiter
+        bool may_open = false;                      // or a free slot to open one in
+        bool refused = false;                       // the engine is being disposed
+    };
+
+    explicit engine_state(engine_options o) : options(std::move(o)), url(with_connect_timeout(options.url, options.connect_timeout)) {}
+
+    const engine_options options;
+    const std::string url;
+    mutable std::mutex mutex;
+    std::condition_variable returned;  // dispose() waits on it for checked-out connections
+    std::deque<std::unique_ptr<pooled_connection>> idle;
+    std::deque<waiter*> waiters;  // first come, first served
+    std::size_t open = 0;         // idle + checked out + being opened
+    std::size_t checked_out = 0;
+    std::size_t timeouts = 0;
+    std::size_t created = 0;
+    std::size_t discarded = 0;
+    bool disposing = false;
+
+    std::size_t capacity() const noexcept { return options.pool_size + options.max_overflow; }
+
+    std::unique_ptr<pooled_connection> open_connection() {
+        auto c = std::make_unique<pooled_connection>();
+        c->connection = std::make_unique<pqxx::connection>(url);
+        c->created = c->last_used = steady::now();
+        return c;
+    }
+
+    // Whether an idle connection may be handed out as it is (called without the lock).
+    bool still_good(pooled_connection& c) const {
+        if (!c.connection->is_open()) return false;
+        if (options.pool_recycle.count() >= 0 && steady::now() - c.created > options.pool_recycle) return false;
+        if (options.pool_pre_ping) {
+            try {
+                pqxx::nontransaction ping(*c.connection);
+                ping.exec("SELECT 1");
+            } catch (const std::exception&) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // A slot was freed (a connection closed): the first waiter may open a new one.
+    void pass_slot_to_waiter() {
+        if (waiters.empty()) return;
+        auto* w = waiters.front();
+        waiters.pop_front();
+        w->may_open = true;
+        w->ready.notify_one();
+    }
+
+    void give_back(std::unique_ptr<pooled_connection> c, bool broken) {
+        std::unique_ptr<pooled_connection> closing;  // closed after the lock is released
+        {
+            std::lock_guard lock(mutex);
+            --checked_out;
+            c->last_used = steady::now();
+            const bool unusable = broken || !c->connection->is_open();
+            if (unusable || disposing) {
+                if (unusable) ++discarded;
+                --open;
+                closing = std::move(c);
+                if (!disposing) pass_slot_to_waiter();
+            } else if (!waiters.empty()) {
+                auto* w = waiters.front();
+                waiters.pop_front();
+                ++checked_out;
+                w->handed = std::move(c);
+                w->ready.notify_one();
+            } else if (open > options.pool_size) {
+                --open;  // an overflow connection: not kept when the pool is quiet
+                closing = std::move(c);
+            } else {
+                idle.push_back(std::move(c));
+            }
+        }
+        returned.notify_all();
+    }
+};
+
+}  // namespace detail
+
+engine::lease::lease(std::shared_ptr<detail::engine_state> state, std::unique_ptr<detail::pooled_connection> c) noexcept
+    : state_(std::move(state)), connection_(std::move(c)) {}
+
+engine::lease::lease(lease&& other) noexcept
+    : state_(std::move(other.state_)), connection_(std::move(other.connection_)), broken_(other.broken_) {}
+
+engine::lease& engine::lease::operator=(lease&& other) noexcept {
+    if (this != &other) {
+        if (connection_) state_->give_back(std::move(connection_), broken_);
+        state_ = std::move(other.state_);
+        connection_ = std::move(other.connection_);
+        broken_ = other.broken_;
+    }
+    return *this;
+}
+
+engine::lease::~lease() {
+    if (connection_) state_->give_back(std::move(connection_), broken_);
+}
+
+engine::engine(engine_options options) : state_(std::make_shared<detail::engine_state>(std::move(options))) {
+    if (state_->options.pool_size == 0) throw std::invalid_argument("keel: engine pool_size must be at least 1");
+}
+
+engine::~engine() { dispose(std::chrono::milliseconds(0)); }
+
+const engine_options& engine::options() const noexcept { return state_->options; }
+
+engine::lease engine::checkout() {
+    auto& s = *state_;
+    const auto start = steady::now();
+    const auto deadline = start + s.options.pool_timeout;
+    for (;;) {
+        std::unique_ptr<detail::pooled_connection> candidate;
+        bool open_new = false;
+        {
+            std::unique_lock lock(s.mutex);
+            if (s.disposing) throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
+            if (s.waiters.empty() && !s.idle.empty()) {
+                candidate = std::move(s.idle.front());
+                s.idle.pop_front();
+                ++s.checked_out;
+            } else if (s.waiters.empty() && s.open < s.capacity()) {
+                ++s.open;
+                ++s.checked_out;
+                open_new = true;
+            } else {
+                if (s.waiters.size() >= s.options.max_waiting) {
+                    ++s.timeouts;
+                    throw pool_timeout(std::chrono::milliseconds(0), "too many requests waiting for a database connection");
+                }
+                detail::engine_state::waiter me;
+                s.waiters.push_back(&me);
+                const bool served = me.ready.wait_until(lock, deadline, [&] { return me.handed || me.may_open || me.refused; });
+                if (!served) {
+                    s.waiters.erase(std::find(s.waiters.begin(), s.waiters.end(), &me));
+                    ++s.timeouts;
+                    throw pool_timeout(std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start));
+                }
+                if (me.refused) throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
+                if (me.handed) {
+                    candidate = std::move(me.handed);  // counted as checked out by give_back
+                } else {
+                    ++s.open;
+                    ++s.checked_out;
+                    open_new = true;
+                }
+            }
+        }
+        if (open_new) {
+            try {
+                auto fresh = s.open_connection();
+                std::lock_guard lock(s.mutex);
+                ++s.created;
+                return lease(state_, std::move(fresh));
+            } catch (...) {
+                std::lock_guard lock(s.mutex);
+                --s.open;
+                --s.checked_out;
+                s.pass_slot_to_waiter();  // let the next one try; the server may be back by then
+                throw;
+            }
+        }
+        if (s.still_good(*candidate)) return lease(state_, std::move(candidate));
+        {
+            // Broken, aged out or failed its ping: close it and try again (a new one, probably).
+            std::lock_guard lock(s.mutex);
+            --s.checked_out;
+            --s.open;
+            ++s.discarded;
+        }
+        candidate.reset();
+    }
+}
+
+void engine::dispose(std::chrono::milliseconds grace) noexcept {
+    auto& s = *state_;
+    std::deque<std::unique_ptr<detail::pooled_connection>> closing;
+    {
+        std::unique_lock lock(s.mutex);
+        s.disposing = true;
+        for (auto* w : s.waiters) {
+            w->refused = true;
+            w->ready.notify_one();
+        }
+        s.waiters.clear();
+        s.open -= s.idle.size();
+        closing.swap(s.idle);
+        s.returned.wait_for(lock, grace, [&] { return s.checked_out == 0; });
+    }
+    // Connections still out are closed by give_back when they return.
+}
+
+pool_status engine::status() const {
+    const auto& s = *state_;
+    std::lock_guard lock(s.mutex);
+    pool_status st;
+    st.size = s.open;
+    st.checked_out = s.checked_out;
+    st.idle = s.idle.size();
+    st.overflow = s.open > s.options.pool_size ? s.open - s.options.pool_size : 0;
+    st.waiting = s.waiters.size();
+    st.timeouts = s.timeouts;
+    st.created = s.created;
+    st.discarded = s.discarded;
+    return st;
+}
+
+}  // namespace keel

@@ -1,0 +1,212 @@
+// The connection pool against a real PostgreSQL (the binary's throwaway server).
+#include <keel/engine.hpp>
+
+#include "../../src/pooled_connection.hpp"
+
+#include <gtest/gtest.h>
+#include <keel/pool_timeout.hpp>
+#include <keel/testing/postgres_environment.hpp>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using keel::testing::postgres_environment;
+
+namespace {
+keel::engine_options small_pool(std::size_t size, std::size_t overflow, std::chrono::milliseconds timeout = 300ms) {
+    keel::engine_options o;
+    o.url = postgres_environment::server().url();
+    o.pool_size = size;
+    o.max_overflow = overflow;
+    o.pool_timeout = timeout;
+    return o;
+}
+
+int backend_pid(keel::engine::lease& l) { return l.connection().connection->backendpid(); }
+
+int select_one(keel::engine::lease& l) {
+    pqxx::nontransaction tx(*l.connection().connection);
+    return tx.exec1("SELECT 1")[0].as<int>();
+}
+}  // namespace
+
+TEST(EngineTest, ReturnedConnectionsAreReused) {
+    keel::engine engine(small_pool(2, 0));
+    int first_pid = 0;
+    {
+        auto l = engine.checkout();
+        first_pid = backend_pid(l);
+        EXPECT_EQ(select_one(l), 1);
+    }
+    auto again = engine.checkout();
+    EXPECT_EQ(backend_pid(again), first_pid);
+    EXPECT_EQ(engine.status().created, 1u);
+    EXPECT_EQ(engine.status().checked_out, 1u);
+}
+
+TEST(EngineTest, ExhaustedPoolTimesOutWith503AndServesAgainAfterwards) {
+    keel::engine engine(small_pool(1, 1, 200ms));
+    std::optional<keel::engine::lease> a(engine.checkout());
+    auto b = engine.checkout();  // the overflow connection
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        engine.checkout();
+        FAIL() << "a third connection was handed out";
+    } catch (const keel::pool_timeout& e) {
+        EXPECT_EQ(e.status(), 503);
+        EXPECT_EQ(e.headers().get("Retry-After").value_or(""), "1");
+        EXPECT_GE(std::chrono::steady_clock::now() - start, 190ms);
+    }
+    EXPECT_EQ(engine.status().timeouts, 1u);
+    a.reset();
+    auto c = engine.checkout();  // the returned one serves at once
+    EXPECT_EQ(select_one(c), 1);
+}
+
+TEST(EngineTest, OverflowConnectionsAreClosedWhenReturned) {
+    keel::engine engine(small_pool(1, 2));
+    {
+        auto a = engine.checkout();
+        auto b = engine.checkout();
+        auto c = engine.checkout();
+        EXPECT_EQ(engine.status().overflow, 2u);
+    }
+    const auto st = engine.status();
+    EXPECT_EQ(st.size, 1u);
+    EXPECT_EQ(st.idle, 1u);
+    EXPECT_EQ(st.overflow, 0u);
+}
+
+TEST(EngineTest, AWaiterIsHandedTheNextReturnedConnection) {
+    keel::engine engine(small_pool(1, 0, 5s));
+    std::optional<keel::engine::lease> held(engine.checkout());
+    const int pid = backend_pid(*held);
+    std::atomic<int> got{0};
+    std::thread waiter([&] {
+        auto l = engine.checkout();
+        got = backend_pid(l);
+    });
+    while (engine.status().waiting == 0) std::this_thread::yield();
+    held.reset();
+    waiter.join();
+    EXPECT_EQ(got.load(), pid);
+    EXPECT_EQ(engine.status().timeouts, 0u);
+}
+
+TEST(EngineTest, WaitersAreServedFirstComeFirstServed) {
+    keel::engine engine(small_pool(1, 0, 10s));
+    std::optional<keel::engine::lease> held(engine.checkout());
+    std::vector<int> order;
+    std::mutex order_mutex;
+    std::vector<std::thread> waiters;
+    for (int i = 0; i < 4; ++i) {
+        waiters.emplace_back([&, i] {
+            auto l = engine.checkout();
+            std::lock_guard lock(order_mutex);
+            order.push_back(i);
+        });
+        while (engine.status().waiting != static_cast<std::size_t>(i + 1)) std::this_thread::yield();
+    }
+    held.reset();
+    for (auto& t : waiters) t.join();
+    EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+}
+
+TEST(EngineTest, ABrokenConnectionIsDiscardedAndReplaced) {
+    auto options = small_pool(1, 0);
+    options.pool_pre_ping = true;
+    keel::engine engine(options);
+    int pid = 0;
+    {
+        auto l = engine.checkout();
+        pid = backend_pid(l);
+    }
+    {
+        pqxx::connection admin(postgres_environment::server().url());
+        pqxx::nontransaction(admin).exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+    }
+    auto l = engine.checkout();  // the ping finds the dead one; a new one is opened
+    EXPECT_NE(backend_pid(l), pid);
+    EXPECT_EQ(select_one(l), 1);
+    EXPECT_EQ(engine.status().discarded, 1u);
+    EXPECT_EQ(engine.status().created, 2u);
+}
+
+TEST(EngineTest, AConnectionMarkedBrokenIsNotReused) {
+    keel::engine engine(small_pool(1, 0));
+    int pid = 0;
+    {
+        auto l = engine.checkout();
+        pid = backend_pid(l);
+        l.mark_broken();
+    }
+    auto l = engine.checkout();
+    EXPECT_NE(backend_pid(l), pid);
+    EXPECT_EQ(engine.status().discarded, 1u);
+}
+
+TEST(EngineTest, UnreachableServerFailsTheCheckoutAndFreesTheSlot) {
+    keel::engine_options o;
+    o.url = "postgresql://postgres@127.0.0.1:1/none";
+    o.pool_size = 1;
+    o.max_overflow = 0;
+    keel::engine engine(o);
+    EXPECT_THROW(engine.checkout(), pqxx::broken_connection);
+    EXPECT_THROW(engine.checkout(), pqxx::broken_connection);  // not a pool_timeout: the slot came back
+    EXPECT_EQ(engine.status().size, 0u);
+}
+
+TEST(EngineTest, DisposeWaitsForCheckedOutConnectionsThenClosesEverything) {
+    keel::engine engine(small_pool(2, 0));
+    std::optional<keel::engine::lease> out(engine.checkout());
+    { auto idle = engine.checkout(); }
+    std::atomic<bool> disposed{false};
+    std::thread disposer([&] {
+        engine.dispose(30s);
+        disposed = true;
+    });
+    // Once disposing has begun, checkouts are refused; the checked-out connection still holds dispose().
+    for (;;) {
+        try {
+            auto l = engine.checkout();
+        } catch (const keel::pool_timeout&) {
+            break;
+        }
+        std::this_thread::yield();
+    }
+    EXPECT_FALSE(disposed.load());
+    out.reset();  // the request finishes: dispose() returns well before its 30 s
+    disposer.join();
+    EXPECT_TRUE(disposed.load());
+    EXPECT_EQ(engine.status().size, 0u);
+    EXPECT_EQ(engine.status().checked_out, 0u);
+}
+
+TEST(EngineTest, ManyThreadsNeverGetMoreThanTheCapacity) {
+    keel::engine engine(small_pool(3, 2, 10s));
+    std::atomic<int> in_use{0}, most{0}, done{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 20; ++i) {
+                auto l = engine.checkout();
+                const int now = ++in_use;
+                int seen = most.load();
+                while (now > seen && !most.compare_exchange_weak(seen, now)) {
+                }
+                select_one(l);
+                --in_use;
+                ++done;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(done.load(), 160);
+    EXPECT_LE(most.load(), 5);
+    EXPECT_LE(engine.status().size, 5u);
+}
