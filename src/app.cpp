@@ -1,5 +1,6 @@
 #include <keel/access_log.hpp>
 #include <keel/app.hpp>
+#include <keel/database_error.hpp>
 #include <keel/http_error.hpp>
 #include <keel/server.hpp>
 #include <keel/validation_error.hpp>
@@ -293,6 +294,12 @@ response app::impl::error_response(const std::exception_ptr& error, const reques
     } catch (const http_error& e) {
         response res = response::json({{"detail", e.detail()}}, e.status());
         for (const auto& [name, value] : e.headers()) res.headers().add(name, value);
+        return res;
+    } catch (const connection_lost& e) {
+        log.error(std::string("database unreachable in ") + std::string(req.method_name()) + ' ' +
+                  std::string(req.path()) + ": " + e.what());
+        response res = response::json({{"detail", "Service Unavailable"}}, status::service_unavailable);
+        res.headers().set("Retry-After", "1");
         return res;
     } catch (const validation_error& e) {
         nlohmann::json detail = nlohmann::json::array();

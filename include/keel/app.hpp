@@ -54,7 +54,7 @@ public:
     void provide(keel::scope lifetime, F factory) {
         require_unbuilt("register a service");
         using traits = typename detail::handler_signature<F>::traits;
-        using result = std::remove_cvref_t<typename traits::result>;
+        using returned = std::remove_cvref_t<typename traits::result>;
         detail::service_definition def;
         def.key = detail::type_key<T>();
         def.name = detail::type_name<T>();
@@ -62,10 +62,10 @@ public:
         def.children = detail::declared_nodes(typename traits::args{});
         if (lifetime == keel::scope::app) {
             def.make_app = [factory = std::move(factory)](detail::call_context& ctx) -> std::shared_ptr<void> {
-                if constexpr (std::is_same_v<result, std::shared_ptr<T>> || std::is_same_v<result, std::unique_ptr<T>>) {
+                if constexpr (std::is_same_v<returned, std::shared_ptr<T>> || std::is_same_v<returned, std::unique_ptr<T>>) {
                     return std::shared_ptr<T>(detail::call_bound(factory, ctx));
                 } else {
-                    static_assert(!detail::is_yield<result>::value,
+                    static_assert(!detail::is_yield<returned>::value,
                                   "keel: app-scoped yield providers are not supported yet; return the service");
                     return std::make_shared<T>(detail::call_bound(factory, ctx));
                 }

@@ -32,7 +32,8 @@
 ///   integer that fits (never `1.5`, `true` or `"1"`), a string only a string, a bool only a
 ///   bool; `std::optional` fields may be missing or null, every other field is required;
 /// - keys the struct does not name are ignored.
-/// It defines `to_json` and `from_json`, so the type works everywhere nlohmann_json does.
+/// It defines `to_json` and `from_json`, so the type works everywhere nlohmann_json does, and
+/// maps database rows by column name (`session.all<T>(...)`, `one<T>`, `first<T>`).
 /// Place it inside the struct, after the members (like the nlohmann macro, up to 64 fields).
 #define KEEL_MODEL(Type, ...)                                                                       \
     using keel_model_tag = void;                                                                    \
@@ -44,6 +45,10 @@
         char keel_separator = '{';                                                                  \
         NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_APPEND, __VA_ARGS__))            \
         keel_out += keel_separator == '{' ? "{}" : "}";                                            \
+    }                                                                                               \
+    template <class KeelRow>                                                                        \
+    friend void keel_from_row(const KeelRow& keel_row, Type& keel_model) {                          \
+        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_COLUMN, __VA_ARGS__))            \
     }                                                                                               \
     friend void from_json(const nlohmann::json& keel_json, Type& keel_model) {                      \
         ::keel::detail::model_reader keel_reader(keel_json);                                        \
@@ -57,6 +62,7 @@
 #define KEEL_DETAIL_MODEL_APPEND(field) \
     ::keel::detail::append_member(keel_out, keel_separator, "\"" #field "\":", keel_model.field);
 #define KEEL_DETAIL_MODEL_READ(field) keel_reader.read(#field, keel_model.field);
+#define KEEL_DETAIL_MODEL_COLUMN(field) keel_row.read(#field, keel_model.field);
 
 namespace keel::detail {
 

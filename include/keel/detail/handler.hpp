@@ -397,20 +397,20 @@ T& resolve_provider(const F& provider, call_context& ctx, std::uintptr_t key, ke
     if (lifetime == keel::scope::request) {
         if (void* cached = ctx.scope.find(key)) return *static_cast<T*>(cached);
     }
-    using result = std::remove_cvref_t<typename handler_signature<F>::traits::result>;
+    using returned = std::remove_cvref_t<typename handler_signature<F>::traits::result>;
     T* value = nullptr;
-    if constexpr (is_yield<result>::value) {
-        static_assert(std::is_same_v<typename provided_type<result>::type, T>,
+    if constexpr (is_yield<returned>::value) {
+        static_assert(std::is_same_v<typename provided_type<returned>::type, T>,
                       "keel: the replacement must provide the same type as the provider");
-        auto& generator = ctx.scope.keep(std::make_unique<result>(call_bound(provider, ctx)));
+        auto& generator = ctx.scope.keep(std::make_unique<returned>(call_bound(provider, ctx)));
         value = &generator.start();  // a set-up that throws has nothing to tear down
         ctx.scope.on_finish([&generator](std::exception_ptr outcome) { return generator.finish(outcome); });
-    } else if constexpr (std::is_same_v<result, std::unique_ptr<T>> || std::is_same_v<result, std::shared_ptr<T>>) {
-        auto& owner = ctx.scope.keep(std::make_unique<result>(call_bound(provider, ctx)));
+    } else if constexpr (std::is_same_v<returned, std::unique_ptr<T>> || std::is_same_v<returned, std::shared_ptr<T>>) {
+        auto& owner = ctx.scope.keep(std::make_unique<returned>(call_bound(provider, ctx)));
         if (!owner) throw std::logic_error("keel: a provider of " + std::string(type_name<T>()) + " returned null");
         value = owner.get();
     } else {
-        static_assert(std::is_convertible_v<result, T>, "keel: the replacement must provide the same type as the provider");
+        static_assert(std::is_convertible_v<returned, T>, "keel: the replacement must provide the same type as the provider");
         value = &ctx.scope.keep(std::make_unique<T>(call_bound(provider, ctx)));
     }
     if (lifetime == keel::scope::request) ctx.scope.remember(key, value);
@@ -497,7 +497,7 @@ constexpr bool has_dependencies() {
 template <class F>
 task<response> run_coroutine_handler(const F& f, request& req, route_call call) {
     using traits = typename handler_signature<F>::traits;
-    using result = typename traits::result::value_type;
+    using returned = typename traits::result::value_type;
     using args = typename traits::args;
     constexpr bool offload_dependencies = has_dependencies<F>();
     request_scope scope;
@@ -507,7 +507,7 @@ task<response> run_coroutine_handler(const F& f, request& req, route_call call) 
     try {
         auto slots = offload_dependencies ? co_await offload([&] { return bind_all(ctx, args{}); }) : bind_all(ctx, args{});
         constexpr auto count = std::tuple_size_v<decltype(slots)>;
-        if constexpr (std::is_void_v<result>) {
+        if constexpr (std::is_void_v<returned>) {
             co_await invoke_bound(f, slots, args{}, std::make_index_sequence<count>{});
             answer.emplace(void_response(call.success));
         } else {

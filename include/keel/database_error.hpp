@@ -1,0 +1,65 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace keel {
+
+/// A PostgreSQL error, typed by SQLSTATE so that a handler catches what it means:
+/// ```
+/// try { db.exec("INSERT INTO users (email) VALUES ($1)", email); }
+/// catch (const keel::unique_violation&) { throw keel::http_error(409, "email already registered"); }
+/// ```
+/// Unhandled, a database error answers 500 (connection_lost: 503), after the rollback; its
+/// message is logged, never sent.
+class database_error : public std::runtime_error {
+public:
+    database_error(const std::string& message, std::string sqlstate)
+        : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+    /// The five-character SQLSTATE ("23505"); empty when the server sent none.
+    const std::string& sqlstate() const noexcept { return sqlstate_; }
+
+private:
+    std::string sqlstate_;
+};
+
+/// 23505: a unique constraint refused the row.
+class unique_violation : public database_error {
+    using database_error::database_error;
+};
+/// 23503
+class foreign_key_violation : public database_error {
+    using database_error::database_error;
+};
+/// 23514
+class check_violation : public database_error {
+    using database_error::database_error;
+};
+/// 23502
+class not_null_violation : public database_error {
+    using database_error::database_error;
+};
+/// Class 40 (serialization failure 40001, deadlock 40P01): the transaction may succeed if retried.
+class transaction_conflict : public database_error {
+    using database_error::database_error;
+};
+class serialization_failure : public transaction_conflict {
+    using transaction_conflict::transaction_conflict;
+};
+class deadlock_detected : public transaction_conflict {
+    using transaction_conflict::transaction_conflict;
+};
+/// 57014: canceled, e.g. by statement_timeout.
+class query_canceled : public database_error {
+    using database_error::database_error;
+};
+/// The connection broke (server restart, terminated backend, network). Unhandled: 503.
+class connection_lost : public database_error {
+    using database_error::database_error;
+};
+/// The connection broke during COMMIT: the transaction may or may not have committed. Never retried.
+class commit_in_doubt : public connection_lost {
+    using connection_lost::connection_lost;
+};
+
+}  // namespace keel

@@ -1,0 +1,169 @@
+#pragma once
+
+#include <keel/engine.hpp>
+#include <keel/row.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace keel {
+
+enum class isolation { read_committed, repeatable_read, serializable };
+
+/// Per-session settings, applied when its transaction begins.
+struct session_options {
+    keel::isolation isolation = keel::isolation::read_committed;
+    bool read_only = false;
+    std::chrono::milliseconds statement_timeout{0};  ///< 0: the server's default
+};
+
+namespace detail {
+template <class T>
+std::optional<std::string> to_param(const T& value) {
+    if constexpr (std::is_same_v<T, std::nullptr_t>) {
+        return std::nullopt;
+    } else if constexpr (is_std_optional<T>::value) {
+        return value ? to_param(*value) : std::nullopt;
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return std::string(value ? "true" : "false");
+    } else if constexpr (std::is_arithmetic_v<T>) {
+        return std::to_string(value);
+    } else {
+        static_assert(std::is_convertible_v<const T&, std::string_view>,
+                      "keel: a statement parameter is a number, bool, string, std::optional of those, or nullptr");
+        return std::string(std::string_view(value));
+    }
+}
+
+template <class T>
+T from_row(const row& r) {
+    if constexpr (requires(T& t) { keel_from_row(r, t); }) {
+        T value{};
+        keel_from_row(r, value);
+        return value;
+    } else {
+        return r.get<T>(std::size_t{0});  // a one-column result read as a scalar
+    }
+}
+}  // namespace detail
+
+/// One unit of work: a transaction on a pooled connection, checked out lazily on the first
+/// statement (a request that never queries costs no connection).
+///
+/// Statements take parameters (`$1`, `$2`...), never string splicing; each distinct statement
+/// is prepared once per connection and reused. `commit()` and `rollback()` end the transaction
+/// and return the connection; the next statement begins a new one. A session destroyed with an
+/// open transaction rolls it back. Not thread safe: one session, one thread at a time.
+class session {
+public:
+    session(engine& e, session_options options = {});
+    session(session&&) noexcept;
+    session& operator=(session&&) = delete;
+    ~session();  // rolls back an open transaction; never throws
+
+    /// Runs a statement; throws a keel::database_error subclass for what PostgreSQL refused.
+    template <class... Args>
+    keel::result exec(std::string_view sql, const Args&... args) {
+        return run(sql, {detail::to_param(args)...});
+    }
+    /// Every row mapped to T (a KEEL_MODEL by column name, or a one-column scalar).
+    template <class T, class... Args>
+    std::vector<T> all(std::string_view sql, const Args&... args) {
+        const auto r = exec(sql, args...);
+        std::vector<T> out;
+        out.reserve(r.size());
+        for (std::size_t i = 0; i < r.size(); ++i) out.push_back(detail::from_row<T>(r[i]));
+        return out;
+    }
+    /// Exactly one row, mapped; std::logic_error otherwise.
+    template <class T, class... Args>
+    T one(std::string_view sql, const Args&... args) {
+        const auto r = exec(sql, args...);
+        if (r.size() != 1) throw std::logic_error("keel: expected exactly one row, got " + std::to_string(r.size()));
+        return detail::from_row<T>(r[0]);
+    }
+    /// The first row mapped, if any.
+    template <class T, class... Args>
+    std::optional<T> first(std::string_view sql, const Args&... args) {
+        const auto r = exec(sql, args...);
+        if (r.empty()) return std::nullopt;
+        return detail::from_row<T>(r[0]);
+    }
+    /// The first column of exactly one row.
+    template <class T, class... Args>
+    T scalar(std::string_view sql, const Args&... args) {
+        const auto r = exec(sql, args...);
+        if (r.size() != 1) throw std::logic_error("keel: expected exactly one row, got " + std::to_string(r.size()));
+        return r[0].template get<T>(std::size_t{0});
+    }
+
+    /// Commits the open transaction (if any) and returns the connection. A failure is thrown;
+    /// a connection lost during COMMIT is keel::commit_in_doubt.
+    void commit();
+    /// Rolls back the open transaction (if any) and returns the connection.
+    void rollback() noexcept;
+    /// Rolls back and makes the session unusable: later use throws std::logic_error.
+    void close() noexcept;
+
+    /// A nested unit of work: BEGIN when no transaction is open, else a SAVEPOINT.
+    /// `commit()` it when the block succeeded; destroyed without that, it rolls back (to the
+    /// savepoint), leaving the outer transaction usable.
+    class unit {
+    public:
+        unit(unit&&) noexcept;
+        unit& operator=(unit&&) = delete;
+        ~unit();
+        void commit();
+        void rollback() noexcept;
+
+    private:
+        friend class session;
+        unit(session& s, std::string savepoint) noexcept;
+        session* session_;
+        std::string savepoint_;  // empty: this unit began the transaction itself
+    };
+    [[nodiscard]] unit begin();
+    /// Runs `work` in a nested unit: committed (released) if it returns, rolled back if it throws.
+    template <class F>
+    decltype(auto) transaction(F&& work) {
+        auto u = begin();
+        if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+            work();
+            u.commit();
+        } else {
+            decltype(auto) value = work();
+            u.commit();
+            return value;
+        }
+    }
+
+    bool in_transaction() const noexcept;
+
+private:
+    keel::result run(std::string_view sql, std::vector<std::optional<std::string>> params);
+
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// Makes sessions bound to an engine, with default options: the app-scoped service that a
+/// request's `get_session` provider asks for.
+class session_factory {
+public:
+    explicit session_factory(engine& e, session_options defaults = {}) : engine_(&e), defaults_(defaults) {}
+    session open() const { return session(*engine_, defaults_); }
+    session open(session_options options) const { return session(*engine_, options); }
+    keel::engine& bound_engine() const noexcept { return *engine_; }
+
+private:
+    keel::engine* engine_;
+    session_options defaults_;
+};
+
+}  // namespace keel

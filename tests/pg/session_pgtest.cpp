@@ -1,0 +1,211 @@
+// keel::session and get_session against a real PostgreSQL.
+#include <keel/session.hpp>
+
+#include <gtest/gtest.h>
+#include <keel/app.hpp>
+#include <keel/database_error.hpp>
+#include <keel/get_session.hpp>
+#include <keel/model.hpp>
+#include <keel/testing/client.hpp>
+#include <keel/testing/postgres_environment.hpp>
+#include <pqxx/pqxx>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+using keel::testing::postgres_environment;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct person {
+    std::int64_t id;
+    std::string email;
+    std::optional<std::string> nickname;
+    KEEL_MODEL(person, id, email, nickname)
+};
+
+// Each test works in a table of its own, created fresh on the shared server.
+class SessionTest : public ::testing::Test {
+protected:
+    SessionTest() {
+        options_.url = postgres_environment::server().url();
+        options_.pool_size = 3;
+        options_.max_overflow = 0;
+        options_.pool_timeout = 2s;
+        engine_ = std::make_unique<keel::engine>(options_);
+        table_ = std::string("people_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+        admin("DROP TABLE IF EXISTS " + table_);
+        admin("CREATE TABLE " + table_ + " (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, nickname text)");
+    }
+
+    void admin(const std::string& sql) {
+        pqxx::connection c(postgres_environment::server().url());
+        pqxx::nontransaction(c).exec(sql);
+    }
+    long count() {
+        pqxx::connection c(postgres_environment::server().url());
+        return pqxx::nontransaction(c).exec1("SELECT count(*) FROM " + table_)[0].as<long>();
+    }
+    std::string insert_sql() const { return "INSERT INTO " + table_ + " (email, nickname) VALUES ($1, $2) RETURNING id"; }
+
+    keel::engine_options options_;
+    std::unique_ptr<keel::engine> engine_;
+    std::string table_;
+};
+
+}  // namespace
+
+TEST_F(SessionTest, CommitMakesTheWorkVisible) {
+    keel::session s(*engine_);
+    s.exec(insert_sql(), "a@x", nullptr);
+    EXPECT_EQ(count(), 0);  // not yet committed: another connection cannot see it
+    s.commit();
+    EXPECT_EQ(count(), 1);
+}
+
+TEST_F(SessionTest, RollbackAndDestructionDiscardTheWork) {
+    {
+        keel::session s(*engine_);
+        s.exec(insert_sql(), "a@x", nullptr);
+        s.rollback();
+        s.exec(insert_sql(), "b@x", nullptr);
+    }  // destroyed with an open transaction
+    EXPECT_EQ(count(), 0);
+    EXPECT_EQ(engine_->status().checked_out, 0u);  // and the connection went back
+}
+
+TEST_F(SessionTest, NoConnectionIsTakenUntilTheFirstStatement) {
+    keel::session s(*engine_);
+    EXPECT_FALSE(s.in_transaction());
+    EXPECT_EQ(engine_->status().created, 0u);
+    s.scalar<int>("SELECT 1");
+    EXPECT_TRUE(s.in_transaction());
+    EXPECT_EQ(engine_->status().checked_out, 1u);
+    s.commit();
+    EXPECT_EQ(engine_->status().checked_out, 0u);
+}
+
+TEST_F(SessionTest, AFailedInnerUnitLeavesTheOuterWorkUsable) {
+    keel::session s(*engine_);
+    auto outer = s.begin();
+    s.exec(insert_sql(), "kept@x", nullptr);
+    try {
+        s.transaction([&] {
+            s.exec(insert_sql(), "dropped@x", nullptr);
+            s.exec(insert_sql(), "kept@x", nullptr);  // unique violation inside the savepoint
+        });
+        FAIL() << "the duplicate was accepted";
+    } catch (const keel::unique_violation& e) {
+        EXPECT_EQ(e.sqlstate(), "23505");
+    }
+    s.exec(insert_sql(), "after@x", nullptr);  // the outer transaction is not poisoned
+    outer.commit();
+    EXPECT_EQ(count(), 2);
+}
+
+TEST_F(SessionTest, ABeginBlockThatThrowsLeavesNothing) {
+    keel::session s(*engine_);
+    try {
+        auto unit = s.begin();
+        s.exec(insert_sql(), "ghost@x", nullptr);
+        throw std::runtime_error("changed my mind");
+    } catch (const std::runtime_error&) {
+    }
+    EXPECT_EQ(s.scalar<long>("SELECT count(*) FROM " + table_), 0);
+    EXPECT_EQ(count(), 0);
+}
+
+TEST_F(SessionTest, RowsMapToModelsByColumnName) {
+    keel::session s(*engine_);
+    const auto id = s.scalar<std::int64_t>(insert_sql(), "m@x", "em");
+    s.exec(insert_sql(), "n@x", nullptr);
+    const auto one = s.one<person>("SELECT nickname, email, id FROM " + table_ + " WHERE id = $1", id);
+    EXPECT_EQ(one.email, "m@x");
+    EXPECT_EQ(one.nickname, "em");
+    const auto all = s.all<person>("SELECT * FROM " + table_ + " ORDER BY id");
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_FALSE(all[1].nickname.has_value());
+    EXPECT_FALSE(s.first<person>("SELECT * FROM " + table_ + " WHERE id = $1", -1).has_value());
+    EXPECT_THROW(s.one<person>("SELECT * FROM " + table_), std::logic_error);            // two rows
+    EXPECT_THROW(s.scalar<int>("SELECT NULL::int"), std::runtime_error);                 // NULL into int
+    EXPECT_THROW(s.one<person>("SELECT 1 AS id, 'x' AS email"), std::exception);         // missing column
+}
+
+TEST_F(SessionTest, RepeatedStatementsArePreparedOnce) {
+    keel::session s(*engine_);
+    for (int i = 0; i < 5; ++i) s.scalar<int>("SELECT $1::int + 1", i);
+    EXPECT_EQ(s.scalar<long>("SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 1'"), 1);
+}
+
+TEST_F(SessionTest, StatementTimeoutCancels) {
+    keel::session s(*engine_, {.statement_timeout = 50ms});
+    EXPECT_THROW(s.exec("SELECT pg_sleep(2)"), keel::query_canceled);
+}
+
+TEST_F(SessionTest, AClosedSessionRefusesWork) {
+    keel::session s(*engine_);
+    s.close();
+    EXPECT_THROW(s.exec("SELECT 1"), std::logic_error);
+}
+
+TEST_F(SessionTest, ALostConnectionIsReportedAndNotReused) {
+    keel::session s(*engine_);
+    const auto pid = s.scalar<int>("SELECT pg_backend_pid()");
+    admin("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+    EXPECT_THROW(s.exec("SELECT 1"), keel::connection_lost);
+    s.rollback();
+    keel::session again(*engine_);
+    EXPECT_NE(again.scalar<int>("SELECT pg_backend_pid()"), pid);
+}
+
+// The request's session through the app: committed on success, rolled back on failure, and a
+// failing commit is an error response, never a 2xx.
+class GetSessionTest : public SessionTest {
+protected:
+    GetSessionTest() {
+        app_.provide<keel::engine>(keel::scope::app, [this] { return std::make_shared<keel::engine>(options_); });
+        app_.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+        const std::string sql = insert_sql();
+        app_.post("/people/{email}", [sql](keel::path<std::string> email, keel::depends<keel::get_session> db) {
+                return db->scalar<std::int64_t>(sql, *email, nullptr);
+            })
+            .status(keel::status::created);
+        app_.post("/people/{email}/fail", [sql](keel::path<std::string> email, keel::depends<keel::get_session> db) -> int {
+            db->exec(sql, *email, nullptr);
+            throw keel::http_error(keel::status::conflict, "no");
+        });
+    }
+    keel::app app_;
+};
+
+TEST_F(GetSessionTest, CommitsOnSuccessAndRollsBackOnFailure) {
+    keel::testing::client c{app_};
+    EXPECT_EQ(c.post("/people/a@x", nullptr).status(), 201);
+    EXPECT_EQ(c.post("/people/b@x/fail", nullptr).status(), 409);
+    EXPECT_EQ(count(), 1);
+}
+
+TEST_F(GetSessionTest, AFailingCommitIsAnErrorNotASuccess) {
+    // A deferred constraint is only checked at COMMIT.
+    admin("ALTER TABLE " + table_ + " ADD CONSTRAINT nick_unique UNIQUE (nickname) DEFERRABLE INITIALLY DEFERRED");
+    admin("INSERT INTO " + table_ + " (email, nickname) VALUES ('first@x', 'dup')");
+    app_.build();
+    keel::testing::client c{app_};
+    auto restore = c.override(keel::get_session, [](keel::session_factory& f) -> keel::yield<keel::session> {
+        keel::session s = f.open();
+        s.exec("SET CONSTRAINTS ALL DEFERRED");
+        try {
+            co_yield s;
+            s.exec("UPDATE people_AFailingCommitIsAnErrorNotASuccess SET nickname = 'dup' WHERE email <> 'first@x'");
+            s.commit();
+        } catch (...) {
+            s.rollback();
+            throw;
+        }
+    });
+    const auto res = c.post("/people/second@x", nullptr);
+    EXPECT_EQ(res.status(), 500) << res;
+    EXPECT_EQ(count(), 1);  // the insert did not survive the failed commit
+}
