@@ -26,8 +26,13 @@ namespace {
 class service_registry final : public detail::dependency_registry {
 public:
     explicit service_registry(const keel::dependency_overrides& overrides) : overrides_(overrides) {}
-    ~service_registry() {
-        // App-scoped services go newest first: each may use the ones made before it.
+    ~service_registry() { destroy_all(); }
+
+    // App-scoped services go newest first: each may use the ones made before it. They are made
+    // again on next use (a restarted app).
+    void destroy_all() noexcept {
+        std::lock_guard created_lock(created_mutex_);
+        for (auto& [key, slot] : services_) slot->instance.store(nullptr);
         while (!created_.empty()) created_.pop_back();
     }
 
@@ -164,6 +169,10 @@ struct app::impl final : detail::middleware_chain {
 
     service_registry registry;
     keel::logger log;
+    std::vector<std::function<void(detail::call_context&)>> startup_hooks;
+    std::vector<std::function<void(detail::call_context&)>> shutdown_hooks;
+    std::mutex lifespan_mutex;
+    int users = 0;  // servers and test clients running the app: the first starts it, the last stops it
     std::vector<middleware> chain;  // registered middleware, outermost first
     std::vector<exception_mapper> exception_mappers;
     detail::route_table table;
@@ -205,6 +214,54 @@ void app::use_outermost(middleware m) {
 }
 
 void app::add_service(detail::service_definition definition) { impl_->registry.add(std::move(definition)); }
+
+void app::add_lifespan_hook(bool startup, std::function<void(detail::call_context&)> hook) {
+    (startup ? impl_->startup_hooks : impl_->shutdown_hooks).push_back(std::move(hook));
+}
+
+namespace {
+// Runs a lifespan hook outside any request: its dependencies are app services only.
+void run_hook(const std::function<void(detail::call_context&)>& hook, const detail::dependency_registry& registry) {
+    request outside(method::other, "/");
+    detail::request_scope scope;
+    detail::call_context ctx{outside, scope, registry};
+    std::exception_ptr failure;
+    try {
+        hook(ctx);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (auto outcome = scope.finish(failure)) std::rethrow_exception(outcome);
+}
+}  // namespace
+
+void app::start() {
+    std::lock_guard lock(impl_->lifespan_mutex);
+    build();
+    if (impl_->users++ > 0) return;
+    try {
+        for (const auto& hook : impl_->startup_hooks) run_hook(hook, impl_->registry);
+    } catch (...) {
+        impl_->users = 0;
+        impl_->registry.destroy_all();  // whatever the hooks made before one failed
+        throw;
+    }
+}
+
+void app::stop() noexcept {
+    std::lock_guard lock(impl_->lifespan_mutex);
+    if (impl_->users == 0 || --impl_->users > 0) return;
+    for (auto it = impl_->shutdown_hooks.rbegin(); it != impl_->shutdown_hooks.rend(); ++it) {
+        try {
+            run_hook(*it, impl_->registry);
+        } catch (const std::exception& e) {
+            impl_->log.error(std::string("keel: a shut-down hook failed: ") + e.what());
+        } catch (...) {
+            impl_->log.error("keel: a shut-down hook failed");
+        }
+    }
+    impl_->registry.destroy_all();
+}
 
 void app::add_exception_handler(exception_mapper mapper) {
     require_unbuilt("add an exception handler");
@@ -329,10 +386,10 @@ int app::run(int argc, const char* const* argv) {
 int app::run(server_options options) {
     options.handle_signals = true;
     try {
-        server s(*this, std::move(options));
-        s.run();
+        server s(*this, std::move(options));  // builds and starts the app, or throws why not
+        s.run();                              // returns after the drain and the shut-down hooks
     } catch (const std::exception& e) {
-        impl_->log.error(std::string("keel: ") + e.what());
+        impl_->log.error(std::string("keel: the app could not start: ") + e.what());
         return 1;
     }
     return 0;

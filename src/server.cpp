@@ -255,6 +255,8 @@ struct server::impl {
     steady::duration sweep_interval;
     unsigned short bound_port = 0;
 
+    bool app_started = false;  // this server holds a start() of the app
+
     std::mutex run_mutex;
     std::condition_variable run_done;
     bool running = false;
@@ -284,7 +286,18 @@ server::impl::impl(app& application_, server_options options_)
 server::server(app& application, server_options options) : impl_(std::make_unique<impl>(application, std::move(options))) {
     auto& s = *impl_;
     if (s.options.access_log && !application.built()) application.use_outermost(access_log(application.logger()));
-    application.build();
+    application.start();  // builds, checks, runs the start-up hooks: a failing start never listens
+    s.app_started = true;
+    struct stop_unless_listening {
+        impl& s;
+        bool listening = false;
+        ~stop_unless_listening() {
+            if (!listening) {
+                s.application.stop();
+                s.app_started = false;
+            }
+        }
+    } started_guard{s};
     raise_open_file_limit();
 
     error_code ec;
@@ -302,12 +315,14 @@ server::server(app& application, server_options options) : impl_(std::make_uniqu
     s.bound_port = s.acceptor.local_endpoint().port();
     s.workers = std::make_unique<detail::worker_pool>(s.options.worker_threads ? s.options.worker_threads : 32,
                                                       s.options.worker_queue_limit);
+    started_guard.listening = true;
 }
 
 server::~server() {
     stop();
     std::unique_lock lock(impl_->run_mutex);
     impl_->run_done.wait(lock, [this] { return !impl_->running; });
+    if (impl_->app_started) impl_->application.stop();  // never ran
 }
 
 unsigned short server::port() const noexcept { return impl_->bound_port; }
@@ -352,6 +367,8 @@ void server::run() {
     run_thread(*s.threads.front());
     for (auto& t : others) t.join();
     s.workers.reset();  // joins the workers; every job has resumed its connection by now
+    s.application.stop();  // the lifespan's shut-down: hooks, then app services (the engine) newest first
+    s.app_started = false;
     s.log.info("keel: stopped");
     {
         std::lock_guard lock(s.run_mutex);

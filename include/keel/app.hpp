@@ -113,6 +113,30 @@ public:
     void build();
     bool built() const noexcept;
 
+    /// Start-up code (the lifespan), run in registration order by start(); its parameters are
+    /// injected app services: `app.on_startup([](keel::engine& db) { db.checkout(); });` makes
+    /// the app refuse to start while the database is unreachable.
+    template <class F>
+    void on_startup(F hook) {
+        require_unbuilt("add a start-up hook");
+        add_lifespan_hook(true, [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
+    }
+    /// Shut-down code, run newest first by stop(), before the app-scoped services are destroyed.
+    template <class F>
+    void on_shutdown(F hook) {
+        require_unbuilt("add a shut-down hook");
+        add_lifespan_hook(false, [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
+    }
+
+    /// Builds the app and runs the start-up hooks; called by the server before it listens and
+    /// by the test client. A hook that throws stops the start (the exception propagates).
+    /// Counted: while one server or client runs the app, another start() only adds a user.
+    void start();
+    /// The last user's stop() runs the shut-down hooks newest first, then destroys the
+    /// app-scoped services newest first (an engine is disposed here). Never throws; errors are
+    /// logged.
+    void stop() noexcept;
+
     /// Runs one request through middleware, routing, the handler and error handling.
     /// The app must be built. The task never throws: every error becomes a response.
     task<response> handle(request& req) const;
@@ -129,6 +153,7 @@ private:
     using exception_mapper = std::function<std::optional<response>(const std::exception_ptr&, const request&)>;
     void add_exception_handler(exception_mapper mapper);
     void add_service(detail::service_definition definition);
+    void add_lifespan_hook(bool startup, std::function<void(detail::call_context&)> hook);
     void require_unbuilt(std::string_view what) const;
 
     struct impl;

@@ -13,7 +13,9 @@ std::ostream& operator<<(std::ostream& os, const test_response& res) {
     return os;
 }
 
-client::client(app& application) : app_(application) { app_.build(); }
+client::client(app& application) : app_(application) { app_.start(); }
+
+client::~client() { app_.stop(); }
 
 test_response client::get(std::string_view target, header_map headers) {
     return send(method::get, target, {}, std::move(headers));

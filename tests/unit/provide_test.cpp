@@ -5,6 +5,7 @@
 #include <keel/dependency_overrides.hpp>
 #include <keel/depends.hpp>
 #include <keel/testing/client.hpp>
+#include <keel/testing/live_server.hpp>
 
 #include <atomic>
 #include <memory>
@@ -214,7 +215,7 @@ TEST(ProvideTest, ConcurrentRequestsShareAppServicesAndNotRequestOnes) {
     });
     app.provide<request_id>(keel::scope::request, [] { return request_id{++next_id}; });
     app.get("/", [](settings& s, request_id& a, request_id& b) { return s.greeting.size() + (a.value == b.value); });
-    app.build();
+    client keeper{app};  // the app runs (started once) for the whole test
     std::vector<std::thread> threads;
     std::atomic<int> good{0};
     for (int t = 0; t < 4; ++t) {
@@ -228,4 +229,32 @@ TEST(ProvideTest, ConcurrentRequestsShareAppServicesAndNotRequestOnes) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(good.load(), 200);
     EXPECT_EQ(settings_made.load(), 1);
+}
+
+TEST(ProvideTest, LifespanHooksRunAroundTheAppAndServicesDieAtShutdown) {
+    destroyed.clear();
+    keel::app app;
+    std::vector<std::string> events;
+    app.provide<audit_log>(keel::scope::app, [&] {
+        events.push_back("audit_log made");
+        return std::make_shared<audit_log>();
+    });
+    app.on_startup([&](audit_log&) { events.push_back("startup"); });
+    app.on_shutdown([&](audit_log& log) { events.push_back("shutdown with " + std::to_string(log.entries)); });
+    app.get("/", [](audit_log& log) { return ++log.entries; });
+    {
+        client c{app};
+        EXPECT_EQ(events, (std::vector<std::string>{"audit_log made", "startup"}));  // made in the lifespan
+        c.get("/");
+    }
+    EXPECT_EQ(events, (std::vector<std::string>{"audit_log made", "startup", "shutdown with 1"}));
+    EXPECT_EQ(destroyed, (std::vector<std::string>{"audit_log"}));  // destroyed at shut-down, not at ~app
+}
+
+TEST(ProvideTest, AFailingStartupStopsTheStart) {
+    keel::app app;
+    app.on_startup([] { throw std::runtime_error("database unreachable"); });
+    app.get("/", [] { return 1; });
+    EXPECT_THROW(client{app}, std::runtime_error);
+    EXPECT_EQ(app.run(keel::testing::live_server::quiet_options()), 1);  // a clear message and a non-zero exit
 }

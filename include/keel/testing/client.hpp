@@ -28,12 +28,18 @@ public:
 std::ostream& operator<<(std::ostream& os, const test_response& res);
 
 /// Drives an app in-process: the same middleware, routing, binding and error handling as the
-/// real server, without a socket or a thread. Making one builds the app.
+/// real server, without a socket or a thread. Making one builds and starts the app (its
+/// lifespan's start-up); destroying it shuts the app down.
 ///
 /// Blocking handlers run inline on the test's thread. Not thread safe: one client per thread.
 class client {
 public:
+    /// Builds the app and runs its start-up hooks.
     explicit client(app& application);
+    /// Runs the app's shut-down: hooks, then its app-scoped services are destroyed.
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
 
     test_response get(std::string_view target, header_map headers = {});
     test_response head(std::string_view target, header_map headers = {});
