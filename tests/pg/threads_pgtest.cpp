@@ -1,0 +1,66 @@
+// No database round trip runs on an I/O thread: slow queries never delay other requests.
+#include <keel/server.hpp>
+
+#include "../http/raw_client.hpp"
+
+#include <gtest/gtest.h>
+#include <keel/app.hpp>
+#include <keel/engine.hpp>
+#include <keel/get_session.hpp>
+#include <keel/testing/live_server.hpp>
+#include <keel/testing/postgres_environment.hpp>
+
+#include <chrono>
+#include <pqxx/pqxx>
+#include <memory>
+#include <vector>
+
+using keel::testing::postgres_environment;
+using keel_test::get_request;
+using keel_test::raw_client;
+using namespace std::chrono_literals;
+
+TEST(ThreadsTest, HealthzAnswersWhileRequestsSleepInTheDatabase) {
+    keel::app app;
+    app.provide<keel::engine>(keel::scope::app, [] {
+        keel::engine_options o;
+        o.url = postgres_environment::server().url();
+        return std::make_shared<keel::engine>(o);
+    });
+    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+    app.get("/slow", [](keel::depends<keel::get_session> db) { return db->scalar<std::string>("SELECT pg_sleep(1)::text"); });
+    app.get("/healthz", []() -> keel::task<nlohmann::json> { co_return nlohmann::json{{"status", "ok"}}; });
+    auto options = keel::testing::live_server::quiet_options();
+    options.io_threads = 1;  // one I/O thread: a query on it would stall everything
+    keel::testing::live_server server(app, options);
+
+    std::vector<std::unique_ptr<raw_client>> sleepers;
+    for (int i = 0; i < 6; ++i) {
+        sleepers.push_back(std::make_unique<raw_client>(server.port()));
+        sleepers.back()->send(get_request("/slow"));
+    }
+    {
+        // Wait until all six are inside pg_sleep (each sleeps a whole second there).
+        pqxx::connection watch(postgres_environment::server().url());
+        for (;;) {
+            pqxx::nontransaction tx(watch);
+            const auto sleeping =
+                tx.exec1("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1)%' "
+                         "AND state = 'active'")[0].as<int>();
+            if (sleeping >= 6) break;
+        }
+    }
+    raw_client probe(server.port());
+    const auto start = std::chrono::steady_clock::now();
+    probe.send(get_request("/healthz"));
+    const auto res = probe.read_response(5s);
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_LT(took, 100ms) << "healthz waited for the database";
+    for (auto& s : sleepers) {
+        const auto slow = s->read_response(10s);
+        ASSERT_TRUE(slow);
+        EXPECT_EQ(slow->status, 200);
+    }
+}
