@@ -326,7 +326,7 @@ task<response> app::impl::dispatch(request& req) const {
     const auto& spec = *match.route->spec;
     std::exception_ptr error;
     try {
-        co_return co_await spec.handler->invoke(req, detail::route_call{spec.success_status, &registry});
+        co_return co_await spec.handler->invoke(req, detail::route_call{spec.success_status, &registry, spec.conflict_attempts});
     } catch (...) {
         error = std::current_exception();
     }

@@ -29,6 +29,12 @@ route& route::status(int code) {
     return status(static_cast<keel::status>(code));
 }
 
+route& route::retry_on_conflict(int attempts) {
+    if (attempts < 1 || attempts > 100) throw std::invalid_argument("keel: retry_on_conflict takes 1 to 100 attempts");
+    spec_->conflict_attempts = attempts;
+    return *this;
+}
+
 router::router(std::string prefix) : prefix_(normalise_prefix(prefix)) {}
 
 route router::add_route(keel::method m, std::string_view path, detail::handler_info handler) {

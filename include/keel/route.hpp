@@ -17,6 +17,7 @@ struct route_spec {
     std::string path;  // the full template, prefixes included
     std::shared_ptr<const handler_info> handler;
     keel::status success_status = keel::status::ok;
+    int conflict_attempts = 1;  // 1: no retry
 };
 }  // namespace detail
 
@@ -29,6 +30,12 @@ public:
     /// The status of a successful answer when the handler returns a value (default 200).
     route& status(keel::status code) noexcept;
     route& status(int code);
+
+    /// Re-runs the whole handler — its request-scoped dependencies made afresh, so a new
+    /// session and transaction — while it fails with a serialization failure or deadlock, up to
+    /// `attempts` tries in all, with jittered back-off. Nothing has been written to the client
+    /// when a retry starts; a commit_in_doubt is never retried.
+    route& retry_on_conflict(int attempts = 3);
 
     keel::method method() const noexcept { return spec_->method; }
     const std::string& path() const noexcept { return spec_->path; }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
+#include <keel/database_error.hpp>
 #include <keel/http_error.hpp>
 #include <keel/testing/client.hpp>
 #include <keel/yield.hpp>
@@ -213,4 +214,32 @@ TEST_F(DependsTest, CoroutineHandlersGetDependenciesAndTeardownToo) {
     EXPECT_EQ(c.get("/").json(), "db");
     EXPECT_EQ(c.get("/fail").status(), keel::status::bad_request);
     EXPECT_EQ(journal, (std::vector<std::string>{"open", "commit", "open", "rollback: no"}));
+}
+
+TEST_F(DependsTest, ARouteRetriesTheWholeHandlerOnATransactionConflict) {
+    keel::app app;
+    int tries = 0;
+    app.post("/transfer", [&](session_dep) {
+           if (++tries < 3) throw keel::serialization_failure("could not serialize access", "40001");
+           return tries;
+       })
+        .retry_on_conflict(3);
+    app.post("/stubborn", [&](session_dep) -> int { throw keel::deadlock_detected("deadlock detected", "40P01"); })
+        .retry_on_conflict(2);
+    app.post("/co", [&](session_dep) -> keel::task<int> {
+           if (++tries < 6) throw keel::serialization_failure("again", "40001");
+           co_return tries;
+       })
+        .retry_on_conflict(3);
+    client c{app};
+    const auto res = c.post("/transfer", nullptr);
+    EXPECT_EQ(res.status(), keel::status::ok) << res;
+    EXPECT_EQ(res.json(), 3);
+    // Each try had its own session: two rolled back, the last committed.
+    EXPECT_EQ(journal, (std::vector<std::string>{"open", "rollback: could not serialize access", "open",
+                                                 "rollback: could not serialize access", "open", "commit"}));
+    journal.clear();
+    EXPECT_EQ(c.post("/stubborn", nullptr).status(), keel::status::internal_server_error);
+    EXPECT_EQ(journal.size(), 4u);  // two tries, each opened and rolled back
+    EXPECT_EQ(c.post("/co", nullptr).json(), 6);  // coroutine handlers too
 }

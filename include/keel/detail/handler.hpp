@@ -6,6 +6,7 @@
 
 #include <keel/body.hpp>
 #include <keel/depends.hpp>
+#include <keel/retry.hpp>
 #include <keel/detail/dependency_graph.hpp>
 #include <keel/detail/request_scope.hpp>
 #include <keel/detail/type_name.hpp>
@@ -439,6 +440,7 @@ response make_response(R&& value, keel::status success) {
 struct route_call {
     keel::status success = keel::status::ok;
     const dependency_registry* registry = nullptr;
+    int conflict_attempts = 1;  // tries in all while the handler fails with a transaction_conflict
 };
 
 template <class F>
@@ -463,7 +465,7 @@ inline response settle(request_scope& scope, std::optional<response>& answer, st
 }
 
 template <class F>
-response call_and_respond(const F& f, request& req, const route_call& call) {
+response call_once(const F& f, request& req, const route_call& call) {
     request_scope scope;
     call_context ctx{req, scope, *call.registry};
     std::optional<response> answer;
@@ -474,6 +476,14 @@ response call_and_respond(const F& f, request& req, const route_call& call) {
         failure = std::current_exception();
     }
     return settle(scope, answer, failure);
+}
+
+// Each try has its own request scope: its teardowns (the rollback) run before the next begins.
+template <class F>
+response call_and_respond(const F& f, request& req, const route_call& call) {
+    if (call.conflict_attempts <= 1) return call_once(f, req, call);
+    return retry_on_conflict([&] { return call_once(f, req, call); },
+                             retry_policy{.attempts = call.conflict_attempts});
 }
 
 // A plain handler may block: it runs, with its dependencies and their teardown, on the worker pool.
@@ -495,7 +505,7 @@ constexpr bool has_dependencies() {
 // A coroutine handler runs on the I/O thread. Its dependencies may block (a session's BEGIN,
 // a commit), so their set-up and teardown are offloaded; its arguments live in this frame.
 template <class F>
-task<response> run_coroutine_handler(const F& f, request& req, route_call call) {
+task<response> run_coroutine_once(const F& f, request& req, route_call call) {
     using traits = typename handler_signature<F>::traits;
     using returned = typename traits::result::value_type;
     using args = typename traits::args;
@@ -521,6 +531,19 @@ task<response> run_coroutine_handler(const F& f, request& req, route_call call) 
         co_return co_await offload([&] { return settle(scope, answer, failure); });
     }
     co_return settle(scope, answer, failure);
+}
+
+// Retried as a whole (fresh dependencies) on a transaction_conflict when the route asks for it.
+template <class F>
+task<response> run_coroutine_handler(const F& f, request& req, route_call call) {
+    for (int attempt = 0;; ++attempt) {
+        try {
+            co_return co_await run_coroutine_once(f, req, call);
+        } catch (const transaction_conflict&) {
+            if (attempt + 1 >= call.conflict_attempts) throw;
+        }
+        co_await offload([&] { conflict_backoff(retry_policy{.attempts = call.conflict_attempts}, attempt); });
+    }
 }
 
 // ---------------------------------------------------------------------------------- erasure
