@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 using keel::testing::postgres_environment;
 using namespace std::chrono_literals;
@@ -208,4 +209,15 @@ TEST_F(GetSessionTest, AFailingCommitIsAnErrorNotASuccess) {
     const auto res = c.post("/people/second@x", nullptr);
     EXPECT_EQ(res.status(), 500) << res;
     EXPECT_EQ(count(), 1);  // the insert did not survive the failed commit
+}
+
+TEST_F(SessionTest, BackgroundWorkOpensItsOwnSessionFromTheFactory) {
+    keel::session_factory sessions(*engine_);
+    std::thread worker([&] {
+        keel::session db = sessions.open();  // never a request's session: it ends with its request
+        db.exec(insert_sql(), "from-a-job@x", nullptr);
+        db.commit();
+    });
+    worker.join();
+    EXPECT_EQ(count(), 1);
 }
