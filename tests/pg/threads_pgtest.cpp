@@ -64,3 +64,53 @@ TEST(ThreadsTest, HealthzAnswersWhileRequestsSleepInTheDatabase) {
         EXPECT_EQ(slow->status, 200);
     }
 }
+
+TEST(ThreadsTest, AnExhaustedPoolAnswers503WithRetryAfterThenServesAgain) {
+    keel::app app;
+    app.provide<keel::engine>(keel::scope::app, [] {
+        keel::engine_options o;
+        o.url = postgres_environment::server().url();
+        o.pool_size = 1;
+        o.max_overflow = 0;
+        o.pool_timeout = 300ms;
+        return std::make_shared<keel::engine>(o);
+    });
+    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+    // Holds the pool's only connection until the side connection releases the advisory lock.
+    app.get("/hold", [](keel::depends<keel::get_session> db) {
+        return db->scalar<std::string>("SELECT pg_advisory_lock(4242)::text");
+    });
+    app.get("/quick", [](keel::depends<keel::get_session> db) { return db->scalar<int>("SELECT 1"); });
+    keel::testing::live_server server(app);
+
+    pqxx::connection side(postgres_environment::server().url());
+    pqxx::nontransaction(side).exec("SELECT pg_advisory_lock(4242)");
+    raw_client holder(server.port());
+    holder.send(get_request("/hold"));
+    {
+        pqxx::connection watch(postgres_environment::server().url());
+        for (;;) {  // until /hold is waiting for the lock, with the pool's connection
+            pqxx::nontransaction tx(watch);
+            if (tx.exec1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0].as<int>() > 0) {
+                break;
+            }
+        }
+    }
+    raw_client starved(server.port());
+    const auto start = std::chrono::steady_clock::now();
+    starved.send(get_request("/quick"));
+    const auto refused = starved.read_response(5s);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_EQ(refused->header("Retry-After").value_or(""), "1");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);  // within pool_timeout, not hanging
+
+    pqxx::nontransaction(side).exec("SELECT pg_advisory_unlock(4242)");
+    const auto held = holder.read_response(5s);
+    ASSERT_TRUE(held);
+    EXPECT_EQ(held->status, 200);
+    starved.send(get_request("/quick"));
+    const auto served = starved.read_response(5s);
+    ASSERT_TRUE(served);
+    EXPECT_EQ(served->status, 200);  // full service as soon as the connection came back
+}
