@@ -56,6 +56,7 @@ struct postgres_server::impl {
     gid_t gid = 0;
     pid_t watchdog = -1;
     bool running = false;
+    std::string server_options;  // pg_ctl -o, kept for restart()
 
     std::string data() const { return dir + "/data"; }
 
@@ -170,6 +171,7 @@ void postgres_server::start() {
                                 " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
                                 " -c full_page_writes=off -c max_connections=200";
     const std::string server_log = s.dir + "/postgres.log";
+    s.server_options = options;
     s.start_watchdog();
     if (s.run({s.bin + "/pg_ctl", "-D", s.data(), "-l", server_log, "-w", "-t", "60", "-o", options, "start"},
               s.dir + "/pg_ctl.log") != 0) {
@@ -180,6 +182,16 @@ void postgres_server::start() {
     s.running = true;
     owned_ = true;
     base_url_ = "postgresql://postgres@127.0.0.1:" + std::to_string(s.port) + "/";
+}
+
+void postgres_server::restart() {
+    auto& s = *impl_;
+    if (!owned_ || !s.running) throw std::logic_error("keel::testing::postgres_server: restart() needs a server it started");
+    if (s.run({s.bin + "/pg_ctl", "-D", s.data(), "-l", s.dir + "/postgres.log", "-m", "fast", "-w", "-t", "60", "-o",
+               s.server_options, "restart"},
+              s.dir + "/pg_ctl.log") != 0) {
+        throw std::runtime_error("keel::testing::postgres_server: restart failed:\n" + read_file(s.dir + "/pg_ctl.log"));
+    }
 }
 
 void postgres_server::stop() noexcept {

@@ -114,3 +114,40 @@ TEST(ThreadsTest, AnExhaustedPoolAnswers503WithRetryAfterThenServesAgain) {
     ASSERT_TRUE(served);
     EXPECT_EQ(served->status, 200);  // full service as soon as the connection came back
 }
+
+TEST(ThreadsTest, TheServiceRecoversByItselfWhenPostgresRestarts) {
+    keel::testing::postgres_server database;  // its own server, to restart without disturbing the others
+    database.start();
+    keel::app app;
+    app.provide<keel::engine>(keel::scope::app, [&] {
+        keel::engine_options o;
+        o.url = database.url();
+        o.pool_size = 2;
+        o.max_overflow = 0;
+        o.pool_timeout = 2s;
+        return std::make_shared<keel::engine>(o);
+    });
+    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+    app.get("/ping", [](keel::depends<keel::get_session> db) { return db->scalar<int>("SELECT 1"); });
+    keel::testing::live_server server(app);
+    raw_client c(server.port());
+    const auto ask = [&] {
+        c.send(get_request("/ping"));
+        const auto res = c.read_response(10s);  // never hangs
+        return res ? res->status : 0;
+    };
+    ASSERT_EQ(ask(), 200);
+    ASSERT_EQ(ask(), 200);
+
+    database.restart();  // every pooled connection is now broken
+
+    int failures = 0;
+    int status = 0;
+    for (int i = 0; i < 10 && (status = ask()) != 200; ++i) {
+        EXPECT_EQ(status, 503) << "a request during recovery got something other than 503";
+        ++failures;
+    }
+    EXPECT_EQ(status, 200) << "the service did not recover";
+    EXPECT_LE(failures, 2) << "each broken connection should fail at most one request";
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(ask(), 200);
+}

@@ -27,6 +27,9 @@ public:
     /// server's log when it cannot start.
     void start();
     void stop() noexcept;
+    /// Restarts a server this object started (`pg_ctl restart -m fast`): every open connection
+    /// breaks, the address stays the same. For recovery tests.
+    void restart();
 
     /// libpq URL of the `postgres` database as the `postgres` superuser, over TCP.
     std::string url() const { return url_for("postgres"); }
