@@ -224,7 +224,7 @@ TEST_F(DependsTest, ARouteRetriesTheWholeHandlerOnATransactionConflict) {
            return tries;
        })
         .retry_on_conflict(3);
-    app.post("/stubborn", [&](session_dep) -> int { throw keel::deadlock_detected("deadlock detected", "40P01"); })
+    app.post("/always-deadlocks", [&](session_dep) -> int { throw keel::deadlock_detected("deadlock detected", "40P01"); })
         .retry_on_conflict(2);
     app.post("/co", [&](session_dep) -> keel::task<int> {
            if (++tries < 6) throw keel::serialization_failure("again", "40001");
@@ -239,7 +239,7 @@ TEST_F(DependsTest, ARouteRetriesTheWholeHandlerOnATransactionConflict) {
     EXPECT_EQ(journal, (std::vector<std::string>{"open", "rollback: could not serialize access", "open",
                                                  "rollback: could not serialize access", "open", "commit"}));
     journal.clear();
-    EXPECT_EQ(c.post("/stubborn", nullptr).status(), keel::status::internal_server_error);
+    EXPECT_EQ(c.post("/always-deadlocks", nullptr).status(), keel::status::internal_server_error);
     EXPECT_EQ(journal.size(), 4u);  // two tries, each opened and rolled back
     EXPECT_EQ(c.post("/co", nullptr).json(), 6);  // coroutine handlers too
 }

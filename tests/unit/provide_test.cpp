@@ -82,8 +82,8 @@ TEST(ProvideTest, TestClientOverrideIsUndoneAtScopeEnd) {
     app.get("/", [](keel::depends<real_greeting> g) { return *g; });
     client c{app};
     {
-        auto restore = c.override(real_greeting, [] { return std::string("stub"); });
-        EXPECT_EQ(c.get("/").json(), "stub");
+        auto restore = c.override(real_greeting, [] { return std::string("replacement"); });
+        EXPECT_EQ(c.get("/").json(), "replacement");
     }
     EXPECT_EQ(c.get("/").json(), "real");
 }
