@@ -1,6 +1,8 @@
 #include <keel/database_error.hpp>
+#include <keel/pool_timeout.hpp>
 #include <keel/session.hpp>
 
+#include "outer_transaction.hpp"
 #include "pooled_connection.hpp"
 
 #include <pqxx/pqxx>
@@ -88,10 +90,14 @@ std::string begin_statement(const session_options& o) {
 }  // namespace
 
 struct session::impl {
-    keel::engine* engine;
+    keel::engine* engine = nullptr;
+    std::shared_ptr<detail::outer_transaction> outer;  // set: this session joins it
     session_options options;
-    std::optional<engine::lease> lease;
-    std::unique_ptr<pqxx::nontransaction> tx;
+    std::optional<engine::lease> lease;                 // own connection (not joined)
+    std::unique_ptr<pqxx::nontransaction> own_tx;
+    detail::pooled_connection* connection = nullptr;    // while a transaction is open
+    pqxx::nontransaction* tx = nullptr;
+    std::string joined_savepoint;                       // joined: the savepoint this session began with
     bool broken = false;
     bool closed = false;
     unsigned savepoints = 0;
@@ -110,16 +116,24 @@ struct session::impl {
     }
 
     void begin_transaction() {
-        lease.emplace(engine->checkout());
         broken = false;
-        try {
-            tx = std::make_unique<pqxx::nontransaction>(*lease->connection().connection);
-        } catch (const std::exception&) {
-            release();
-            throw_database_error(broken);
+        if (outer) {
+            joined_savepoint = outer->acquire();
+            connection = &outer->lease.connection();
+            tx = outer->tx.get();
+        } else {
+            lease.emplace(engine->checkout());
+            try {
+                own_tx = std::make_unique<pqxx::nontransaction>(*lease->connection().connection);
+            } catch (const std::exception&) {
+                release();
+                throw_database_error(broken);
+            }
+            connection = &lease->connection();
+            tx = own_tx.get();
         }
         try {
-            control(begin_statement(options));
+            control(outer ? "SAVEPOINT " + joined_savepoint : begin_statement(options));
             if (options.statement_timeout.count() > 0) {
                 control("SET LOCAL statement_timeout = " + std::to_string(options.statement_timeout.count()));
             }
@@ -129,20 +143,46 @@ struct session::impl {
         }
     }
 
-    // Returns the connection to the pool (closed instead when it broke).
+    void end_transaction() {
+        if (!outer) {
+            control("COMMIT");
+            return;
+        }
+        // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
+        if (options.statement_timeout.count() > 0) control("SET LOCAL statement_timeout TO DEFAULT");
+        control("RELEASE SAVEPOINT " + joined_savepoint);
+    }
+
+    // Returns the connection to the pool (closed instead when it broke), or to the outer
+    // transaction.
     void release() noexcept {
-        tx.reset();
+        tx = nullptr;
+        connection = nullptr;
+        savepoints = 0;
+        if (outer) {
+            if (!joined_savepoint.empty()) {
+                if (broken) outer->broken = true;
+                joined_savepoint.clear();
+                outer->release();
+            }
+            return;
+        }
+        own_tx.reset();
         if (lease) {
             if (broken) lease->mark_broken();
             lease.reset();
         }
-        savepoints = 0;
     }
 
     void roll_back() noexcept {
         if (!tx) return;
         try {
-            tx->exec("ROLLBACK");
+            if (outer) {
+                tx->exec("ROLLBACK TO SAVEPOINT " + joined_savepoint);
+                tx->exec("RELEASE SAVEPOINT " + joined_savepoint);
+            } else {
+                tx->exec("ROLLBACK");
+            }
         } catch (...) {
             broken = true;  // a connection that cannot roll back is not handed out again
         }
@@ -152,6 +192,12 @@ struct session::impl {
 
 session::session(keel::engine& e, session_options options) : impl_(std::make_unique<impl>()) {
     impl_->engine = &e;
+    impl_->options = options;
+}
+
+session::session(std::shared_ptr<detail::outer_transaction> outer, session_options options)
+    : impl_(std::make_unique<impl>()) {
+    impl_->outer = std::move(outer);
     impl_->options = options;
 }
 
@@ -167,7 +213,7 @@ keel::result session::run(std::string_view sql, std::vector<std::optional<std::s
     auto& s = *impl_;
     s.require_open();
     if (!s.tx) s.begin_transaction();
-    auto& pooled = s.lease->connection();
+    auto& pooled = *s.connection;
     std::string text(sql);
     try {
         auto found = pooled.prepared.find(text);
@@ -192,7 +238,7 @@ void session::commit() {
     s.require_open();
     if (!s.tx) return;
     try {
-        s.control("COMMIT");
+        s.end_transaction();
     } catch (const connection_lost& e) {
         s.release();
         throw commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(), e.sqlstate());
@@ -256,3 +302,50 @@ void session::unit::rollback() noexcept {
 }
 
 }  // namespace keel
+
+namespace keel::detail {
+
+outer_transaction::outer_transaction(engine& e) : lease(e.checkout()), wait(e.options().pool_timeout) {
+    try {
+        tx = std::make_unique<pqxx::nontransaction>(*lease.connection().connection);
+        tx->exec("BEGIN");
+    } catch (const std::exception&) {
+        tx.reset();
+        throw_database_error(broken);
+    }
+}
+
+outer_transaction::~outer_transaction() {
+    try {
+        if (tx) tx->exec("ROLLBACK");
+    } catch (...) {
+        broken = true;
+    }
+    tx.reset();
+    if (broken) lease.mark_broken();
+}
+
+std::string outer_transaction::acquire() {
+    std::unique_lock lock(mutex_);
+    if (holder_ == std::this_thread::get_id()) {
+        throw std::logic_error(
+            "keel: a second session began on this thread while another is still in its transaction; "
+            "sessions of an isolated test database share one connection, so they must take turns. "
+            "A test that needs concurrent sessions uses a fresh database per test (keel::testing::database_template).");
+    }
+    if (!free_.wait_for(lock, wait, [&] { return !holder_; })) {
+        throw pool_timeout(wait, "the isolated test database's connection stayed in use");
+    }
+    holder_ = std::this_thread::get_id();
+    return "keel_session_" + std::to_string(++sessions_);
+}
+
+void outer_transaction::release() noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        holder_.reset();
+    }
+    free_.notify_one();
+}
+
+}  // namespace keel::detail

@@ -24,6 +24,8 @@ struct session_options {
 };
 
 namespace detail {
+struct outer_transaction;  // one connection's transaction that sessions join; src/outer_transaction.hpp
+
 template <class T>
 std::optional<std::string> to_param(const T& value) {
     if constexpr (std::is_same_v<T, std::nullptr_t>) {
@@ -63,6 +65,10 @@ T from_row(const row& r) {
 class session {
 public:
     session(engine& e, session_options options = {});
+    /// A session that joins `outer`'s transaction: it begins with a SAVEPOINT instead of BEGIN,
+    /// and its commit and rollback release or roll back to that savepoint (the isolated test
+    /// session factory, keel/testing/isolated_database.hpp, makes these).
+    session(std::shared_ptr<detail::outer_transaction> outer, session_options options = {});
     session(session&&) noexcept;
     session& operator=(session&&) = delete;
     ~session();  // rolls back an open transaction; never throws
@@ -157,12 +163,16 @@ private:
 class session_factory {
 public:
     explicit session_factory(engine& e, session_options defaults = {}) : engine_(&e), defaults_(defaults) {}
-    session open() const { return session(*engine_, defaults_); }
-    session open(session_options options) const { return session(*engine_, options); }
-    keel::engine& bound_engine() const noexcept { return *engine_; }
+    /// Sessions that all join one outer transaction (see keel::testing::isolated_database).
+    explicit session_factory(std::shared_ptr<detail::outer_transaction> outer, session_options defaults = {})
+        : outer_(std::move(outer)), defaults_(defaults) {}
+
+    session open() const { return open(defaults_); }
+    session open(session_options options) const { return outer_ ? session(outer_, options) : session(*engine_, options); }
 
 private:
-    keel::engine* engine_;
+    keel::engine* engine_ = nullptr;
+    std::shared_ptr<detail::outer_transaction> outer_;
     session_options defaults_;
 };
 
