@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,10 @@ class header_map {
 public:
     using value_type = std::pair<std::string, std::string>;
     using const_iterator = std::vector<value_type>::const_iterator;
+
+    header_map() = default;
+    /// `header_map{{"Content-Type", "application/json"}, {"X-Request-Id", "7"}}`, in that order.
+    header_map(std::initializer_list<value_type> fields) : fields_(fields) {}
 
     /// The first value of `name`, if present.
     std::optional<std::string_view> get(std::string_view name) const noexcept;

@@ -17,34 +17,6 @@ client::client(app& application) : app_(application) { app_.start(); }
 
 client::~client() { app_.stop(); }
 
-test_response client::get(std::string_view target, header_map headers) {
-    return send(method::get, target, {}, std::move(headers));
-}
-test_response client::head(std::string_view target, header_map headers) {
-    return send(method::head, target, {}, std::move(headers));
-}
-test_response client::delete_(std::string_view target, header_map headers) {
-    return send(method::delete_, target, {}, std::move(headers));
-}
-test_response client::options(std::string_view target, header_map headers) {
-    return send(method::options, target, {}, std::move(headers));
-}
-test_response client::post(std::string_view target, const nlohmann::json& body, header_map headers) {
-    return send_json(method::post, target, body, std::move(headers));
-}
-test_response client::put(std::string_view target, const nlohmann::json& body, header_map headers) {
-    return send_json(method::put, target, body, std::move(headers));
-}
-test_response client::patch(std::string_view target, const nlohmann::json& body, header_map headers) {
-    return send_json(method::patch, target, body, std::move(headers));
-}
-
-test_response client::send_json(keel::method m, std::string_view target, const nlohmann::json& body,
-                                header_map headers) {
-    if (!headers.contains("Content-Type")) headers.set("Content-Type", "application/json");
-    return send(m, target, body.dump(), std::move(headers));
-}
-
 test_response client::send(keel::method m, std::string_view target, std::string body, header_map headers) {
     request req(m, std::string(target), std::move(body));
     req.headers() = std::move(headers);
@@ -55,7 +27,7 @@ test_response client::send(request req) {
     std::optional<response> result;
     std::exception_ptr failure;
     // No worker pool on this thread, so offloaded work runs inline and the task completes here.
-    detail::start_detached(app_.handle(req), [&](std::optional<response> res, std::exception_ptr error) {
+    keel::detail::start_detached(app_.handle(req), [&](std::optional<response> res, std::exception_ptr error) {
         result = std::move(res);
         failure = error;
     });

@@ -39,13 +39,31 @@ fresh_database::~fresh_database() {
 
 database_template::database_template(const postgres_server& server, std::string name, std::string_view schema_sql)
     : server_(server), name_(std::move(name)) {
+    create_empty();
+    // A simple-query round trip: the script may hold several statements. The connection
+    // closes here: a template must have no sessions when it is copied.
+    pqxx::connection c(server_.url_for(name_));
+    pqxx::nontransaction(c).exec(std::string(schema_sql));
+}
+
+database_template::database_template(const postgres_server& server, std::string name,
+                                     const std::function<void(keel::session&)>& prepare)
+    : server_(server), name_(std::move(name)) {
+    create_empty();
+    engine_options options;
+    options.url = server_.url_for(name_);
+    options.pool_size = 1;
+    keel::engine e(options);  // closed when this returns: a template must have no sessions when copied
+    auto db = keel::session_factory(e).open();
+    prepare(db);
+    db.commit();
+}
+
+void database_template::create_empty() const {
     const auto admin = server_.url();
     const auto q = quoted(admin, name_);
     run_admin(admin, "DROP DATABASE IF EXISTS " + q + " WITH (FORCE)");
     run_admin(admin, "CREATE DATABASE " + q);
-    // The schema connection closes here: a template must have no sessions when it is copied.
-    pqxx::connection c(server_.url_for(name_));
-    pqxx::nontransaction(c).exec(std::string(schema_sql));
 }
 
 database_template::~database_template() {
@@ -60,7 +78,7 @@ fresh_database database_template::make() const {
     static std::atomic<unsigned> made{0};
     const auto admin = server_.url();
     auto copy = name_ + "_" + std::to_string(::getpid()) + "_" + std::to_string(++made);
-    run_admin(admin, "CREATE DATABASE " + quoted(admin, copy) + " TEMPLATE " + quoted(admin, name_));
+    run_admin(admin, "CREATE DATABASE " + quoted(admin, copy) + " TEMPLATE " + quoted(admin, name_) + " STRATEGY FILE_COPY");
     auto url = server_.url_for(copy);
     return fresh_database(admin, std::move(copy), std::move(url));
 }

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <keel/session.hpp>
 #include <keel/testing/postgres_server.hpp>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +43,9 @@ public:
     /// Creates the template database `name` on `server` (replacing a leftover of that name)
     /// and runs `schema_sql` in it (several statements allowed).
     database_template(const postgres_server& server, std::string name, std::string_view schema_sql);
+    /// The same, prepared by the service's own code in one committed session:
+    /// `database_template bank(server, "bank", [](keel::session& db) { apply_schema(db); seed(db); });`
+    database_template(const postgres_server& server, std::string name, const std::function<void(keel::session&)>& prepare);
     /// Drops the template. Never throws.
     ~database_template();
     database_template(const database_template&) = delete;
@@ -52,6 +57,8 @@ public:
     const std::string& name() const noexcept { return name_; }
 
 private:
+    void create_empty() const;  // replaces a leftover of the same name
+
     const postgres_server& server_;
     std::string name_;
 };

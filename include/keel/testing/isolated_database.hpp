@@ -38,7 +38,7 @@ public:
     keel::session open() const { return sessions_.open(); }
 
 private:
-    std::shared_ptr<detail::outer_transaction> outer_;
+    std::shared_ptr<keel::detail::outer_transaction> outer_;
     keel::session_factory sessions_;
 };
 

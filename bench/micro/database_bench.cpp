@@ -1,0 +1,106 @@
+// What keel's database layer costs on top of libpqxx, and what each test isolation mode costs
+// per test. Starts a throwaway PostgreSQL (or uses KEEL_TEST_DATABASE_URL) over loopback TCP.
+//
+//   build/release/bench/keel_database_bench --benchmark_repetitions=3
+#include <benchmark/benchmark.h>
+#include <keel/model.hpp>
+#include <keel/session.hpp>
+#include <keel/testing/database_template.hpp>
+#include <keel/testing/isolated_database.hpp>
+#include <keel/testing/postgres_server.hpp>
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <string>
+
+namespace {
+
+constexpr const char* schema =
+    "CREATE TABLE IF NOT EXISTS users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, name text NOT NULL);"
+    "INSERT INTO users (email, name) SELECT 'user' || i || '@example.com', 'User ' || i FROM generate_series(1, 1000) i "
+    "ON CONFLICT DO NOTHING;";
+
+struct user {
+    std::int64_t id;
+    std::string email;
+    std::string name;
+    KEEL_MODEL(user, id, email, name)
+};
+
+keel::testing::postgres_server& server() {
+    static keel::testing::postgres_server s;
+    static const bool started = [] {
+        s.start();
+        pqxx::connection c(s.url());
+        pqxx::nontransaction(c).exec(schema);
+        return true;
+    }();
+    (void)started;
+    return s;
+}
+
+keel::engine& bench_engine() {
+    static keel::engine e = [] {
+        keel::engine_options o;
+        o.url = server().url();
+        o.pool_size = 1;
+        return keel::engine(o);
+    }();
+    return e;
+}
+
+// The floor: the same three statements on a bare connection, the SELECT prepared.
+void bare_pqxx_begin_select_commit(benchmark::State& state) {
+    pqxx::connection c(server().url());
+    c.prepare("by_id", "SELECT id, email, name FROM users WHERE id = $1");
+    std::int64_t id = 0;
+    for (auto _ : state) {
+        pqxx::work tx(c);
+        const auto r = tx.exec_prepared("by_id", id % 1000 + 1);
+        user u{r[0][0].as<std::int64_t>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
+        tx.commit();
+        benchmark::DoNotOptimize(u);
+        ++id;
+    }
+}
+BENCHMARK(bare_pqxx_begin_select_commit)->Unit(benchmark::kMicrosecond);
+
+// The same through a keel session: checkout from the pool, lazy BEGIN, prepared statement
+// reuse, row mapping by column name, COMMIT, the connection returned.
+void keel_session_begin_select_commit(benchmark::State& state) {
+    keel::session_factory sessions(bench_engine());
+    std::int64_t id = 0;
+    for (auto _ : state) {
+        auto s = sessions.open();
+        auto u = s.one<user>("SELECT id, email, name FROM users WHERE id = $1", id % 1000 + 1);
+        s.commit();
+        benchmark::DoNotOptimize(u);
+        ++id;
+    }
+}
+BENCHMARK(keel_session_begin_select_commit)->Unit(benchmark::kMicrosecond);
+
+// Per-test cost of the savepoint mode: begin the test's transaction, one session writes and
+// commits, the test's transaction rolls back.
+void isolation_savepoint_per_test(benchmark::State& state) {
+    for (auto _ : state) {
+        keel::testing::isolated_database db(bench_engine());
+        auto s = db.open();
+        s.exec("INSERT INTO users (email, name) VALUES ('test@example.com', 'Test')");
+        s.commit();
+    }
+}
+BENCHMARK(isolation_savepoint_per_test)->Unit(benchmark::kMillisecond);
+
+// Per-test cost of the template mode: copy the database, connect, write, drop it.
+void isolation_template_database_per_test(benchmark::State& state) {
+    static keel::testing::database_template users_template(server(), "keel_bench_template", schema);
+    for (auto _ : state) {
+        auto db = users_template.make();
+        pqxx::connection c(db.url());
+        pqxx::nontransaction(c).exec("INSERT INTO users (email, name) VALUES ('test@example.com', 'Test')");
+    }
+}
+BENCHMARK(isolation_template_database_per_test)->Unit(benchmark::kMillisecond);
+
+}  // namespace

@@ -1,0 +1,33 @@
+#include "app.hpp"
+
+#include "database.hpp"
+#include "routes.hpp"
+
+#include <keel/engine.hpp>
+#include <keel/session.hpp>
+
+#include <memory>
+
+namespace bank {
+
+void configure(keel::app& app, const settings& config) {
+    // App-scoped services, made at start-up and disposed at shut-down in reverse order.
+    app.provide<keel::engine>(keel::scope::app,
+                              [options = config.database] { return std::make_shared<keel::engine>(options); });
+    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+
+    // Start-up: refuse to serve without a database; create missing tables; seed when asked.
+    app.on_startup([seed_data = config.seed](keel::session_factory& sessions) {
+        auto db = sessions.open();
+        apply_schema(db);
+        if (seed_data) seed(db);
+        db.commit();
+    });
+
+    app.include(health_router());
+    app.include(users_router());
+    app.include(accounts_router());
+    app.include(transfers_router());
+}
+
+}  // namespace bank

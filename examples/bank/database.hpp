@@ -1,0 +1,23 @@
+#pragma once
+
+// The bank's database: the request's session, and the schema and seed data.
+
+#include <keel/depends.hpp>
+#include <keel/get_session.hpp>
+#include <keel/session.hpp>
+
+namespace bank {
+
+/// The request's session: opened from the app's session_factory, committed when the handler
+/// succeeds, rolled back when it throws — before the response is written. Tests override
+/// keel::get_session to run it inside their own rolled-back transaction.
+using db_session = keel::depends<keel::get_session>;
+
+/// Creates the tables that are missing (idempotent; safe with several instances starting at once).
+void apply_schema(keel::session& db);
+
+/// Replaces all data with the reference contract's: users 1..10000, accounts 1..1000 owned by
+/// users 1..1000 with a balance of 1000 each.
+void seed(keel::session& db);
+
+}  // namespace bank

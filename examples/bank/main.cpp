@@ -1,0 +1,22 @@
+// The bank: the reference service (users, accounts, transfers) as a keel service is written.
+//
+//   DATABASE_URL=postgresql://... build/release/examples/bank/keel_bank [--seed] [--port 8000]
+//   scripts/run-example      # the same on a private local PostgreSQL, made on first run
+#include "app.hpp"
+#include "settings.hpp"
+
+#include <iostream>
+#include <stdexcept>
+
+int main(int argc, char** argv) {
+    bank::settings config;
+    try {
+        config = bank::settings::from_command_line(argc, argv);
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "keel_bank: " << e.what() << '\n';
+        return 2;
+    }
+    keel::app app;
+    bank::configure(app, config);
+    return app.run(argc, argv);  // HOST, PORT, --port ...; SIGINT/SIGTERM drain gracefully
+}

@@ -1,0 +1,55 @@
+#pragma once
+
+// What the bank's API speaks and its tables hold. KEEL_MODEL gives each struct strict JSON in
+// both directions and its mapping from a database row by column name.
+
+#include <keel/model.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace bank {
+
+struct user {
+    std::int64_t id;
+    std::string email;
+    std::string name;
+    KEEL_MODEL(user, id, email, name)
+};
+
+struct new_user {
+    std::string email;
+    std::string name;
+    KEEL_MODEL(new_user, email, name)
+};
+
+struct account {
+    std::int64_t id;
+    std::int64_t owner_id;
+    std::int64_t balance;
+    KEEL_MODEL(account, id, owner_id, balance)
+};
+
+struct transfer_request {
+    std::int64_t from_id;
+    std::int64_t to_id;
+    std::int64_t amount;  // > 0, checked by the handler
+    KEEL_MODEL(transfer_request, from_id, to_id, amount)
+};
+
+struct transfer_created {
+    std::int64_t id;
+    KEEL_MODEL(transfer_created, id)
+};
+
+struct hello {
+    std::string message;
+    KEEL_MODEL(hello, message)
+};
+
+struct health {
+    std::string status;
+    KEEL_MODEL(health, status)
+};
+
+}  // namespace bank

@@ -1,0 +1,14 @@
+#pragma once
+
+// One router per resource; bank::configure (app.hpp) includes them all.
+
+#include <keel/router.hpp>
+
+namespace bank {
+
+keel::router users_router();      // GET /users/{id}, POST /users
+keel::router accounts_router();   // GET /accounts/{id}
+keel::router transfers_router();  // POST /transfers
+keel::router health_router();     // GET /plaintext, /json, /healthz, /readyz
+
+}  // namespace bank

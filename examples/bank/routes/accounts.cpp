@@ -1,0 +1,26 @@
+#include "../database.hpp"
+#include "../models.hpp"
+#include "../routes.hpp"
+
+#include <keel/http_error.hpp>
+#include <keel/path.hpp>
+
+namespace bank {
+
+namespace {
+
+account get_account(keel::path<std::int64_t, "id"> id, db_session db) {
+    auto found = db->first<account>("SELECT id, owner_id, balance FROM accounts WHERE id = $1", *id);
+    if (!found) throw keel::http_error(keel::status::not_found, "account not found");
+    return *found;
+}
+
+}  // namespace
+
+keel::router accounts_router() {
+    keel::router accounts{"/accounts"};
+    accounts.get("/{id}", get_account);
+    return accounts;
+}
+
+}  // namespace bank

@@ -1,0 +1,41 @@
+#include "../models.hpp"
+#include "../routes.hpp"
+
+#include <keel/response.hpp>
+#include <keel/session.hpp>
+#include <keel/task.hpp>
+
+namespace bank {
+
+namespace {
+
+// Liveness: the process serves. Runs on the I/O thread (a coroutine that never blocks).
+keel::task<health> healthz() { co_return health{"ok"}; }
+
+// Readiness: a round trip through the pool. A database that cannot be reached answers 503,
+// so a load balancer stops sending traffic until it is back.
+keel::response readyz(keel::session_factory& sessions) {
+    try {
+        auto db = sessions.open();
+        db.scalar<int>("SELECT 1");
+        db.commit();
+        return keel::response::json({{"status", "ok"}});
+    } catch (const std::exception&) {
+        return keel::response::json({{"status", "unavailable"}}, keel::status::service_unavailable);
+    }
+}
+
+}  // namespace
+
+keel::router health_router() {
+    keel::router health;
+    health.get("/plaintext", []() -> keel::task<keel::response> {
+        co_return keel::response::text("Hello, World!", keel::status::ok, "text/plain");
+    });
+    health.get("/json", []() -> keel::task<hello> { co_return hello{"Hello, World!"}; });
+    health.get("/healthz", healthz);
+    health.get("/readyz", readyz);
+    return health;
+}
+
+}  // namespace bank

@@ -1,0 +1,52 @@
+#include "../database.hpp"
+#include "../models.hpp"
+#include "../routes.hpp"
+
+#include <keel/body.hpp>
+#include <keel/http_error.hpp>
+#include <keel/validation_error.hpp>
+
+#include <vector>
+
+namespace bank {
+
+namespace {
+
+transfer_created create_transfer(keel::body<transfer_request> in, db_session db) {
+    const auto& t = *in;
+    if (t.amount <= 0) {
+        throw keel::validation_error(
+            {{{"body", "amount"}, "ensure this value is greater than 0", "value_error.number.not_gt"}});
+    }
+    // Lock both accounts in id order, so two opposite transfers cannot deadlock, then check.
+    const auto locked = db->all<account>(
+        "SELECT id, owner_id, balance FROM accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE", t.from_id, t.to_id);
+    const account* from = nullptr;
+    bool to_exists = false;
+    for (const auto& a : locked) {
+        if (a.id == t.from_id) from = &a;
+        if (a.id == t.to_id) to_exists = true;
+    }
+    if (!from || !to_exists) throw keel::http_error(keel::status::not_found, "account not found");
+    if (from->balance < t.amount) throw keel::http_error(keel::status::conflict, "insufficient funds");
+
+    if (t.from_id != t.to_id) {  // to oneself the balance stays as it is
+        db->exec("UPDATE accounts SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END "
+                 "WHERE id IN ($1, $2)",
+                 t.from_id, t.to_id, t.amount);
+    }
+    return db->one<transfer_created>("INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3) RETURNING id",
+                                     t.from_id, t.to_id, t.amount);
+}
+
+}  // namespace
+
+keel::router transfers_router() {
+    keel::router transfers{"/transfers"};
+    // A serialization failure or deadlock re-runs the whole handler with a fresh session (the
+    // row locks above make them unlikely at READ COMMITTED; a stricter isolation would not).
+    transfers.post("", create_transfer).status(keel::status::created).retry_on_conflict(3);
+    return transfers;
+}
+
+}  // namespace bank

@@ -1,0 +1,38 @@
+#include "../database.hpp"
+#include "../models.hpp"
+#include "../routes.hpp"
+
+#include <keel/body.hpp>
+#include <keel/database_error.hpp>
+#include <keel/http_error.hpp>
+#include <keel/path.hpp>
+
+namespace bank {
+
+namespace {
+
+user get_user(keel::path<std::int64_t, "id"> id, db_session db) {
+    auto found = db->first<user>("SELECT id, email, name FROM users WHERE id = $1", *id);
+    if (!found) throw keel::http_error(keel::status::not_found, "user not found");
+    return *found;
+}
+
+user create_user(keel::body<new_user> in, db_session db) {
+    try {
+        return db->one<user>("INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id, email, name", in->email,
+                             in->name);
+    } catch (const keel::unique_violation&) {
+        throw keel::http_error(keel::status::conflict, "email already registered");
+    }
+}
+
+}  // namespace
+
+keel::router users_router() {
+    keel::router users{"/users"};
+    users.get("/{id}", get_user);
+    users.post("", create_user).status(keel::status::created);
+    return users;
+}
+
+}  // namespace bank

@@ -1,0 +1,69 @@
+#include "settings.hpp"
+
+#include <charconv>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace bank {
+
+namespace {
+
+std::size_t parse_count(std::string_view flag, std::string_view text) {
+    std::size_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value > 10000) {
+        throw std::invalid_argument(std::string(flag) + " must be a number from 0 to 10000, got '" + std::string(text) + "'");
+    }
+    return value;
+}
+
+// Flags keel::app::run reads; accepted here so that an unknown flag can be an error.
+const std::set<std::string_view> server_flags_with_value = {"--host", "--port", "--io-threads", "--worker-threads"};
+const std::set<std::string_view> server_switches = {"--no-access-log"};
+
+}  // namespace
+
+settings settings::from_command_line(int argc, const char* const* argv) {
+    settings s;
+    s.database = keel::engine_options::from_environment();
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        std::string_view flag = arg;
+        std::optional<std::string_view> value;
+        if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+            flag = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+        }
+        const auto take_value = [&]() -> std::string_view {
+            if (value) return *value;
+            if (i + 1 >= argc) throw std::invalid_argument(std::string(flag) + " needs a value");
+            return argv[++i];
+        };
+        if (flag == "--database-url") {
+            s.database.url = take_value();
+        } else if (flag == "--pool-size") {
+            s.database.pool_size = parse_count(flag, take_value());
+            if (s.database.pool_size == 0) throw std::invalid_argument("--pool-size must be at least 1");
+        } else if (flag == "--pool-max-overflow") {
+            s.database.max_overflow = parse_count(flag, take_value());
+        } else if (flag == "--seed" && !value) {
+            s.seed = true;
+        } else if (server_flags_with_value.contains(flag)) {
+            take_value();
+        } else if (!server_switches.contains(flag)) {
+            throw std::invalid_argument("unknown argument '" + std::string(arg) +
+                                        "' (flags: --database-url URL --pool-size N --pool-max-overflow N --seed "
+                                        "--host H --port P --io-threads N --worker-threads N --no-access-log)");
+        }
+    }
+    if (s.database.url.empty()) {
+        throw std::invalid_argument("no database: set DATABASE_URL or pass --database-url "
+                                    "(scripts/run-example starts a local PostgreSQL for you)");
+    }
+    return s;
+}
+
+}  // namespace bank

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <keel/engine.hpp>
+
+namespace bank {
+
+/// The bank's configuration: the database and its pool, from the environment (`DATABASE_URL`,
+/// `POOL_SIZE`, `POOL_MAX_OVERFLOW`), overridden by the command line (`--database-url URL`,
+/// `--pool-size N`, `--pool-max-overflow N`, `--seed`). The server's own flags (`--port`,
+/// `--host`, ...) are read by keel::app::run.
+struct settings {
+    keel::engine_options database;
+    bool seed = false;  ///< replace the data with the reference contract's seed at start-up
+
+    /// Throws std::invalid_argument naming a bad or unknown flag, or a missing database URL.
+    static settings from_command_line(int argc, const char* const* argv);
+};
+
+}  // namespace bank
