@@ -1,9 +1,9 @@
-# Every code block in README.md preceded by `<!-- snippet: PATH -->` must be PATH's exact
-# content, so the README only shows code that CI compiles.
-file(READ ${KEEL_SOURCE_DIR}/README.md readme)
+# Every code block in DOC (README.md, docs/testing.md, ...) preceded by `<!-- snippet: PATH -->`
+# must be PATH's exact content, so the docs only show code that CI compiles and runs.
+file(READ ${KEEL_SOURCE_DIR}/${DOC} readme)
 string(REGEX MATCHALL "<!-- snippet: [^ ]+ -->\n```[a-z]*\n" markers "${readme}")
 if(NOT markers)
-    message(FATAL_ERROR "README.md has no snippet markers")
+    message(FATAL_ERROR "${DOC} has no snippet markers")
 endif()
 foreach(marker IN LISTS markers)
     string(REGEX REPLACE "<!-- snippet: ([^ ]+) -->.*" "\\1" path "${marker}")
@@ -15,7 +15,7 @@ foreach(marker IN LISTS markers)
     string(SUBSTRING "${rest}" 0 ${body_end} shown)
     file(READ ${KEEL_SOURCE_DIR}/${path} actual)
     if(NOT shown STREQUAL actual)
-        message(FATAL_ERROR "README.md's copy of ${path} differs from the file: update the README")
+        message(FATAL_ERROR "${DOC}'s copy of ${path} differs from the file: update ${DOC}")
     endif()
-    message(STATUS "README snippet ${path}: matches")
+    message(STATUS "${DOC} snippet ${path}: matches")
 endforeach()
