@@ -136,8 +136,11 @@ struct engine_state {
                 ++checked_out;
                 w->handed = std::move(c);
                 w->ready.notify_one();
-            } else if (open > options.pool_size) {
-                --open;  // an overflow connection: not kept when the pool is quiet
+            } else if (idle.size() >= options.pool_size) {
+                // pool_size connections already wait idle: this one is surplus (SQLAlchemy's
+                // QueuePool rule). Closing on "more open than pool_size" instead would churn
+                // connections under steady load just above pool_size.
+                --open;
                 closing = std::move(c);
             } else {
                 idle.push_back(std::move(c));

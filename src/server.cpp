@@ -313,8 +313,10 @@ server::server(app& application, server_options options) : impl_(std::make_uniqu
     }
     s.acceptor.listen(asio::socket_base::max_listen_connections);
     s.bound_port = s.acceptor.local_endpoint().port();
-    s.workers = std::make_unique<detail::worker_pool>(s.options.worker_threads ? s.options.worker_threads : 32,
-                                                      s.options.worker_queue_limit);
+    const unsigned concurrency =
+        s.options.worker_concurrency ? s.options.worker_concurrency : std::max(4u, 2 * std::thread::hardware_concurrency());
+    s.workers = std::make_unique<detail::worker_pool>(
+        concurrency, s.options.worker_threads ? s.options.worker_threads : 64, s.options.worker_queue_limit);
     started_guard.listening = true;
 }
 

@@ -37,6 +37,9 @@ server_options server_options::from_environment(int argc, const char* const* arg
     if (const char* v = std::getenv("KEEL_IO_THREADS"); v && *v) {
         o.io_threads = parse_number<unsigned>("KEEL_IO_THREADS", v, 0, 1024);
     }
+    if (const char* v = std::getenv("KEEL_WORKER_CONCURRENCY"); v && *v) {
+        o.worker_concurrency = parse_number<unsigned>("KEEL_WORKER_CONCURRENCY", v, 0, 4096);
+    }
     if (const char* v = std::getenv("KEEL_WORKER_THREADS"); v && *v) {
         o.worker_threads = parse_number<unsigned>("KEEL_WORKER_THREADS", v, 0, 4096);
     }
@@ -64,6 +67,8 @@ server_options server_options::from_environment(int argc, const char* const* arg
             o.port = parse_number<unsigned short>("--port", take_value(), 0, 65535);
         } else if (name == "io-threads") {
             o.io_threads = parse_number<unsigned>("--io-threads", take_value(), 0, 1024);
+        } else if (name == "worker-concurrency") {
+            o.worker_concurrency = parse_number<unsigned>("--worker-concurrency", take_value(), 0, 4096);
         } else if (name == "worker-threads") {
             o.worker_threads = parse_number<unsigned>("--worker-threads", take_value(), 0, 4096);
         } else if (name == "no-access-log") {

@@ -5,6 +5,7 @@
 
 #include <keel/detail/blocking.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <coroutine>
 #include <cstddef>
@@ -24,9 +25,18 @@ protected:
     ~io_resumer() = default;
 };
 
+/// Runs blocking jobs with as few threads at once as keep the work flowing.
+///
+/// `concurrency` workers run jobs while jobs finish; when jobs wait and none has finished for
+/// a few milliseconds (every running job is blocked: slow queries, a lock, a sleeping call),
+/// the supervisor lets one more thread in, up to `max_threads`, and lowers the number again
+/// once jobs flow. Why: on a small machine, dozens of threads each doing a short database
+/// round trip spend their time in the scheduler (measured: 32 fixed workers served the bank's
+/// GET /users/{id} at ~7k req/s with a p99 of 100+ ms; 4 workers at ~9k with 12 ms), while
+/// a fixed small pool would leave requests queued behind blocked ones.
 class worker_pool {
 public:
-    worker_pool(unsigned threads, std::size_t queue_limit);
+    worker_pool(unsigned concurrency, unsigned max_threads, std::size_t queue_limit);
     ~worker_pool();  // finishes queued jobs, then joins
     worker_pool(const worker_pool&) = delete;
     worker_pool& operator=(const worker_pool&) = delete;
@@ -34,15 +44,30 @@ public:
     /// Queues a job whose `origin` is an io_resumer; false when the queue is full.
     bool try_submit(blocking_job& job);
 
-private:
-    void work();
+    /// How many jobs may run at once right now (for tests and statistics).
+    unsigned allowed() const;
 
-    std::mutex mutex_;
-    std::condition_variable ready_;
+private:
+    using clock = std::chrono::steady_clock;
+
+    void work();
+    void supervise();
+    bool may_start_job() const { return !queue_.empty() && (active_ < allowed_ || stopping_); }
+
+    mutable std::mutex mutex_;
+    std::condition_variable ready_;       // workers wait here for a job they may start
+    std::condition_variable supervisor_;  // the supervisor sleeps here while nothing waits
     std::deque<blocking_job*> queue_;
-    std::size_t queue_limit_;
+    const std::size_t queue_limit_;
+    const unsigned concurrency_;
+    const unsigned max_threads_;
+    unsigned allowed_;
+    unsigned active_ = 0;
+    clock::time_point last_progress_;  // a job finished, or the limit was raised
     bool stopping_ = false;
+    bool supervisor_idle_ = false;  // asleep until a job is submitted
     std::vector<std::thread> threads_;
+    std::thread supervisor_thread_;
 };
 
 /// Called by each I/O thread of a server once: where its blocking jobs go and come back to.

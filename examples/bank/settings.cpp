@@ -21,7 +21,7 @@ std::size_t parse_count(std::string_view flag, std::string_view text) {
 }
 
 // Flags keel::app::run reads; accepted here so that an unknown flag can be an error.
-const std::set<std::string_view> server_flags_with_value = {"--host", "--port", "--io-threads", "--worker-threads"};
+const std::set<std::string_view> server_flags_with_value = {"--host", "--port", "--io-threads", "--worker-concurrency", "--worker-threads"};
 const std::set<std::string_view> server_switches = {"--no-access-log"};
 
 }  // namespace
@@ -56,7 +56,7 @@ settings settings::from_command_line(int argc, const char* const* argv) {
         } else if (!server_switches.contains(flag)) {
             throw std::invalid_argument("unknown argument '" + std::string(arg) +
                                         "' (flags: --database-url URL --pool-size N --pool-max-overflow N --seed "
-                                        "--host H --port P --io-threads N --worker-threads N --no-access-log)");
+                                        "--host H --port P --io-threads N --worker-concurrency N --worker-threads N --no-access-log)");
         }
     }
     if (s.database.url.empty()) {

@@ -17,7 +17,7 @@ struct engine_state;       // the pool itself, shared with the leases
 struct engine_options {
     std::string url;                                 ///< libpq URL or key=value string
     std::size_t pool_size = 10;                      ///< connections kept open when idle
-    std::size_t max_overflow = 5;                    ///< extra connections under load, closed when returned
+    std::size_t max_overflow = 5;                    ///< extra connections under load; closed when returned to a pool already holding pool_size idle ones
     std::chrono::milliseconds pool_timeout{30'000};  ///< longest wait for a connection; then pool_timeout (503)
     std::chrono::milliseconds pool_recycle{-1};      ///< close connections older than this (<0: never)
     bool pool_pre_ping = false;                      ///< check an idle connection with a round trip before use

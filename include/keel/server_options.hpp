@@ -15,7 +15,13 @@ struct server_options {
     unsigned short port = 8000;  ///< 0 picks a free port (see server::port())
 
     unsigned io_threads = 0;      ///< threads that accept, parse, route and write; 0 = one per core
-    unsigned worker_threads = 0;  ///< threads that run blocking handlers; 0 = 32
+    /// Blocking handlers run on a worker pool. `worker_concurrency` of them run at once while
+    /// they keep finishing (0 = two per core, at least 4: few threads make short database
+    /// round trips fastest); when every running one is blocked for a few milliseconds (slow
+    /// queries, locks, sleeps) more are let in, up to `worker_threads`, and fewer again once
+    /// work flows. A database pool larger than worker_concurrency is used as load requires.
+    unsigned worker_concurrency = 0;
+    unsigned worker_threads = 0;  ///< the most threads running blocking handlers; 0 = 64
     std::size_t worker_queue_limit = 4096;  ///< blocking handlers waiting for a worker; beyond: 503
 
     std::size_t max_header_bytes = 16 * 1024;   ///< request line + header fields; beyond: 431
@@ -33,8 +39,9 @@ struct server_options {
     bool handle_signals = false;         ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
 
     /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_IO_THREADS`,
-    /// `KEEL_WORKER_THREADS`, `KEEL_ACCESS_LOG=0`), then by the command line (`--host H`,
-    /// `--port P`, `--io-threads N`, `--worker-threads N`, `--no-access-log`; `--flag=value` works
+    /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_ACCESS_LOG=0`), then by the
+    /// command line (`--host H`, `--port P`, `--io-threads N`, `--worker-concurrency N`,
+    /// `--worker-threads N`, `--no-access-log`; `--flag=value` works
     /// too). Unknown `--` flags are left for the application. Throws std::invalid_argument
     /// naming the bad value.
     static server_options from_environment(int argc = 0, const char* const* argv = nullptr);

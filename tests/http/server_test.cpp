@@ -8,7 +8,11 @@
 #include <keel/path.hpp>
 #include <keel/testing/live_server.hpp>
 
+#include <condition_variable>
 #include <future>
+#include <memory>
+#include <mutex>
+#include <vector>
 #include <string>
 
 using keel::testing::live_server;
@@ -187,6 +191,45 @@ TEST(ServerTest, BlockingHandlerDoesNotStallOtherRequests) {
     const auto slow_res = slow.read_response(5s);
     ASSERT_TRUE(slow_res);
     EXPECT_EQ(slow_res->body, "1");
+}
+
+// Plain handlers that block (slow queries, locks) make the worker pool let more threads in,
+// up to worker_threads and no further.
+TEST(ServerTest, BlockedWorkersLetMoreInUpToWorkerThreads) {
+    keel::app app;
+    std::mutex m;
+    std::condition_variable cv;
+    int inside = 0;
+    bool open = false;
+    app.get("/blocked", [&] {
+        std::unique_lock lock(m);
+        ++inside;
+        cv.notify_all();
+        cv.wait(lock, [&] { return open; });
+        return 1;
+    });
+    keel::server_options options = live_server::quiet_options();
+    options.worker_concurrency = 1;
+    options.worker_threads = 3;
+    live_server server(app, options);
+
+    std::vector<std::unique_ptr<raw_client>> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(std::make_unique<raw_client>(server.port()));
+        clients.back()->send(get_request("/blocked"));
+    }
+    {
+        std::unique_lock lock(m);
+        EXPECT_TRUE(cv.wait_for(lock, 5s, [&] { return inside == 3; })) << inside << " handlers running";
+        EXPECT_FALSE(cv.wait_for(lock, 100ms, [&] { return inside > 3; })) << "more than worker_threads ran";
+        open = true;
+    }
+    cv.notify_all();
+    for (auto& c : clients) {
+        const auto res = c->read_response(5s);
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->body, "1");
+    }
 }
 
 TEST(ServerTest, AbsoluteFormTargetsAreRouted) {

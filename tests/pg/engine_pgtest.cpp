@@ -82,6 +82,18 @@ TEST(EngineTest, OverflowConnectionsAreClosedWhenReturned) {
     EXPECT_EQ(st.overflow, 0u);
 }
 
+TEST(EngineTest, AnOverflowConnectionReturnedWhileThePoolIsBusyIsKept) {
+    keel::engine engine(small_pool(1, 1));
+    std::optional<keel::engine::lease> a(engine.checkout());
+    std::optional<keel::engine::lease> b(engine.checkout());
+    b.reset();  // nothing idle yet: kept for the next request, not closed and reopened
+    EXPECT_EQ(engine.status().size, 2u);
+    EXPECT_EQ(engine.status().idle, 1u);
+    a.reset();  // now pool_size connections are idle: this one is surplus
+    EXPECT_EQ(engine.status().size, 1u);
+    EXPECT_EQ(engine.status().created, 2u);
+}
+
 TEST(EngineTest, AWaiterIsHandedTheNextReturnedConnection) {
     keel::engine engine(small_pool(1, 0, 5s));
     std::optional<keel::engine::lease> held(engine.checkout());
