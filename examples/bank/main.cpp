@@ -7,6 +7,7 @@
 
 #include <iostream>
 #include <stdexcept>
+#include <sys/resource.h>
 
 int main(int argc, char** argv) {
     bank::settings config;
@@ -18,5 +19,9 @@ int main(int argc, char** argv) {
     }
     keel::app app;
     bank::configure(app, config);
-    return app.run(argc, argv);  // HOST, PORT, --port ...; SIGINT/SIGTERM drain gracefully
+    const int status = app.run(argc, argv);  // HOST, PORT, --port ...; SIGINT/SIGTERM drain gracefully
+
+    rusage usage{};
+    if (::getrusage(RUSAGE_SELF, &usage) == 0) std::cerr << "keel_bank: peak RSS " << usage.ru_maxrss << " KiB\n";
+    return status;
 }

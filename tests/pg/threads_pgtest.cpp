@@ -7,10 +7,15 @@
 #include <keel/app.hpp>
 #include <keel/engine.hpp>
 #include <keel/get_session.hpp>
+#include <keel/testing/database_template.hpp>
+#include <keel/testing/http_client.hpp>
 #include <keel/testing/live_server.hpp>
 #include <keel/testing/postgres_environment.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <pqxx/pqxx>
 #include <memory>
 #include <vector>
@@ -150,4 +155,68 @@ TEST(ThreadsTest, TheServiceRecoversByItselfWhenPostgresRestarts) {
     EXPECT_EQ(status, 200) << "the service did not recover";
     EXPECT_LE(failures, 2) << "each broken connection should fail at most one request";
     for (int i = 0; i < 5; ++i) EXPECT_EQ(ask(), 200);
+}
+
+// pg_terminate_backend on every connection of the service while clients keep asking: the
+// requests that hit a dead connection fail fast with 503, the dead connections are discarded,
+// and the service is whole again without a restart of its own.
+TEST(ThreadsTest, TheServiceRecoversWhenItsConnectionsAreTerminatedUnderLoad) {
+    static keel::testing::database_template empty(postgres_environment::server(), "keel_terminate_template", "SELECT 1");
+    const auto database = empty.make();  // only this service connects to it: easy to find its backends
+    std::shared_ptr<keel::engine> engine;
+    keel::app app;
+    app.provide<keel::engine>(keel::scope::app, [&] {
+        keel::engine_options o;
+        o.url = database.url();
+        o.pool_size = 4;
+        o.max_overflow = 0;
+        o.pool_timeout = 2s;
+        engine = std::make_shared<keel::engine>(o);
+        return engine;
+    });
+    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+    app.get("/ping", [](keel::depends<keel::get_session> db) { return db->scalar<int>("SELECT 1"); });
+    keel::testing::live_server server(app);
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0}, unavailable{0}, other{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.emplace_back([&] {
+            keel::testing::http_client http(server.port(), 10s);  // a hang fails the test, it does not block it
+            while (!stop) {
+                try {
+                    const int status = keel::to_int(http.get("/ping").status());
+                    (status == 200 ? ok : status == 503 ? unavailable : other)++;
+                } catch (const std::exception&) {
+                    ++other;
+                }
+            }
+        });
+    }
+    const auto wait_for_ok = [&](int count) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (ok < count && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+        return ok >= count;
+    };
+    EXPECT_TRUE(wait_for_ok(100));
+
+    pqxx::connection admin(postgres_environment::server().url());
+    const auto terminated = pqxx::nontransaction(admin)
+                                .exec_params1("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                              "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                                              database.name())[0]
+                                .as<int>();
+    EXPECT_GE(terminated, 1);
+    const auto killed_at = std::chrono::steady_clock::now();
+    const int ok_before = ok;
+    EXPECT_TRUE(wait_for_ok(ok_before + 200)) << "the service did not recover";
+    const auto recovered_in = std::chrono::steady_clock::now() - killed_at;
+    stop = true;
+    for (auto& c : clients) c.join();
+
+    EXPECT_EQ(other, 0) << "a request got something other than 200 or 503, or hung";
+    EXPECT_LE(unavailable, 2 * 4) << "each dead connection should fail at most the request that found it";
+    EXPECT_GE(engine->status().discarded, static_cast<std::size_t>(std::min(terminated, 1)));
+    EXPECT_LT(recovered_in, 5s);
 }
