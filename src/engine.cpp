@@ -89,22 +89,23 @@ struct engine_state {
 
     std::unique_ptr<pooled_connection> open_connection() {
         auto c = std::make_unique<pooled_connection>();
-        c->connection = std::make_unique<pqxx::connection>(url);
+        handle_capturing_connect::last_handle() = nullptr;
+        c->connection = std::make_unique<pq_connection>(url);
+        c->handle = handle_capturing_connect::last_handle();
+        if (!c->handle) throw pqxx::broken_connection("keel: libpqxx made no libpq connection");
         c->created = c->last_used = steady::now();
         return c;
     }
 
     // Whether an idle connection may be handed out as it is (called without the lock).
     bool still_good(pooled_connection& c) const {
-        if (!c.connection->is_open()) return false;
+        if (!c.is_open()) return false;
         if (options.pool_recycle.count() >= 0 && steady::now() - c.created > options.pool_recycle) return false;
         if (options.pool_pre_ping) {
-            try {
-                pqxx::nontransaction ping(*c.connection);
-                ping.exec("SELECT 1");
-            } catch (const std::exception&) {
-                return false;
-            }
+            PGresult* ping = PQexec(c.handle, "SELECT 1");
+            const bool answered = PQresultStatus(ping) == PGRES_TUPLES_OK;
+            PQclear(ping);
+            return answered;
         }
         return true;
     }
@@ -124,7 +125,7 @@ struct engine_state {
             std::lock_guard lock(mutex);
             --checked_out;
             c->last_used = steady::now();
-            const bool unusable = broken || !c->connection->is_open();
+            const bool unusable = broken || !c->is_open();
             if (unusable || disposing) {
                 if (unusable) ++discarded;
                 --open;

@@ -12,7 +12,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 
@@ -35,7 +34,6 @@ struct outer_transaction {
     void release() noexcept;
 
     engine::lease lease;
-    std::unique_ptr<pqxx::nontransaction> tx;
     bool broken = false;  // the outer transaction is lost; the connection is closed at the end
     std::chrono::milliseconds wait;
 

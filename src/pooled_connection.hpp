@@ -1,10 +1,17 @@
 #pragma once
 
-// What the engine pools: one libpqxx connection and its age. Private to keel's sources.
+// What the engine pools: one PostgreSQL connection and its bookkeeping. Private to keel.
+//
+// libpqxx opens and closes the connection. keel's sessions then talk to its libpq handle
+// directly: that lets a session send its BEGIN in one round trip with its first statement
+// (libpq's pipeline mode), which libpqxx 6.4 cannot express, and keeps result handling to
+// the few calls keel needs. Nothing else uses the connection through libpqxx afterwards, so
+// libpqxx never reconnects it behind keel's back.
 
 #include <keel/engine.hpp>
 
 #include <chrono>
+#include <libpq-fe.h>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -12,11 +19,31 @@
 
 namespace keel::detail {
 
+/// libpqxx's direct connection policy, remembering the libpq handle it made.
+class handle_capturing_connect : public pqxx::connect_direct {
+public:
+    explicit handle_capturing_connect(const std::string& options) : pqxx::connect_direct(options) {}
+    handle do_startconnect(handle orig) override {
+        handle h = pqxx::connect_direct::do_startconnect(orig);
+        last_handle() = h;
+        return h;
+    }
+    /// The handle made last on this thread (read right after constructing a connection).
+    static handle& last_handle() {
+        thread_local handle h = nullptr;
+        return h;
+    }
+};
+using pq_connection = pqxx::basic_connection_base<handle_capturing_connect>;
+
 struct pooled_connection {
-    std::unique_ptr<pqxx::connection> connection;
+    std::unique_ptr<pq_connection> connection;
+    PGconn* handle = nullptr;  // the libpq connection inside `connection`
     std::chrono::steady_clock::time_point created;
     std::chrono::steady_clock::time_point last_used;
     std::unordered_map<std::string, std::string> prepared;  // statement text -> its name on this connection
+
+    bool is_open() const noexcept { return handle && PQstatus(handle) == CONNECTION_OK; }
 };
 
 }  // namespace keel::detail

@@ -4,8 +4,9 @@
 
 #include "outer_transaction.hpp"
 #include "pooled_connection.hpp"
+#include "pq.hpp"
 
-#include <pqxx/pqxx>
+#include <charconv>
 #include <stdexcept>
 
 namespace keel {
@@ -13,30 +14,39 @@ namespace keel {
 namespace detail {
 
 struct result_data {
-    pqxx::result rows;
+    pq::result_ptr rows;
 };
 
-std::size_t result_size(const result_data& r) noexcept { return r.rows.size(); }
-std::size_t result_affected(const result_data& r) noexcept { return r.rows.affected_rows(); }
+std::size_t result_size(const result_data& r) noexcept { return static_cast<std::size_t>(PQntuples(r.rows.get())); }
+
+std::size_t result_affected(const result_data& r) noexcept {
+    const std::string_view text = PQcmdTuples(r.rows.get());
+    std::size_t n = 0;
+    std::from_chars(text.data(), text.data() + text.size(), n);
+    return n;
+}
 
 namespace {
-std::optional<std::string_view> field_text(const pqxx::field& f) {
-    if (f.is_null()) return std::nullopt;
-    return std::string_view(f.c_str(), f.size());
+std::optional<std::string_view> field_text(const result_data& r, std::size_t row, int column) {
+    const auto i = static_cast<int>(row);
+    if (PQgetisnull(r.rows.get(), i, column)) return std::nullopt;
+    return std::string_view(PQgetvalue(r.rows.get(), i, column), static_cast<std::size_t>(PQgetlength(r.rows.get(), i, column)));
 }
 }  // namespace
 
 std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::string_view column) {
-    const auto number = r.rows.column_number(std::string(column));  // throws argument_error when unknown
-    return field_text(r.rows[static_cast<pqxx::result::size_type>(row)][number]);
+    const int number = PQfnumber(r.rows.get(), std::string(column).c_str());
+    if (number < 0) throw std::out_of_range("keel: the result has no column '" + std::string(column) + "'");
+    return field_text(r, row, number);
 }
 
 std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::size_t column) {
-    if (column >= r.rows.columns()) {
-        throw std::out_of_range("keel: the result has " + std::to_string(r.rows.columns()) + " column(s), not #" +
+    const auto columns = static_cast<std::size_t>(PQnfields(r.rows.get()));
+    if (column >= columns) {
+        throw std::out_of_range("keel: the result has " + std::to_string(columns) + " column(s), not #" +
                                 std::to_string(column));
     }
-    return field_text(r.rows[static_cast<pqxx::result::size_type>(row)][static_cast<pqxx::row::size_type>(column)]);
+    return field_text(r, row, static_cast<int>(column));
 }
 
 void throw_column_error(std::string_view column, std::string_view text, std::string_view why) {
@@ -47,34 +57,6 @@ void throw_column_error(std::string_view column, std::string_view text, std::str
 }  // namespace detail
 
 namespace {
-
-// Turns libpqxx's exception (the current one) into keel's, by SQLSTATE.
-[[noreturn]] void throw_database_error(bool& connection_broken) {
-    try {
-        throw;
-    } catch (const pqxx::broken_connection& e) {
-        connection_broken = true;
-        throw connection_lost(e.what(), "08006");
-    } catch (const pqxx::sql_error& e) {
-        const std::string state = e.sqlstate();
-        const std::string message = e.what();
-        if (state == "23505") throw unique_violation(message, state);
-        if (state == "23503") throw foreign_key_violation(message, state);
-        if (state == "23514") throw check_violation(message, state);
-        if (state == "23502") throw not_null_violation(message, state);
-        if (state == "40001") throw serialization_failure(message, state);
-        if (state == "40P01") throw deadlock_detected(message, state);
-        if (state.rfind("40", 0) == 0) throw transaction_conflict(message, state);
-        if (state == "57014") throw query_canceled(message, state);
-        if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03") {
-            connection_broken = true;
-            throw connection_lost(message, state);
-        }
-        throw database_error(message, state);
-    } catch (const pqxx::failure& e) {
-        throw database_error(e.what(), "");
-    }
-}
 
 std::string begin_statement(const session_options& o) {
     std::string sql = "BEGIN ISOLATION LEVEL ";
@@ -89,14 +71,17 @@ std::string begin_statement(const session_options& o) {
 
 }  // namespace
 
+// A session's transaction begins lazily: begin_transaction() takes a connection and queues
+// BEGIN (or, joined, a SAVEPOINT) in `pending`; the first statement sends it in the same round
+// trip. A session that ends before any statement sent nothing at all.
 struct session::impl {
     keel::engine* engine = nullptr;
     std::shared_ptr<detail::outer_transaction> outer;  // set: this session joins it
     session_options options;
     std::optional<engine::lease> lease;                 // own connection (not joined)
-    std::unique_ptr<pqxx::nontransaction> own_tx;
     detail::pooled_connection* connection = nullptr;    // while a transaction is open
-    pqxx::nontransaction* tx = nullptr;
+    std::vector<std::string> pending;                   // to send before the next statement
+    bool started = false;                               // BEGIN (or the SAVEPOINT) took effect
     std::string joined_savepoint;                       // joined: the savepoint this session began with
     bool broken = false;
     bool closed = false;
@@ -105,13 +90,19 @@ struct session::impl {
     void require_open() const {
         if (closed) throw std::logic_error("keel: this session is closed");
     }
+    PGconn* handle() const noexcept { return connection->handle; }
 
-    // Runs a control statement (BEGIN, COMMIT, SAVEPOINT ...), translating errors.
+    // Runs a control statement (COMMIT, SAVEPOINT ...) after anything pending.
     void control(const std::string& sql) {
-        try {
-            tx->exec(sql);
-        } catch (const std::exception&) {
-            throw_database_error(broken);
+        flush_pending();
+        detail::pq::exec(handle(), sql, broken);
+    }
+    void flush_pending() {
+        while (!pending.empty()) {
+            const auto statement = std::move(pending.front());
+            pending.erase(pending.begin());
+            detail::pq::exec(handle(), statement, broken);
+            started = true;
         }
     }
 
@@ -120,32 +111,28 @@ struct session::impl {
         if (outer) {
             joined_savepoint = outer->acquire();
             connection = &outer->lease.connection();
-            tx = outer->tx.get();
+            pending.push_back("SAVEPOINT " + joined_savepoint);
         } else {
             lease.emplace(engine->checkout());
-            try {
-                own_tx = std::make_unique<pqxx::nontransaction>(*lease->connection().connection);
-            } catch (const std::exception&) {
-                release();
-                throw_database_error(broken);
-            }
             connection = &lease->connection();
-            tx = own_tx.get();
+            pending.push_back(begin_statement(options));
         }
-        try {
-            control(outer ? "SAVEPOINT " + joined_savepoint : begin_statement(options));
-            if (options.statement_timeout.count() > 0) {
-                control("SET LOCAL statement_timeout = " + std::to_string(options.statement_timeout.count()));
-            }
-        } catch (...) {
-            release();
-            throw;
+        if (options.statement_timeout.count() > 0) {
+            pending.push_back("SET LOCAL statement_timeout = " + std::to_string(options.statement_timeout.count()));
         }
     }
 
     void end_transaction() {
+        if (!started) return;  // nothing was sent: nothing to commit
         if (!outer) {
-            control("COMMIT");
+            flush_pending();
+            const auto done = detail::pq::exec(handle(), "COMMIT", broken);
+            // PostgreSQL answers COMMIT of a transaction an earlier error aborted with a quiet
+            // ROLLBACK: that is a failure, never a success.
+            if (std::string_view(PQcmdStatus(done.get())) == "ROLLBACK") {
+                throw database_error("keel: the transaction was aborted by an earlier error and rolled back, not committed",
+                                     "25P02");
+            }
             return;
         }
         // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
@@ -156,8 +143,9 @@ struct session::impl {
     // Returns the connection to the pool (closed instead when it broke), or to the outer
     // transaction.
     void release() noexcept {
-        tx = nullptr;
         connection = nullptr;
+        pending.clear();
+        started = false;
         savepoints = 0;
         if (outer) {
             if (!joined_savepoint.empty()) {
@@ -167,7 +155,6 @@ struct session::impl {
             }
             return;
         }
-        own_tx.reset();
         if (lease) {
             if (broken) lease->mark_broken();
             lease.reset();
@@ -175,16 +162,18 @@ struct session::impl {
     }
 
     void roll_back() noexcept {
-        if (!tx) return;
-        try {
-            if (outer) {
-                tx->exec("ROLLBACK TO SAVEPOINT " + joined_savepoint);
-                tx->exec("RELEASE SAVEPOINT " + joined_savepoint);
-            } else {
-                tx->exec("ROLLBACK");
+        if (!connection) return;
+        if (started) {  // else nothing was sent: nothing to undo
+            try {
+                if (outer) {
+                    detail::pq::exec(handle(), "ROLLBACK TO SAVEPOINT " + joined_savepoint, broken);
+                    detail::pq::exec(handle(), "RELEASE SAVEPOINT " + joined_savepoint, broken);
+                } else {
+                    detail::pq::exec(handle(), "ROLLBACK", broken);
+                }
+            } catch (...) {
+                broken = true;  // a connection that cannot roll back is not handed out again
             }
-        } catch (...) {
-            broken = true;  // a connection that cannot roll back is not handed out again
         }
         release();
     }
@@ -207,36 +196,40 @@ session::~session() {
     if (impl_) impl_->roll_back();
 }
 
-bool session::in_transaction() const noexcept { return impl_ && impl_->tx != nullptr; }
+bool session::in_transaction() const noexcept { return impl_ && impl_->connection != nullptr; }
 
 keel::result session::run(std::string_view sql, std::vector<std::optional<std::string>> params) {
     auto& s = *impl_;
     s.require_open();
-    if (!s.tx) s.begin_transaction();
+    if (!s.connection) s.begin_transaction();
     auto& pooled = *s.connection;
     std::string text(sql);
-    try {
-        auto found = pooled.prepared.find(text);
-        if (found == pooled.prepared.end()) {
-            const std::string name = "keel_" + std::to_string(pooled.prepared.size() + 1);
-            pooled.connection->prepare(name, text);
-            found = pooled.prepared.emplace(std::move(text), name).first;
-        }
-        std::vector<const char*> values;
-        values.reserve(params.size());
-        for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-        auto data = std::make_shared<detail::result_data>();
-        data->rows = s.tx->exec_prepared(found->second, pqxx::prepare::make_dynamic_params(values));
-        return keel::result(std::move(data));
-    } catch (const std::exception&) {
-        throw_database_error(s.broken);
+    auto found = pooled.prepared.find(text);
+    if (found == pooled.prepared.end()) {
+        std::string name = "keel_" + std::to_string(pooled.prepared.size() + 1);
+        detail::pq::prepare(pooled.handle, name, text, s.broken);
+        found = pooled.prepared.emplace(std::move(text), std::move(name)).first;
     }
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    const detail::pq::params bound{static_cast<int>(values.size()), values.data()};
+    auto data = std::make_shared<detail::result_data>();
+    if (s.pending.empty()) {
+        data->rows = detail::pq::exec_prepared(pooled.handle, found->second, bound, s.broken);
+    } else {
+        const auto preamble = std::move(s.pending);
+        s.pending.clear();
+        // On failure, s.started says whether there is a transaction to roll back.
+        data->rows = detail::pq::exec_after(pooled.handle, preamble, found->second, bound, s.broken, s.started);
+    }
+    return keel::result(std::move(data));
 }
 
 void session::commit() {
     auto& s = *impl_;
     s.require_open();
-    if (!s.tx) return;
+    if (!s.connection) return;
     try {
         s.end_transaction();
     } catch (const connection_lost& e) {
@@ -259,7 +252,7 @@ void session::close() noexcept {
 session::unit session::begin() {
     auto& s = *impl_;
     s.require_open();
-    if (!s.tx) {
+    if (!s.connection) {
         s.begin_transaction();
         return unit(*this, {});
     }
@@ -280,7 +273,7 @@ void session::unit::commit() {
     auto* s = std::exchange(session_, nullptr);
     if (savepoint_.empty()) {
         s->commit();
-    } else if (s->impl_->tx) {
+    } else if (s->impl_->connection) {
         s->impl_->control("RELEASE SAVEPOINT " + savepoint_);
     }
 }
@@ -292,7 +285,7 @@ void session::unit::rollback() noexcept {
         s->rollback();
         return;
     }
-    if (!s->impl_->tx) return;  // the whole transaction already ended
+    if (!s->impl_->connection) return;  // the whole transaction already ended
     try {
         s->impl_->control("ROLLBACK TO SAVEPOINT " + savepoint_);
         s->impl_->control("RELEASE SAVEPOINT " + savepoint_);
@@ -306,22 +299,15 @@ void session::unit::rollback() noexcept {
 namespace keel::detail {
 
 outer_transaction::outer_transaction(engine& e) : lease(e.checkout()), wait(e.options().pool_timeout) {
-    try {
-        tx = std::make_unique<pqxx::nontransaction>(*lease.connection().connection);
-        tx->exec("BEGIN");
-    } catch (const std::exception&) {
-        tx.reset();
-        throw_database_error(broken);
-    }
+    pq::exec(lease.connection().handle, "BEGIN", broken);
 }
 
 outer_transaction::~outer_transaction() {
     try {
-        if (tx) tx->exec("ROLLBACK");
+        if (!broken) pq::exec(lease.connection().handle, "ROLLBACK", broken);
     } catch (...) {
         broken = true;
     }
-    tx.reset();
     if (broken) lease.mark_broken();
 }
 

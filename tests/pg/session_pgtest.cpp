@@ -271,3 +271,31 @@ TEST_F(SessionTest, ConcurrentSessionsOnManyThreadsKeepTheirWorkApart) {
     EXPECT_GT(moved.load(), 0);
     EXPECT_EQ(engine_->status().checked_out, 0u);
 }
+
+// A statement error the code caught still aborted the transaction: committing it must fail
+// (PostgreSQL itself answers such a COMMIT with a quiet ROLLBACK), and the connection must come
+// back clean for the next session.
+TEST_F(SessionTest, CommittingATransactionAnErrorAbortedFailsAndTheConnectionComesBackClean) {
+    options_.pool_size = 1;
+    engine_ = std::make_unique<keel::engine>(options_);
+    {
+        keel::session s(*engine_);
+        s.exec(insert_sql(), "kept-out@x", nullptr);
+        EXPECT_THROW(s.exec("SELECT 1 / 0"), keel::database_error);  // caught, as careless code might
+        try {
+            s.commit();
+            ADD_FAILURE() << "commit reported success";
+        } catch (const keel::database_error& e) {
+            EXPECT_EQ(e.sqlstate(), "25P02");
+        }
+    }
+    EXPECT_EQ(count(), 0);
+    {
+        keel::session s(*engine_);
+        EXPECT_THROW(s.scalar<int>("SELECT 1 / 0"), keel::database_error);  // the very first statement fails
+    }
+    keel::session next(*engine_);  // the same (only) connection: no transaction left open on it
+    EXPECT_EQ(next.scalar<int>("SELECT 2"), 2);
+    next.commit();
+    EXPECT_EQ(engine_->status().created, 1u);
+}

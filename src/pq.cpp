@@ -1,0 +1,89 @@
+#include "pq.hpp"
+
+#include <keel/database_error.hpp>
+
+#include <string_view>
+
+namespace keel::detail::pq {
+
+namespace {
+
+bool succeeded(const PGresult* r) noexcept {
+    const auto status = PQresultStatus(r);
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+// Turns a failed result (or a failure with none) into keel's exception, by SQLSTATE.
+[[noreturn]] void throw_error(PGconn* c, const PGresult* r, bool& broken) {
+    std::string message = r ? PQresultErrorMessage(r) : "";
+    if (message.empty()) message = PQerrorMessage(c);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    const char* field = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    const std::string state = field ? field : "";
+    if (PQstatus(c) != CONNECTION_OK || state.empty() || state.rfind("08", 0) == 0 || state == "57P01" ||
+        state == "57P02" || state == "57P03") {
+        broken = true;  // no SQLSTATE: the failure was on our side of the wire (lost, out of memory)
+        throw connection_lost(message.empty() ? "connection to the database lost" : message,
+                              state.empty() ? "08006" : state);
+    }
+    if (state == "23505") throw unique_violation(message, state);
+    if (state == "23503") throw foreign_key_violation(message, state);
+    if (state == "23514") throw check_violation(message, state);
+    if (state == "23502") throw not_null_violation(message, state);
+    if (state == "40001") throw serialization_failure(message, state);
+    if (state == "40P01") throw deadlock_detected(message, state);
+    if (state.rfind("40", 0) == 0) throw transaction_conflict(message, state);
+    if (state == "57014") throw query_canceled(message, state);
+    throw database_error(message, state);
+}
+
+result_ptr checked(PGconn* c, PGresult* raw, bool& broken) {
+    result_ptr r(raw);
+    if (!r || !succeeded(r.get())) throw_error(c, r.get(), broken);
+    return r;
+}
+
+}  // namespace
+
+result_ptr exec(PGconn* c, const std::string& sql, bool& broken) { return checked(c, PQexec(c, sql.c_str()), broken); }
+
+void prepare(PGconn* c, const std::string& name, const std::string& sql, bool& broken) {
+    checked(c, PQprepare(c, name.c_str(), sql.c_str(), 0, nullptr), broken);
+}
+
+result_ptr exec_prepared(PGconn* c, const std::string& name, params p, bool& broken) {
+    return checked(c, PQexecPrepared(c, name.c_str(), p.count, p.values, nullptr, nullptr, 0), broken);
+}
+
+result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const std::string& name, params p,
+                      bool& broken, bool& begun) {
+    begun = false;
+    const auto lost = [&] {
+        broken = true;  // the pipeline's state is unknown: never hand this connection out again
+        throw_error(c, nullptr, broken);
+    };
+    if (PQenterPipelineMode(c) != 1) lost();
+    bool sent = true;
+    for (const auto& sql : preamble) sent = sent && PQsendQueryParams(c, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+    sent = sent && PQsendQueryPrepared(c, name.c_str(), p.count, p.values, nullptr, nullptr, 0);
+    sent = sent && PQpipelineSync(c);
+    if (!sent) lost();
+
+    // One result per statement, each followed by a null; then the sync's result.
+    result_ptr first_failure, statement;
+    for (std::size_t i = 0; i <= preamble.size(); ++i) {
+        result_ptr last;
+        while (PGresult* r = PQgetResult(c)) last.reset(r);
+        if (!last) lost();
+        const bool ok = succeeded(last.get());
+        if (i == 0 && ok && !preamble.empty()) begun = true;
+        if (!ok && !first_failure && PQresultStatus(last.get()) != PGRES_PIPELINE_ABORTED) first_failure = std::move(last);
+        else if (i == preamble.size()) statement = std::move(last);
+    }
+    result_ptr sync(PQgetResult(c));
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c) != 1) lost();
+    if (first_failure) throw_error(c, first_failure.get(), broken);
+    return statement;
+}
+
+}  // namespace keel::detail::pq

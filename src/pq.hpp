@@ -1,0 +1,40 @@
+#pragma once
+
+// The few libpq calls keel's sessions make, with PostgreSQL's errors turned into keel's typed
+// exceptions (keel/database_error.hpp). Private to keel.
+
+#include <libpq-fe.h>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace keel::detail::pq {
+
+struct result_deleter {
+    void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using result_ptr = std::unique_ptr<PGresult, result_deleter>;
+
+/// Where a statement's parameters are: text values, null for SQL NULL.
+struct params {
+    int count = 0;
+    const char* const* values = nullptr;
+};
+
+/// Each call sets `broken` when the connection can no longer be trusted (lost, or in an
+/// unknown protocol state), then throws.
+
+/// A statement without parameters (BEGIN, COMMIT, SAVEPOINT ...), simple protocol.
+result_ptr exec(PGconn* c, const std::string& sql, bool& broken);
+/// Prepares `sql` on the connection as `name`.
+void prepare(PGconn* c, const std::string& name, const std::string& sql, bool& broken);
+/// Runs a prepared statement.
+result_ptr exec_prepared(PGconn* c, const std::string& name, params p, bool& broken);
+/// Runs `preamble` (BEGIN, SET LOCAL ...) and then a prepared statement in one round trip
+/// (libpq's pipeline mode). Returns the statement's result; throws the first error. `begun`
+/// tells whether the preamble's first statement (the BEGIN) took effect, even when a later
+/// one failed.
+result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const std::string& name, params p,
+                      bool& broken, bool& begun);
+
+}  // namespace keel::detail::pq
