@@ -120,20 +120,26 @@ TEST(ThreadsTest, AnExhaustedPoolAnswers503WithRetryAfterThenServesAgain) {
     EXPECT_EQ(served->status, 200);  // full service as soon as the connection came back
 }
 
+// GET /ping runs SELECT 1 in the request's session, on a pool of `pool_size` connections to
+// `url` (no overflow, 2 s pool_timeout). Returns the app's engine (it connects on first use).
+std::shared_ptr<keel::engine> serve_ping(keel::app& app, std::string url, std::size_t pool_size) {
+    keel::engine_options o;
+    o.url = std::move(url);
+    o.pool_size = pool_size;
+    o.max_overflow = 0;
+    o.pool_timeout = 2s;
+    auto engine = std::make_shared<keel::engine>(o);
+    app.provide<keel::engine>(keel::scope::app, [engine] { return engine; });
+    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+    app.get("/ping", [](keel::depends<keel::get_session> db) { return db->scalar<int>("SELECT 1"); });
+    return engine;
+}
+
 TEST(ThreadsTest, TheServiceRecoversByItselfWhenPostgresRestarts) {
     keel::testing::postgres_server database;  // its own server, to restart without disturbing the others
     database.start();
     keel::app app;
-    app.provide<keel::engine>(keel::scope::app, [&] {
-        keel::engine_options o;
-        o.url = database.url();
-        o.pool_size = 2;
-        o.max_overflow = 0;
-        o.pool_timeout = 2s;
-        return std::make_shared<keel::engine>(o);
-    });
-    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
-    app.get("/ping", [](keel::depends<keel::get_session> db) { return db->scalar<int>("SELECT 1"); });
+    serve_ping(app, database.url(), 2);
     keel::testing::live_server server(app);
     raw_client c(server.port());
     const auto ask = [&] {
@@ -163,19 +169,8 @@ TEST(ThreadsTest, TheServiceRecoversByItselfWhenPostgresRestarts) {
 TEST(ThreadsTest, TheServiceRecoversWhenItsConnectionsAreTerminatedUnderLoad) {
     static keel::testing::database_template empty(postgres_environment::server(), "keel_terminate_template", "SELECT 1");
     const auto database = empty.make();  // only this service connects to it: easy to find its backends
-    std::shared_ptr<keel::engine> engine;
     keel::app app;
-    app.provide<keel::engine>(keel::scope::app, [&] {
-        keel::engine_options o;
-        o.url = database.url();
-        o.pool_size = 4;
-        o.max_overflow = 0;
-        o.pool_timeout = 2s;
-        engine = std::make_shared<keel::engine>(o);
-        return engine;
-    });
-    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
-    app.get("/ping", [](keel::depends<keel::get_session> db) { return db->scalar<int>("SELECT 1"); });
+    const auto engine = serve_ping(app, database.url(), 4);
     keel::testing::live_server server(app);
 
     std::atomic<bool> stop{false};
