@@ -1,3 +1,4 @@
+#include <keel/database_error.hpp>
 #include <keel/engine.hpp>
 #include <keel/pool_timeout.hpp>
 
@@ -56,6 +57,9 @@ engine_options engine_options::from_environment() {
     if (const char* v = std::getenv("POOL_MAX_OVERFLOW"); v && *v) {
         o.max_overflow = parse_count("POOL_MAX_OVERFLOW", v, 0, 10000);
     }
+    if (const char* v = std::getenv("POOL_TIMEOUT_MS"); v && *v) {
+        o.pool_timeout = std::chrono::milliseconds(parse_count("POOL_TIMEOUT_MS", v, 1, 3'600'000));
+    }
     return o;
 }
 
@@ -90,9 +94,17 @@ struct engine_state {
     std::unique_ptr<pooled_connection> open_connection() {
         auto c = std::make_unique<pooled_connection>();
         handle_capturing_connect::last_handle() = nullptr;
-        c->connection = std::make_unique<pq_connection>(url);
+        try {
+            c->connection = std::make_unique<pq_connection>(url);
+        } catch (const pqxx::failure& e) {
+            // Unreachable, refusing (starting up, shutting down, too many clients), bad
+            // credentials: all "no database right now" for the request, a 503.
+            std::string message = e.what();
+            while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+            throw connection_lost(message, "08001");
+        }
         c->handle = handle_capturing_connect::last_handle();
-        if (!c->handle) throw pqxx::broken_connection("keel: libpqxx made no libpq connection");
+        if (!c->handle) throw connection_lost("keel: libpqxx made no libpq connection", "08001");
         c->created = c->last_used = steady::now();
         return c;
     }

@@ -1,6 +1,7 @@
 #include "settings.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -11,11 +12,12 @@ namespace bank {
 
 namespace {
 
-std::size_t parse_count(std::string_view flag, std::string_view text) {
+std::size_t parse_count(std::string_view flag, std::string_view text, std::size_t max = 10000) {
     std::size_t value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value > 10000) {
-        throw std::invalid_argument(std::string(flag) + " must be a number from 0 to 10000, got '" + std::string(text) + "'");
+    if (ec != std::errc{} || end != text.data() + text.size() || value > max) {
+        throw std::invalid_argument(std::string(flag) + " must be a number from 0 to " + std::to_string(max) + ", got '" +
+                                    std::string(text) + "'");
     }
     return value;
 }
@@ -49,13 +51,17 @@ settings settings::from_command_line(int argc, const char* const* argv) {
             if (s.database.pool_size == 0) throw std::invalid_argument("--pool-size must be at least 1");
         } else if (flag == "--pool-max-overflow") {
             s.database.max_overflow = parse_count(flag, take_value());
+        } else if (flag == "--pool-timeout-ms") {
+            s.database.pool_timeout = std::chrono::milliseconds(parse_count(flag, take_value(), 3'600'000));
+            if (s.database.pool_timeout.count() == 0) throw std::invalid_argument("--pool-timeout-ms must be at least 1");
         } else if (flag == "--seed" && !value) {
             s.seed = true;
         } else if (server_flags_with_value.contains(flag)) {
             take_value();
         } else if (!server_switches.contains(flag)) {
             throw std::invalid_argument("unknown argument '" + std::string(arg) +
-                                        "' (flags: --database-url URL --pool-size N --pool-max-overflow N --seed "
+                                        "' (flags: --database-url URL --pool-size N --pool-max-overflow N "
+                                        "--pool-timeout-ms N --seed "
                                         "--host H --port P --io-threads N --worker-concurrency N --worker-threads N --no-access-log)");
         }
     }

@@ -5,8 +5,9 @@
 namespace bank {
 
 /// The bank's configuration: the database and its pool, from the environment (`DATABASE_URL`,
-/// `POOL_SIZE`, `POOL_MAX_OVERFLOW`), overridden by the command line (`--database-url URL`,
-/// `--pool-size N`, `--pool-max-overflow N`, `--seed`). The server's own flags (`--port`,
+/// `POOL_SIZE`, `POOL_MAX_OVERFLOW`, `POOL_TIMEOUT_MS`), overridden by the command line
+/// (`--database-url URL`, `--pool-size N`, `--pool-max-overflow N`, `--pool-timeout-ms N`,
+/// `--seed`). The server's own flags (`--port`,
 /// `--host`, ...) are read by keel::app::run.
 struct settings {
     keel::engine_options database;

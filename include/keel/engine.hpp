@@ -24,7 +24,8 @@ struct engine_options {
     std::chrono::seconds connect_timeout{10};        ///< libpq connect_timeout, unless the URL sets one
     std::size_t max_waiting = 1000;                  ///< requests queued for a connection; beyond: pool_timeout at once
 
-    /// `DATABASE_URL`, `POOL_SIZE`, `POOL_MAX_OVERFLOW` (the reference contract's variables)
+    /// `DATABASE_URL`, `POOL_SIZE`, `POOL_MAX_OVERFLOW` (the reference contract's variables) and
+    /// `POOL_TIMEOUT_MS`
     /// over the defaults; std::invalid_argument names a bad value.
     static engine_options from_environment();
 };
@@ -76,7 +77,7 @@ public:
     engine& operator=(const engine&) = delete;
 
     /// A connection, waiting up to pool_timeout. Throws keel::pool_timeout (503), or
-    /// pqxx::broken_connection when the server cannot be reached. Blocks: call it from a worker,
+    /// keel::connection_lost (503) when the server cannot be reached or refuses. Blocks: call it from a worker,
     /// never from an I/O thread.
     lease checkout();
 

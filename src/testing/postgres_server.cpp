@@ -1,4 +1,5 @@
 #include <keel/testing/postgres_server.hpp>
+#include <keel/testing/ports.hpp>
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -21,22 +22,6 @@
 namespace keel::testing {
 
 namespace {
-
-// A port the kernel just handed out; free again when we return (a small race, as everywhere).
-unsigned short free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        if (fd >= 0) ::close(fd);
-        throw std::runtime_error("keel::testing::postgres_server: no free loopback port");
-    }
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path);
@@ -166,7 +151,7 @@ void postgres_server::start() {
         std::filesystem::remove_all(s.dir);
         throw std::runtime_error("keel::testing::postgres_server: initdb failed:\n" + log);
     }
-    s.port = free_port();
+    s.port = free_loopback_port();
     const std::string options = "-p " + std::to_string(s.port) + " -k " + s.dir +
                                 " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
                                 " -c full_page_writes=off -c max_connections=200";
@@ -216,5 +201,21 @@ void postgres_server::stop() noexcept {
     std::filesystem::remove_all(s.dir, ignored);
     s.dir.clear();
 }
+
+unsigned short free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        if (fd >= 0) ::close(fd);
+        throw std::runtime_error("keel::testing::postgres_server: no free loopback port");
+    }
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
 
 }  // namespace keel::testing

@@ -4,6 +4,7 @@
 #include "../../src/pooled_connection.hpp"
 
 #include <gtest/gtest.h>
+#include <keel/database_error.hpp>
 #include <keel/pool_timeout.hpp>
 #include <keel/testing/postgres_environment.hpp>
 #include <pqxx/pqxx>
@@ -168,8 +169,8 @@ TEST(EngineTest, UnreachableServerFailsTheCheckoutAndFreesTheSlot) {
     o.pool_size = 1;
     o.max_overflow = 0;
     keel::engine engine(o);
-    EXPECT_THROW(engine.checkout(), pqxx::broken_connection);
-    EXPECT_THROW(engine.checkout(), pqxx::broken_connection);  // not a pool_timeout: the slot came back
+    EXPECT_THROW(engine.checkout(), keel::connection_lost);
+    EXPECT_THROW(engine.checkout(), keel::connection_lost);  // not a pool_timeout: the slot came back
     EXPECT_EQ(engine.status().size, 0u);
 }
 
