@@ -13,6 +13,7 @@
 #include <keel/app.hpp>
 #include <keel/server.hpp>
 
+#include "framing.hpp"
 #include "wire.hpp"
 #include "worker_pool.hpp"
 
@@ -84,108 +85,6 @@ struct io_awaiter {
 template <class Initiate>
 io_awaiter<Initiate> async_io(Initiate initiate) {
     return {std::move(initiate)};
-}
-
-// ------------------------------------------------------------------ framing (RFC 9112 §6)
-
-using request_parser = http::request_parser<http::string_body>;
-
-struct framing_problem {
-    status code;
-    std::string_view detail;
-};
-
-bool only_chunked(const http::request<http::string_body>& msg) {
-    std::size_t chunked = 0;
-    for (const auto& field : msg) {
-        if (field.name() != http::field::transfer_encoding) continue;
-        std::string_view rest = field.value();
-        while (!rest.empty()) {
-            const auto comma = rest.find(',');
-            auto token = rest.substr(0, comma);
-            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-            while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-            while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-            if (token.empty()) continue;
-            if (!iequals(token, "chunked")) return false;
-            ++chunked;
-        }
-    }
-    return chunked == 1;
-}
-
-// Beast's parser accepts a few framings that RFC 9112 rejects, and each is a way to smuggle a
-// second request past a proxy that reads the message differently. keel rejects them all.
-std::optional<framing_problem> check_framing(const request_parser& parser) {
-    const auto& msg = parser.get();
-    const unsigned version = msg.version();
-    if (version != 10 && version != 11) return framing_problem{status::http_version_not_supported, "HTTP version not supported"};
-
-    std::size_t hosts = 0, lengths = 0, encodings = 0;
-    for (const auto& field : msg) {
-        switch (field.name()) {
-            case http::field::host: ++hosts; break;
-            case http::field::content_length: ++lengths; break;
-            case http::field::transfer_encoding: ++encodings; break;
-            default: break;
-        }
-    }
-    if (hosts > 1 || (version == 11 && hosts == 0)) {
-        return framing_problem{status::bad_request, "an HTTP/1.1 request needs exactly one Host field"};
-    }
-    if (lengths > 1) return framing_problem{status::bad_request, "more than one Content-Length field"};
-    if (lengths == 1 && msg[http::field::content_length].find(',') != std::string_view::npos) {
-        return framing_problem{status::bad_request, "Content-Length must be a single number"};
-    }
-    if (encodings > 0) {
-        if (version == 10) return framing_problem{status::bad_request, "Transfer-Encoding in an HTTP/1.0 request"};
-        if (lengths > 0) return framing_problem{status::bad_request, "both Content-Length and Transfer-Encoding"};
-        if (!parser.chunked()) return framing_problem{status::bad_request, "Transfer-Encoding must end with chunked"};
-        if (!only_chunked(msg)) {
-            return framing_problem{status::not_implemented, "only the chunked transfer coding is supported"};
-        }
-    }
-    const auto target = msg.target();
-    const bool origin_form = !target.empty() && target.front() == '/';
-    const bool absolute_form = target.starts_with("http://") || target.starts_with("https://");
-    const bool asterisk = target == "*" && msg.method() == http::verb::options;
-    if (!origin_form && !absolute_form && !asterisk) return framing_problem{status::bad_request, "bad request target"};
-    return std::nullopt;
-}
-
-std::string origin_target(std::string_view target) {
-    if (target.starts_with("http://") || target.starts_with("https://")) {
-        const auto authority = target.find("//") + 2;
-        const auto path = target.find_first_of("/?", authority);
-        if (path == std::string_view::npos) return "/";
-        if (target[path] == '?') return "/" + std::string(target.substr(path));
-        return std::string(target.substr(path));
-    }
-    return std::string(target);
-}
-
-request to_request(http::request<http::string_body>&& msg, const std::string& remote) {
-    request req;
-    const auto method_name = msg.method_string();
-    req.set_method(parse_method(method_name), method_name);
-    req.set_target(origin_target(msg.target()));
-    req.set_version(static_cast<int>(msg.version()));
-    req.set_keep_alive(msg.keep_alive());
-    auto& headers = req.headers();
-    for (const auto& field : msg) headers.add(std::string(field.name_string()), std::string(field.value()));
-    req.body() = std::move(msg.body());
-    req.set_remote_address(remote);
-    return req;
-}
-
-// Beast reports "HTTP/2.0" and "HTTP/1.x" alike as a bad version; only the first is a 505.
-bool names_another_version(const beast::flat_buffer& buffer) {
-    const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
-    const auto line_end = data.find("\r\n");
-    if (line_end == std::string_view::npos || line_end < 8) return false;
-    const auto version = data.substr(line_end - 8, 8);  // "HTTP/d.d"
-    return version.starts_with("HTTP/") && std::isdigit(static_cast<unsigned char>(version[5])) &&
-           version[6] == '.' && std::isdigit(static_cast<unsigned char>(version[7]));
 }
 
 void raise_open_file_limit() noexcept {
@@ -564,7 +463,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
         first = false;
 
         // The request line and header fields, within the header timeout and size limit.
-        request_parser parser;
+        detail::request_parser parser;
         parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
         parser.body_limit(options.max_body_bytes);
         conn.deadline = steady::now() + options.header_timeout;
@@ -582,7 +481,8 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
                     conn, detail::framing_error(status::request_header_fields_too_large, "request header too large"));
             } else if (header.ec == http::error::body_limit) {
                 co_await answer_and_close(conn, detail::framing_error(status::payload_too_large, "request body too large"));
-            } else if (header.ec == http::error::bad_version && names_another_version(buffer)) {
+            } else if (header.ec == http::error::bad_version &&
+                       detail::names_another_version(std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()))) {
                 co_await answer_and_close(
                     conn, detail::framing_error(status::http_version_not_supported, "HTTP version not supported"));
             } else {
@@ -591,7 +491,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
             }
             co_return;
         }
-        if (const auto problem = check_framing(parser)) {
+        if (const auto problem = detail::check_framing(parser)) {
             co_await answer_and_close(conn, detail::framing_error(problem->code, problem->detail));
             co_return;
         }
@@ -635,7 +535,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
 
         // The app: middleware, routing, the handler. Its task never throws.
         conn.deadline = steady::time_point::max();
-        request req = to_request(parser.release(), remote);
+        request req = detail::to_request(parser.release(), remote);
         response res;
         try {
             res = co_await application.handle(req);
