@@ -4,6 +4,8 @@
 #include "bank_process.hpp"
 #include "transfer_load.hpp"
 
+#include "../http/raw_client.hpp"
+
 #include "database.hpp"  // examples/bank: its schema and seed make the template
 
 #include <gtest/gtest.h>
@@ -12,9 +14,15 @@
 #include <keel/testing/postgres_environment.hpp>
 #include <pqxx/pqxx>
 
+#include <algorithm>
+#include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <future>
+#include <memory>
 #include <sstream>
+#include <sys/resource.h>
+#include <thread>
 
 namespace {
 
@@ -24,6 +32,8 @@ using keel_fault::bank_process;
 using keel_fault::eventually;
 using keel_fault::load_outcome;
 using keel_fault::transfer_load;
+using keel_test::get_request;
+using keel_test::raw_client;
 
 constexpr int clients = 8;
 constexpr int accounts = 20;  // few accounts: transfers contend for the same rows
@@ -170,6 +180,119 @@ TEST(BankFaultRestart, ADatabaseRestartFailsFastThenRecoversByItself) {
     expect_ledger_consistent(database.url(), outcome);
     std::cerr << "[ figures  ] PostgreSQL restart: " << outcome.unavailable << " answers 503, 200 more transfers within "
               << std::chrono::duration_cast<std::chrono::milliseconds>(recovered_in).count() << " ms of the restart\n";
+}
+
+}  // namespace
+
+namespace {
+
+// Hostile clients at the bank's door — thousands of idle keep-alive connections, a slowloris
+// trickling its headers, oversized and smuggling requests — while ordinary clients transfer
+// money: they are answered as before and the hostile ones get 400/413/431 or nothing.
+TEST_F(BankFault, HostileClientsDoNotDisturbTheOthers) {
+    rlimit files{};
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+    const int idle_count = static_cast<int>(std::min<rlim_t>(2000, files.rlim_cur > 200 ? files.rlim_cur - 200 : 0));
+
+    bank_process bank(database_.url());
+    std::vector<std::unique_ptr<raw_client>> idle;
+    for (int i = 0; i < idle_count; ++i) {
+        idle.push_back(std::make_unique<raw_client>(bank.port()));
+        idle.back()->send(get_request("/healthz"));  // then stays open, silent
+    }
+    for (auto& c : idle) ASSERT_TRUE(c->read_response(10s)) << "an idle keep-alive connection got no answer";
+
+    raw_client slowloris(bank.port());
+    std::atomic<bool> trickling{true};
+    std::thread trickle([&] {
+        const std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        for (std::size_t i = 0; trickling && i < head.size() + 200; ++i) {
+            if (!slowloris.send(i < head.size() ? head.substr(i, 1) : "a")) break;
+            std::this_thread::sleep_for(10ms);
+        }
+    });
+
+    transfer_load load(bank.port(), clients, accounts);
+    raw_client big_header(bank.port());
+    big_header.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n");
+    const auto too_big = big_header.read_response(10s);
+    ASSERT_TRUE(too_big);
+    EXPECT_EQ(too_big->status, 431);
+    raw_client big_body(bank.port());
+    big_body.send("POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n");
+    const auto body_refused = big_body.read_response(10s);
+    ASSERT_TRUE(body_refused);
+    EXPECT_EQ(body_refused->status, 413);
+    raw_client smuggler(bank.port());
+    smuggler.send("POST /transfers HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                  "POST /transfers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+                  "{\"from_id\":1,\"to_id\":2,\"amount\":999}");
+    const auto smuggled = smuggler.read_response(10s);
+    ASSERT_TRUE(smuggled);
+    EXPECT_EQ(smuggled->status, 400);
+    EXPECT_TRUE(smuggler.closed_within(5s)) << "the connection of a smuggling probe stays open";
+
+    EXPECT_TRUE(eventually([&] { return load.acknowledged() >= 500; }, 20s));
+    trickling = false;
+    trickle.join();
+    const auto outcome = load.stop();
+    EXPECT_EQ(outcome.unknown, 0);
+    EXPECT_EQ(outcome.unavailable, 0);
+    EXPECT_LT(outcome.slowest, 2s) << "ordinary clients were held up";
+    expect_ledger_consistent(database_.url(), outcome);
+    keel::testing::http_client http(bank.port());
+    EXPECT_EQ(keel::to_int(http.get("/healthz").status()), 200u);
+    std::cerr << "[ figures  ] hostile: " << idle_count << " idle keep-alive connections, " << outcome.acknowledged.size()
+              << " transfers answered meanwhile, slowest " << outcome.slowest.count() << " ms\n";
+}
+
+// A few minutes of mixed load in CI terms (KEEL_SOAK_SECONDS, default 20, after 5 s of warm-up):
+// memory and open descriptors stay flat.
+TEST_F(BankFault, SoakKeepsMemoryAndDescriptorsFlat) {
+    const char* configured = std::getenv("KEEL_SOAK_SECONDS");
+    const auto soak = std::chrono::seconds(configured ? std::atoi(configured) : 20);
+    bank_process bank(database_.url());
+    transfer_load transfers(bank.port(), 4, accounts);
+    std::atomic<bool> stop{false};
+    std::atomic<long> reads{0}, signups{0}, failures{0};
+    std::vector<std::thread> others;
+    for (int i = 0; i < 4; ++i) {
+        others.emplace_back([&, i] {
+            keel::testing::http_client http(bank.port(), 10s);
+            for (long n = 0; !stop; ++n) {
+                try {
+                    if (i % 2 == 0) {
+                        const auto status = keel::to_int(http.get("/users/" + std::to_string(n % 10000 + 1)).status());
+                        (status == 200 ? reads : failures)++;
+                    } else {
+                        const auto email = "soak-" + std::to_string(i) + "-" + std::to_string(n) + "@example.com";
+                        const auto status = keel::to_int(http.post("/users", {{"email", email}, {"name", "Soak"}}).status());
+                        (status == 201 ? signups : failures)++;
+                    }
+                } catch (const std::exception&) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_for(5s);  // warm-up: pools, caches and allocator arenas fill
+    const long rss_before = bank.rss_kib(), fds_before = bank.open_fds();
+    std::this_thread::sleep_for(soak);
+    const long rss_after = bank.rss_kib(), fds_after = bank.open_fds();
+    stop = true;
+    for (auto& t : others) t.join();
+    const auto outcome = transfers.stop();
+
+    EXPECT_EQ(failures, 0);
+    EXPECT_EQ(outcome.unknown + outcome.unavailable + outcome.other, 0);
+    EXPECT_LT(rss_after - rss_before, std::max(8L * 1024, rss_before / 4)) << "RSS grew from " << rss_before << " KiB";
+    EXPECT_LE(std::abs(fds_after - fds_before), 4) << "descriptors " << fds_before << " -> " << fds_after;
+    expect_ledger_consistent(database_.url(), outcome);
+    std::cerr << "[ figures  ] soak " << soak.count() << " s: " << outcome.acknowledged.size() << " transfers, " << reads
+              << " reads, " << signups << " sign-ups; RSS " << rss_before << " -> " << rss_after << " KiB, fds "
+              << fds_before << " -> " << fds_after << "\n";
 }
 
 }  // namespace
