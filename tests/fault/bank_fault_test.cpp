@@ -165,13 +165,28 @@ TEST(BankFaultRestart, ADatabaseRestartFailsFastThenRecoversByItself) {
     transfer_load load(bank.port(), 4, accounts);
     ASSERT_TRUE(eventually([&] { return load.acknowledged() >= 300; }, 20s));
 
+    std::atomic<bool> probing{true};
+    std::atomic<int> readyz_unavailable{0}, readyz_other{0};
+    std::thread readiness([&] {  // what a load balancer sees meanwhile
+        keel::testing::http_client http(bank.port(), 10s);
+        while (probing) {
+            const auto status = keel::to_int(http.get("/readyz").status());
+            if (status == 503) ++readyz_unavailable;
+            else if (status != 200) ++readyz_other;
+            std::this_thread::sleep_for(5ms);
+        }
+    });
     database.restart();  // pg_ctl restart -m fast: every pooled connection breaks
     const auto back = std::chrono::steady_clock::now();
     const long before = load.acknowledged();
     EXPECT_TRUE(eventually([&] { return load.acknowledged() >= before + 200; }, 20s));
     const auto recovered_in = std::chrono::steady_clock::now() - back;
     const auto outcome = load.stop();
+    probing = false;
+    readiness.join();
 
+    EXPECT_GT(readyz_unavailable, 0) << "/readyz never said 503 while the database was down";
+    EXPECT_EQ(readyz_other, 0);
     EXPECT_EQ(outcome.unknown, 0) << "a request hung or lost its connection instead of getting 503";
     EXPECT_LT(outcome.slowest, 5s);
     EXPECT_LT(recovered_in, 5s);
@@ -293,6 +308,39 @@ TEST_F(BankFault, SoakKeepsMemoryAndDescriptorsFlat) {
     std::cerr << "[ figures  ] soak " << soak.count() << " s: " << outcome.acknowledged.size() << " transfers, " << reads
               << " reads, " << signups << " sign-ups; RSS " << rss_before << " -> " << rss_after << " KiB, fds "
               << fds_before << " -> " << fds_after << "\n";
+}
+
+}  // namespace
+
+namespace {
+
+// pg_terminate_backend on every connection of the bank while clients transfer: the requests
+// that find a dead connection get 503 at once, the pool replaces the connections, and service
+// is whole again without restarting the bank.
+TEST_F(BankFault, TerminatedBackendsAreReplacedWithoutARestart) {
+    bank_process bank(database_.url());
+    transfer_load load(bank.port(), clients, accounts);
+    ASSERT_TRUE(eventually([&] { return load.acknowledged() >= 300; }, 20s));
+    pqxx::connection admin(postgres_environment::server().url());
+    const auto terminated = pqxx::nontransaction(admin)
+                                .exec_params1("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                              "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                                              database_.name())[0]
+                                .as<int>();
+    const auto killed = std::chrono::steady_clock::now();
+    const long before = load.acknowledged();
+    EXPECT_TRUE(eventually([&] { return load.acknowledged() >= before + 300; }, 20s));
+    const auto recovered_in = std::chrono::steady_clock::now() - killed;
+    const auto outcome = load.stop();
+
+    EXPECT_GE(terminated, 1);
+    EXPECT_EQ(outcome.unknown, 0);
+    EXPECT_LE(outcome.unavailable, 2L * 15) << "more 503s than dead connections";
+    EXPECT_LT(recovered_in, 5s);
+    expect_ledger_consistent(database_.url(), outcome);
+    std::cerr << "[ figures  ] " << terminated << " backends terminated: " << outcome.unavailable
+              << " answers 503, 300 more transfers within "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(recovered_in).count() << " ms\n";
 }
 
 }  // namespace
