@@ -193,10 +193,12 @@ engine::~engine() { dispose(std::chrono::milliseconds(0)); }
 
 const engine_options& engine::options() const noexcept { return state_->options; }
 
-engine::lease engine::checkout() {
+engine::lease engine::checkout() { return checkout(state_->options.pool_timeout); }
+
+engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
     auto& s = *state_;
     const auto start = steady::now();
-    const auto deadline = start + s.options.pool_timeout;
+    const auto deadline = start + std::min(max_wait, s.options.pool_timeout);
     for (;;) {
         std::unique_ptr<detail::pooled_connection> candidate;
         bool open_new = false;

@@ -113,7 +113,7 @@ struct session::impl {
             connection = &outer->lease.connection();
             pending.push_back("SAVEPOINT " + joined_savepoint);
         } else {
-            lease.emplace(engine->checkout());
+            lease.emplace(options.pool_timeout.count() > 0 ? engine->checkout(options.pool_timeout) : engine->checkout());
             connection = &lease->connection();
             pending.push_back(begin_statement(options));
         }

@@ -80,6 +80,9 @@ public:
     /// keel::connection_lost (503) when the server cannot be reached or refuses. Blocks: call it from a worker,
     /// never from an I/O thread.
     lease checkout();
+    /// The same, waiting at most `max_wait` (and never longer than pool_timeout): for callers
+    /// that must answer sooner, like a readiness probe.
+    lease checkout(std::chrono::milliseconds max_wait);
 
     /// Stops handing out connections, closes the idle ones, waits up to `grace` for the
     /// checked-out ones to come back (closing each as it does), then returns. Waiters get

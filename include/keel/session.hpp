@@ -21,6 +21,7 @@ struct session_options {
     keel::isolation isolation = keel::isolation::read_committed;
     bool read_only = false;
     std::chrono::milliseconds statement_timeout{0};  ///< 0: the server's default
+    std::chrono::milliseconds pool_timeout{0};       ///< longest wait for a connection; 0: the engine's
 };
 
 namespace detail {

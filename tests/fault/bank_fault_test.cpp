@@ -148,6 +148,10 @@ TEST_F(BankFault, AnExhaustedPoolAnswers503WithinPoolTimeoutThenServesAgain) {
     EXPECT_GE(extra.took, 900ms);
     EXPECT_LT(extra.took, 3s);
     std::cerr << "[ figures  ] pool exhausted: 503 after " << extra.took.count() << " ms (pool_timeout 1000 ms)\n";
+    keel::testing::http_client probe(bank.port(), 10s);
+    const auto asked = std::chrono::steady_clock::now();
+    EXPECT_EQ(keel::to_int(probe.get("/readyz").status()), 503u) << "readiness while no connection is free";
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 3s);
 
     lock.commit();  // the holders go through
     for (auto& h : holders) EXPECT_EQ(h.get().status, 201);

@@ -4,6 +4,7 @@
 #include "../../src/pooled_connection.hpp"
 
 #include <gtest/gtest.h>
+#include <keel/session.hpp>
 #include <keel/database_error.hpp>
 #include <keel/pool_timeout.hpp>
 #include <keel/testing/postgres_environment.hpp>
@@ -93,6 +94,18 @@ TEST(EngineTest, AnOverflowConnectionReturnedWhileThePoolIsBusyIsKept) {
     a.reset();  // now pool_size connections are idle: this one is surplus
     EXPECT_EQ(engine.status().size, 1u);
     EXPECT_EQ(engine.status().created, 2u);
+}
+
+TEST(EngineTest, ACheckoutMayWaitLessThanPoolTimeout) {
+    keel::engine engine(small_pool(1, 0, 5s));
+    auto held = engine.checkout();
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_THROW(engine.checkout(100ms), keel::pool_timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);  // not the pool's 5 s
+    keel::session_options quick;
+    quick.pool_timeout = 100ms;
+    keel::session s(engine, quick);
+    EXPECT_THROW(s.exec("SELECT 1"), keel::pool_timeout);
 }
 
 TEST(EngineTest, AWaiterIsHandedTheNextReturnedConnection) {

@@ -5,6 +5,8 @@
 #include <keel/session.hpp>
 #include <keel/task.hpp>
 
+#include <chrono>
+
 namespace bank {
 
 namespace {
@@ -12,11 +14,13 @@ namespace {
 // Liveness: the process serves. Runs on the I/O thread (a coroutine that never blocks).
 keel::task<health> healthz() { co_return health{"ok"}; }
 
-// Readiness: a round trip through the pool. A database that cannot be reached answers 503,
-// so a load balancer stops sending traffic until it is back.
+// Readiness: a round trip through the pool. A database that cannot be reached (or a pool with
+// no connection free for 2 s) answers 503, so a load balancer stops sending traffic until it is back.
 keel::response readyz(keel::session_factory& sessions) {
     try {
-        auto db = sessions.open();
+        keel::session_options quick;
+        quick.pool_timeout = std::chrono::seconds(2);
+        auto db = sessions.open(quick);
         db.scalar<int>("SELECT 1");
         db.commit();
         return keel::response::json({{"status", "ok"}});
