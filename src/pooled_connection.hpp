@@ -14,7 +14,9 @@
 #include <libpq-fe.h>
 #include <memory>
 #include <pqxx/pqxx>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace keel::detail {
@@ -36,12 +38,20 @@ public:
 };
 using pq_connection = pqxx::basic_connection_base<handle_capturing_connect>;
 
+/// Lets the prepared-statement map be searched with the statement's string_view: no string
+/// is built per statement on the request path.
+struct statement_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+};
+
 struct pooled_connection {
     std::unique_ptr<pq_connection> connection;
     PGconn* handle = nullptr;  // the libpq connection inside `connection`
     std::chrono::steady_clock::time_point created;
     std::chrono::steady_clock::time_point last_used;
-    std::unordered_map<std::string, std::string> prepared;  // statement text -> its name on this connection
+    // statement text -> its name on this connection
+    std::unordered_map<std::string, std::string, statement_hash, std::equal_to<>> prepared;
 
     bool is_open() const noexcept { return handle && PQstatus(handle) == CONNECTION_OK; }
 };

@@ -30,6 +30,15 @@ bool parse_flag(std::string_view what, std::string_view text) {
 
 }  // namespace
 
+std::optional<bool> server_options::flag_takes_value(std::string_view flag) noexcept {
+    // Kept in step with the parsing below.
+    for (const std::string_view with_value : {"--host", "--port", "--io-threads", "--worker-concurrency", "--worker-threads"}) {
+        if (flag == with_value) return true;
+    }
+    if (flag == "--no-access-log") return false;
+    return std::nullopt;
+}
+
 server_options server_options::from_environment(int argc, const char* const* argv) {
     server_options o;
     if (const char* v = std::getenv("HOST"); v && *v) o.host = v;

@@ -203,9 +203,9 @@ keel::result session::run(std::string_view sql, std::vector<std::optional<std::s
     s.require_open();
     if (!s.connection) s.begin_transaction();
     auto& pooled = *s.connection;
-    std::string text(sql);
-    auto found = pooled.prepared.find(text);
+    auto found = pooled.prepared.find(sql);
     if (found == pooled.prepared.end()) {
+        std::string text(sql);
         std::string name = "keel_" + std::to_string(pooled.prepared.size() + 1);
         detail::pq::prepare(pooled.handle, name, text, s.broken);
         found = pooled.prepared.emplace(std::move(text), std::move(name)).first;

@@ -1,9 +1,10 @@
 #include "settings.hpp"
 
-#include <charconv>
+#include <keel/param_parser.hpp>
+#include <keel/server_options.hpp>
+
 #include <chrono>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -12,19 +13,16 @@ namespace bank {
 
 namespace {
 
+// keel's own parser for numbers (the one path and query parameters use), with a range.
 std::size_t parse_count(std::string_view flag, std::string_view text, std::size_t max = 10000) {
-    std::size_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value > max) {
+    keel::parse_failure why;
+    const auto value = keel::param_parser<std::size_t>::parse(text, why);
+    if (!value || *value > max) {
         throw std::invalid_argument(std::string(flag) + " must be a number from 0 to " + std::to_string(max) + ", got '" +
                                     std::string(text) + "'");
     }
-    return value;
+    return *value;
 }
-
-// Flags keel::app::run reads; accepted here so that an unknown flag can be an error.
-const std::set<std::string_view> server_flags_with_value = {"--host", "--port", "--io-threads", "--worker-concurrency", "--worker-threads"};
-const std::set<std::string_view> server_switches = {"--no-access-log"};
 
 }  // namespace
 
@@ -56,9 +54,9 @@ settings settings::from_command_line(int argc, const char* const* argv) {
             if (s.database.pool_timeout.count() == 0) throw std::invalid_argument("--pool-timeout-ms must be at least 1");
         } else if (flag == "--seed" && !value) {
             s.seed = true;
-        } else if (server_flags_with_value.contains(flag)) {
-            take_value();
-        } else if (!server_switches.contains(flag)) {
+        } else if (const auto server_flag = keel::server_options::flag_takes_value(flag)) {
+            if (*server_flag) take_value();  // keel::app::run reads it
+        } else {
             throw std::invalid_argument("unknown argument '" + std::string(arg) +
                                         "' (flags: --database-url URL --pool-size N --pool-max-overflow N "
                                         "--pool-timeout-ms N --seed "

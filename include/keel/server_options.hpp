@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace keel {
 
@@ -45,6 +47,11 @@ struct server_options {
     /// too). Unknown `--` flags are left for the application. Throws std::invalid_argument
     /// naming the bad value.
     static server_options from_environment(int argc = 0, const char* const* argv = nullptr);
+
+    /// Whether `flag` (`--port`, `--no-access-log`, ...; without `=value`) is one that
+    /// from_environment() reads, and if so whether it takes a value. An application that
+    /// parses its own flags from the same command line uses it to refuse the ones nobody reads.
+    static std::optional<bool> flag_takes_value(std::string_view flag) noexcept;
 };
 
 }  // namespace keel

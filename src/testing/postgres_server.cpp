@@ -96,7 +96,7 @@ struct postgres_server::impl {
     }
 };
 
-postgres_server::postgres_server() : impl_(std::make_unique<impl>()) {}
+postgres_server::postgres_server(source where) : impl_(std::make_unique<impl>()), source_(where) {}
 
 postgres_server::~postgres_server() { stop(); }
 
@@ -107,7 +107,8 @@ std::string postgres_server::url_for(const std::string& database) const {
 
 void postgres_server::start() {
     if (!base_url_.empty()) return;
-    if (const char* given = std::getenv("KEEL_TEST_DATABASE_URL"); given && *given) {
+    const char* given = source_ == source::always_private ? nullptr : std::getenv("KEEL_TEST_DATABASE_URL");
+    if (given && *given) {
         // Keep everything up to the database name; url_for() puts another one there.
         std::string url = given;
         const auto authority = url.find("://");

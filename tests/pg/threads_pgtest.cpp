@@ -136,7 +136,8 @@ std::shared_ptr<keel::engine> serve_ping(keel::app& app, std::string url, std::s
 }
 
 TEST(ThreadsTest, TheServiceRecoversByItselfWhenPostgresRestarts) {
-    keel::testing::postgres_server database;  // its own server, to restart without disturbing the others
+    // Its own server, even under KEEL_TEST_DATABASE_URL: restarting it disturbs no other test.
+    keel::testing::postgres_server database(keel::testing::postgres_server::source::always_private);
     database.start();
     keel::app app;
     serve_ping(app, database.url(), 2);

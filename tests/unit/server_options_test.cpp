@@ -45,3 +45,20 @@ TEST(ServerOptionsTest, BadValuesAreNamed) {
     ::unsetenv("PORT");
     EXPECT_THROW(keel::server_options::from_environment(3, argv), std::invalid_argument);
 }
+
+TEST(ServerOptionsTest, FlagTakesValueNamesExactlyTheFlagsItReads) {
+    EXPECT_EQ(keel::server_options::flag_takes_value("--port"), true);
+    EXPECT_EQ(keel::server_options::flag_takes_value("--worker-concurrency"), true);
+    EXPECT_EQ(keel::server_options::flag_takes_value("--no-access-log"), false);
+    EXPECT_EQ(keel::server_options::flag_takes_value("--pool-size"), std::nullopt);  // the application's
+    // Every flag said to take a value is read with it.
+    const char* argv[] = {"app", "--host", "127.0.0.2", "--port", "9", "--io-threads", "3", "--worker-concurrency", "5",
+                          "--worker-threads", "7", "--no-access-log"};
+    const auto o = keel::server_options::from_environment(12, argv);
+    EXPECT_EQ(o.host, "127.0.0.2");
+    EXPECT_EQ(o.port, 9);
+    EXPECT_EQ(o.io_threads, 3u);
+    EXPECT_EQ(o.worker_concurrency, 5u);
+    EXPECT_EQ(o.worker_threads, 7u);
+    EXPECT_FALSE(o.access_log);
+}

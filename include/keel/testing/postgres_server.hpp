@@ -18,7 +18,12 @@ namespace keel::testing {
 /// they are missing the error names the Debian package to install.
 class postgres_server {
 public:
-    postgres_server();
+    /// Whether KEEL_TEST_DATABASE_URL may stand in for the server this object starts.
+    enum class source { environment_or_private, always_private };
+
+    /// `always_private`: this object always runs a server of its own (for tests that restart
+    /// it), whatever KEEL_TEST_DATABASE_URL says.
+    explicit postgres_server(source where = source::environment_or_private);
     ~postgres_server();  // stops the server; never throws
     postgres_server(const postgres_server&) = delete;
     postgres_server& operator=(const postgres_server&) = delete;
@@ -41,6 +46,7 @@ public:
 private:
     struct impl;
     std::unique_ptr<impl> impl_;
+    source source_;
     bool owned_ = false;
     std::string base_url_;  // without the database name
 };
