@@ -1,7 +1,10 @@
 #pragma once
 
 #include <keel/dependency_overrides.hpp>
+#include <keel/detail/binders.hpp>
+#include <keel/detail/exception_mapper.hpp>
 #include <keel/detail/route_methods.hpp>
+#include <keel/error_counters.hpp>
 #include <keel/logger.hpp>
 #include <keel/middleware.hpp>
 #include <keel/request.hpp>
@@ -15,7 +18,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace keel {
 
@@ -53,23 +59,30 @@ public:
     template <class T, class F>
     void provide(keel::scope lifetime, F factory) {
         require_unbuilt("register a service");
-        using traits = typename detail::handler_signature<F>::traits;
-        using returned = std::remove_cvref_t<typename traits::result>;
+        using returned = detail::signature_result<F>;
+        static_assert(detail::provides<T, returned>,
+                      "keel: app.provide<T>(scope, factory): the factory must return T, std::unique_ptr<T>, "
+                      "std::shared_ptr<T> or (request scope) keel::yield<T>");
         detail::service_definition def;
         def.key = detail::type_key<T>();
         def.name = detail::type_name<T>();
         def.lifetime = lifetime;
-        def.children = detail::declared_nodes(typename traits::args{});
+        def.children = detail::dependency_children<F>();
         if (lifetime == keel::scope::app) {
-            def.make_app = [factory = std::move(factory)](detail::call_context& ctx) -> std::shared_ptr<void> {
-                if constexpr (std::is_same_v<returned, std::shared_ptr<T>> || std::is_same_v<returned, std::unique_ptr<T>>) {
-                    return std::shared_ptr<T>(detail::call_bound(factory, ctx));
-                } else {
-                    static_assert(!detail::is_yield<returned>::value,
-                                  "keel: app-scoped yield providers are not supported yet; return the service");
-                    return std::make_shared<T>(detail::call_bound(factory, ctx));
-                }
-            };
+            if constexpr (detail::is_yield<returned>::value) {
+                throw std::logic_error("keel: app.provide<" + std::string(def.name) +
+                                       ">: an app-scoped factory cannot be a yield provider; return the service "
+                                       "and clean up in its destructor or an on_shutdown hook");
+            } else {
+                def.make_app = [factory = std::move(factory)](detail::call_context& ctx) -> std::shared_ptr<void> {
+                    if constexpr (std::is_same_v<returned, std::shared_ptr<T>> ||
+                                  std::is_same_v<returned, std::unique_ptr<T>>) {
+                        return std::shared_ptr<T>(detail::call_bound(factory, ctx));
+                    } else {
+                        return std::make_shared<T>(detail::call_bound(factory, ctx));
+                    }
+                };
+            }
         } else {
             def.resolve = [factory = std::move(factory), lifetime](detail::call_context& ctx) -> void* {
                 return &detail::resolve_provider<T>(factory, ctx, detail::type_key<T>(), lifetime);
@@ -78,7 +91,8 @@ public:
         add_service(std::move(def));
     }
 
-    /// Replacements for providers (see keel::dependency_overrides); may change after build.
+    /// Replacements for providers (see keel::dependency_overrides); may change after build,
+    /// and are checked against the app's services as they are set.
     keel::dependency_overrides dependency_overrides;
 
     /// Adds a middleware around every request; the first added is the outermost.
@@ -109,7 +123,8 @@ public:
     /// change. Called by the server and the test client; calling it again does nothing. Throws
     /// std::logic_error naming every problem: two routes for one method and path shape, a
     /// path<"name"> the template lacks, a service with no provider, a dependency cycle, an
-    /// app-scoped service that depends on a request-scoped one — each with its whole chain.
+    /// app-scoped service, factory or lifespan hook that depends on a request-scoped one or on a
+    /// request value (keel::request&, path<>, query<>, header<>, body<>) — each with its chain.
     void build();
     bool built() const noexcept;
 
@@ -119,13 +134,15 @@ public:
     template <class F>
     void on_startup(F hook) {
         require_unbuilt("add a start-up hook");
-        add_lifespan_hook(true, [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
+        add_lifespan_hook(true, "on_startup hook", detail::dependency_children<F>(),
+                          [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
     }
     /// Shut-down code, run newest first by stop(), before the app-scoped services are destroyed.
     template <class F>
     void on_shutdown(F hook) {
         require_unbuilt("add a shut-down hook");
-        add_lifespan_hook(false, [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
+        add_lifespan_hook(false, "on_shutdown hook", detail::dependency_children<F>(),
+                          [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
     }
 
     /// Builds the app and runs the start-up hooks; called by the server before it listens and
@@ -137,6 +154,9 @@ public:
     /// logged.
     void stop() noexcept;
 
+    /// How many requests ended in each kind of failure so far (see keel::error_counters).
+    keel::error_counters error_counters() const noexcept;
+
     /// Runs one request through middleware, routing, the handler and error handling.
     /// The app must be built. The task never throws: every error becomes a response.
     task<response> handle(request& req) const;
@@ -147,13 +167,11 @@ public:
     int run(server_options options);
 
 private:
-    friend class server;  // installs the access log outermost
-    void use_outermost(middleware m);
-
-    using exception_mapper = std::function<std::optional<response>(const std::exception_ptr&, const request&)>;
-    void add_exception_handler(exception_mapper mapper);
+    void add_exception_handler(detail::exception_mapper mapper);
     void add_service(detail::service_definition definition);
-    void add_lifespan_hook(bool startup, std::function<void(detail::call_context&)> hook);
+    void add_lifespan_hook(bool startup, std::string_view name, std::vector<detail::dependency_node> children,
+                           std::function<void(detail::call_context&)> hook);
+    void check_override(std::uintptr_t key, std::string_view name, const detail::override_entry& entry) const;
     void require_unbuilt(std::string_view what) const;
 
     struct impl;

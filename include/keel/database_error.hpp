@@ -10,8 +10,9 @@ namespace keel {
 /// try { db.exec("INSERT INTO users (email) VALUES ($1)", email); }
 /// catch (const keel::unique_violation&) { throw keel::http_error(409, "email already registered"); }
 /// ```
-/// Unhandled, a database error answers 500 (connection_lost: 503), after the rollback; its
-/// message is logged, never sent.
+/// Unhandled in a request, a database error answers 500 after the rollback, its message logged,
+/// never sent; connection_lost and pool_timeout answer 503 with Retry-After (nothing was
+/// written), commit_in_doubt 500 saying the outcome is unknown (see docs/database.md).
 class database_error : public std::runtime_error {
 public:
     database_error(const std::string& message, std::string sqlstate)
@@ -53,13 +54,16 @@ class deadlock_detected : public transaction_conflict {
 class query_canceled : public database_error {
     using database_error::database_error;
 };
-/// The connection broke (server restart, terminated backend, network). Unhandled: 503.
+/// The connection broke (server restart, terminated backend, network) before COMMIT was sent:
+/// nothing of the transaction was written. Unhandled: 503 with Retry-After.
 class connection_lost : public database_error {
     using database_error::database_error;
 };
-/// The connection broke during COMMIT: the transaction may or may not have committed. Never retried.
-class commit_in_doubt : public connection_lost {
-    using connection_lost::connection_lost;
+/// The connection broke during COMMIT: the transaction may or may not have committed. Not a
+/// connection_lost (a handler that retries on connection_lost must not retry this); never
+/// retried by keel. Unhandled: 500 saying the outcome is unknown, no Retry-After.
+class commit_in_doubt : public database_error {
+    using database_error::database_error;
 };
 
 }  // namespace keel

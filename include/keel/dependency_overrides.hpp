@@ -1,13 +1,16 @@
 #pragma once
 
-#include <keel/detail/dependency_graph.hpp>
-#include <keel/detail/type_name.hpp>
 #include <keel/depends.hpp>
+#include <keel/detail/dependency_graph.hpp>
+#include <keel/detail/signature.hpp>
+#include <keel/detail/type_name.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -16,7 +19,12 @@ namespace keel {
 namespace detail {
 template <class T, class F>
 T& resolve_provider(const F& provider, call_context& ctx, std::uintptr_t key, keel::scope lifetime);
-}
+template <class F>
+std::vector<dependency_node> dependency_children();
+
+/// Checks an override's dependencies when it is set; throws std::logic_error naming the problem.
+using override_checker = std::function<void(std::uintptr_t key, std::string_view name, const override_entry&)>;
+}  // namespace detail
 
 /// Replacements for providers, keyed by the provider itself, mostly for tests:
 /// ```
@@ -25,19 +33,34 @@ T& resolve_provider(const F& provider, call_context& ctx, std::uintptr_t key, ke
 /// ```
 /// A replacement is any callable whose parameters are injected like a provider's and which
 /// makes the same type; it applies wherever the provider is used, inside other providers too,
-/// with the original's scope. Set overrides while no request is running.
+/// with the original's scope. Set overrides while no request is running. An app's overrides
+/// are checked when set (once the app is built; before, when it is built): a replacement that
+/// asks for the provider it replaces, or for a service nobody provides, is refused with
+/// std::logic_error.
 class dependency_overrides {
 public:
     class guard;
 
+    dependency_overrides() = default;
+    /// Overrides whose replacements `checker` inspects as they are set (an app's).
+    explicit dependency_overrides(detail::override_checker checker) : checker_(std::move(checker)) {}
+    dependency_overrides(const dependency_overrides&) = delete;
+    dependency_overrides& operator=(const dependency_overrides&) = delete;
+
     template <class R, class... A, class F>
     void set(R (*provider)(A...), F replacement) {
         using value_type = typename detail::provided_type<std::remove_cvref_t<R>>::type;
-        put(detail::provider_key(provider),
-            [replacement = std::move(replacement), key = detail::provider_key(provider)](
-                detail::call_context& ctx, keel::scope lifetime) -> void* {
-                return &detail::resolve_provider<value_type>(replacement, ctx, key, lifetime);
-            });
+        static_assert(detail::provides<value_type, detail::signature_result<F>>,
+                      "keel: dependency_overrides: the replacement must make what the provider it replaces "
+                      "makes (the same T, a std::unique_ptr<T> or std::shared_ptr<T>, or a keel::yield<T>)");
+        const auto key = detail::provider_key(provider);
+        detail::override_entry entry;
+        entry.children = &detail::dependency_children<F>;
+        entry.resolve = [replacement = std::move(replacement), key](detail::call_context& ctx,
+                                                                    keel::scope lifetime) -> void* {
+            return &detail::resolve_provider<value_type>(replacement, ctx, key, lifetime);
+        };
+        put(key, detail::type_name<value_type>(), std::move(entry));
     }
 
     /// Sets an override until the returned guard is destroyed, then restores what was there.
@@ -52,22 +75,23 @@ public:
     bool empty() const;
 
     /// The override for `key`, or null.
-    std::shared_ptr<const detail::override_resolver> find(std::uintptr_t key) const;
+    std::shared_ptr<const detail::override_entry> find(std::uintptr_t key) const;
 
 private:
-    void put(std::uintptr_t key, detail::override_resolver resolver);
-    void restore(std::uintptr_t key, std::shared_ptr<const detail::override_resolver> previous);
+    void put(std::uintptr_t key, std::string_view name, detail::override_entry entry);
+    void restore(std::uintptr_t key, std::shared_ptr<const detail::override_entry> previous);
     void erase(std::uintptr_t key);
 
+    detail::override_checker checker_;
     mutable std::mutex mutex_;
     std::atomic<bool> any_{false};  // lets find() skip the lock while no override is set
-    std::unordered_map<std::uintptr_t, std::shared_ptr<const detail::override_resolver>> overrides_;
+    std::unordered_map<std::uintptr_t, std::shared_ptr<const detail::override_entry>> overrides_;
 };
 
 /// Restores a provider's previous override (or none) when destroyed.
 class dependency_overrides::guard {
 public:
-    guard(dependency_overrides& owner, std::uintptr_t key, std::shared_ptr<const detail::override_resolver> previous)
+    guard(dependency_overrides& owner, std::uintptr_t key, std::shared_ptr<const detail::override_entry> previous)
         : owner_(&owner), key_(key), previous_(std::move(previous)) {}
     guard(guard&& other) noexcept
         : owner_(std::exchange(other.owner_, nullptr)), key_(other.key_), previous_(std::move(other.previous_)) {}
@@ -79,7 +103,7 @@ public:
 private:
     dependency_overrides* owner_;
     std::uintptr_t key_;
-    std::shared_ptr<const detail::override_resolver> previous_;
+    std::shared_ptr<const detail::override_entry> previous_;
 };
 
 template <class R, class... A, class F>

@@ -3,6 +3,7 @@
 #include <keel/scope.hpp>
 #include <keel/yield.hpp>
 
+#include <memory>
 #include <type_traits>
 
 namespace keel {
@@ -26,6 +27,16 @@ template <class R, class... A>
 struct provider_result<R (*)(A...) noexcept> {
     using type = std::remove_cvref_t<R>;
 };
+
+template <class R>
+struct is_yield : std::false_type {};
+template <class T>
+struct is_yield<yield<T>> : std::true_type {};
+
+/// What a provider of T may return: T, a smart pointer to T, or (request scope) a yield<T>.
+template <class T, class R>
+constexpr bool provides = std::is_same_v<R, yield<T>> || std::is_same_v<R, std::unique_ptr<T>> ||
+                          std::is_same_v<R, std::shared_ptr<T>> || std::is_convertible_v<R, T>;
 }  // namespace detail
 
 /// A dependency on what `Provider` makes: `using session_dep = keel::depends<get_session>;`

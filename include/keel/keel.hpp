@@ -9,6 +9,7 @@
 #include <keel/dependency_overrides.hpp>
 #include <keel/depends.hpp>
 #include <keel/engine.hpp>
+#include <keel/error_counters.hpp>
 #include <keel/get_session.hpp>
 #include <keel/header.hpp>
 #include <keel/header_map.hpp>

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <keel/detail/value_shape.hpp>
 #include <keel/validation_error.hpp>
 
 #include <charconv>
@@ -79,19 +80,11 @@ private:
 };
 
 template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-template <class T>
-struct is_vector : std::false_type {};
-template <class T, class A>
-struct is_vector<std::vector<T, A>> : std::true_type {};
-template <class T>
 concept keel_model = requires { typename T::keel_model_tag; };
 
 template <class T>
 void write_field(nlohmann::json& out, const char* name, const T& value) {
-    if constexpr (is_optional<T>::value) {
+    if constexpr (value_shape<T>::optional) {
         if (value) {
             write_field(out, name, *value);
         } else {
@@ -109,7 +102,7 @@ void append_json_double(std::string& out, double value);
 
 template <class T>
 void append_json(std::string& out, const T& value) {
-    if constexpr (is_optional<T>::value) {
+    if constexpr (value_shape<T>::optional) {
         if (value) {
             append_json(out, *value);
         } else {
@@ -126,7 +119,7 @@ void append_json(std::string& out, const T& value) {
     } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
                          std::is_same_v<T, const char*> || std::is_same_v<T, char*>) {
         append_json_string(out, value);
-    } else if constexpr (is_vector<T>::value) {
+    } else if constexpr (value_shape<T>::list) {
         out += '[';
         for (std::size_t i = 0; i < value.size(); ++i) {
             if (i) out += ',';
@@ -159,7 +152,7 @@ inline std::vector<std::string> child_loc(const std::vector<std::string>& loc, s
 template <class T>
 void read_value(const nlohmann::json& value, T& out, const std::vector<std::string>& loc,
                 std::vector<field_error>& errors) {
-    if constexpr (is_optional<T>::value) {
+    if constexpr (value_shape<T>::optional) {
         if (value.is_null()) {
             out.reset();
             return;
@@ -190,7 +183,7 @@ void read_value(const nlohmann::json& value, T& out, const std::vector<std::stri
     } else if constexpr (std::is_same_v<T, std::string>) {
         if (!value.is_string()) return errors.push_back({loc, "str type expected", "type_error.str"});
         out = value.get_ref<const std::string&>();
-    } else if constexpr (is_vector<T>::value) {
+    } else if constexpr (value_shape<T>::list) {
         if (!value.is_array()) return errors.push_back({loc, "value is not a valid list", "type_error.list"});
         T items;
         items.reserve(value.size());
@@ -235,7 +228,7 @@ public:
     void read(const char* name, T& out) {
         const auto it = json_.find(name);
         if (it == json_.end()) {
-            if constexpr (is_optional<T>::value) {
+            if constexpr (value_shape<T>::optional) {
                 out.reset();
             } else {
                 errors_.push_back({{name}, "field required", "value_error.missing"});

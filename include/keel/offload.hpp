@@ -1,14 +1,21 @@
 #pragma once
 
 #include <keel/detail/blocking.hpp>
-#include <keel/http_error.hpp>
 
 #include <exception>
+#include <stdexcept>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
 namespace keel {
+
+/// The server's worker pool has more blocking work queued than `worker_queue_limit`: the
+/// request is answered 503 with `Retry-After: 1` (nothing of it ran).
+class server_busy : public std::runtime_error {
+public:
+    server_busy();
+};
 
 /// `co_await keel::offload(fn)` runs the blocking callable `fn` on the server's worker pool
 /// and resumes the awaiting coroutine on its I/O thread with fn's result (or exception).
@@ -16,7 +23,8 @@ namespace keel {
 /// This is how a coroutine handler calls blocking code (libpqxx, file I/O) without stalling
 /// the other connections of its I/O thread. Plain (non-coroutine) handlers are offloaded this
 /// way by keel itself. Outside a server (the in-process test client) `fn` runs inline. When the
-/// pool's queue is full the await throws `http_error` 503 with `Retry-After`.
+/// pool's queue is full the await throws keel::server_busy (answered 503 with `Retry-After`).
+/// `fn` runs where blocking is allowed: keel's blocking database calls work inside it.
 template <class F>
 auto offload(F fn) {
     using result_type = std::invoke_result_t<F&>;
@@ -50,17 +58,17 @@ auto offload(F fn) {
             continuation = awaiting;
             switch (detail::submit_blocking(*this)) {
                 case detail::submit_result::queued: return true;
-                case detail::submit_result::run_inline: call(*this); return false;
+                case detail::submit_result::run_inline: {
+                    const detail::thread_role may_block(false);
+                    call(*this);
+                    return false;
+                }
                 case detail::submit_result::rejected: rejected = true; return false;
             }
             return false;
         }
         result_type await_resume() {
-            if (rejected) {
-                header_map retry;
-                retry.set("Retry-After", "1");
-                throw http_error(status::service_unavailable, "server busy", std::move(retry));
-            }
+            if (rejected) detail::throw_server_busy();
             if (error) std::rethrow_exception(error);
             if constexpr (!std::is_void_v<result_type>) return std::move(*result);
         }

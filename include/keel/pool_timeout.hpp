@@ -1,14 +1,15 @@
 #pragma once
 
-#include <keel/http_error.hpp>
+#include <keel/database_error.hpp>
 
 #include <chrono>
 
 namespace keel {
 
 /// No database connection could be had within `pool_timeout` (or the wait queue was full, or
-/// the engine is shutting down). Unhandled, it answers 503 with `Retry-After: 1`.
-class pool_timeout : public http_error {
+/// the engine is shutting down). A database error: it says nothing of HTTP. Unhandled in a
+/// request, the pipeline answers it 503 with `Retry-After: 1` (nothing was written).
+class pool_timeout : public database_error {
 public:
     explicit pool_timeout(std::chrono::milliseconds waited, const char* why = "database connection pool exhausted");
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <keel/detail/handler.hpp>
+#include <keel/detail/handler_info.hpp>
 #include <keel/method.hpp>
 #include <keel/status.hpp>
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <keel/detail/value_shape.hpp>
 #include <keel/param_parser.hpp>
 
 #include <cstddef>
@@ -13,18 +14,13 @@
 namespace keel {
 
 namespace detail {
-struct result_data;  // a pqxx::result; src/session.cpp
+struct result_data;  // a libpq PGresult; src/db/result.cpp
 std::size_t result_size(const result_data& r) noexcept;
 std::size_t result_affected(const result_data& r) noexcept;
 // The text of a field, or nullopt for NULL; throws std::out_of_range for an unknown column.
 std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::string_view column);
 std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::size_t column);
 [[noreturn]] void throw_column_error(std::string_view column, std::string_view text, std::string_view why);
-
-template <class T>
-struct is_std_optional : std::false_type {};
-template <class T>
-struct is_std_optional<std::optional<T>> : std::true_type {};
 }  // namespace detail
 
 /// One row of a result, read by column name (or index) into C++ types: integers, floating

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <keel/engine.hpp>
+#include <keel/detail/value_shape.hpp>
 #include <keel/row.hpp>
 
 #include <chrono>
@@ -27,6 +28,11 @@ struct session_options {
 namespace detail {
 struct outer_transaction;  // one connection's transaction that sessions join; src/outer_transaction.hpp
 
+/// A floating-point parameter as the shortest text that reads back as the same value
+/// (`1e-09`, not `0.000000`); infinities and NaN as PostgreSQL spells them.
+std::string format_param(double value);
+std::string format_param(float value);
+
 template <class T>
 std::optional<std::string> to_param(const T& value) {
     if constexpr (std::is_same_v<T, std::nullptr_t>) {
@@ -35,7 +41,13 @@ std::optional<std::string> to_param(const T& value) {
         return value ? to_param(*value) : std::nullopt;
     } else if constexpr (std::is_same_v<T, bool>) {
         return std::string(value ? "true" : "false");
+    } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        return format_param(value);
     } else if constexpr (std::is_arithmetic_v<T>) {
+        static_assert(!std::is_same_v<T, char> && !std::is_same_v<T, signed char> && !std::is_same_v<T, unsigned char> &&
+                          !std::is_same_v<T, long double>,
+                      "keel: a statement parameter of type char is ambiguous (a letter or a number?): pass a "
+                      "std::string or an integer; long double has no lossless PostgreSQL type: pass a double");
         return std::to_string(value);
     } else {
         static_assert(std::is_convertible_v<const T&, std::string_view>,
@@ -62,7 +74,10 @@ T from_row(const row& r) {
 /// Statements take parameters (`$1`, `$2`...), never string splicing; each distinct statement
 /// is prepared once per connection and reused. `commit()` and `rollback()` end the transaction
 /// and return the connection; the next statement begins a new one. A session destroyed with an
-/// open transaction rolls it back. Not thread safe: one session, one thread at a time.
+/// open transaction rolls it back. A moved-from session is empty: destroying it, committing or
+/// rolling it back does nothing (its transaction went with the move); running a statement on
+/// it, or on a closed session, throws std::logic_error. Not thread safe: one session, one
+/// thread at a time.
 class session {
 public:
     session(engine& e, session_options options = {});
@@ -74,7 +89,10 @@ public:
     session& operator=(session&&) = delete;
     ~session();  // rolls back an open transaction; never throws
 
-    /// Runs a statement; throws a keel::database_error subclass for what PostgreSQL refused.
+    /// Runs a statement; throws a keel::database_error subclass for what PostgreSQL refused. A
+    /// parameter (or the statement) holding a NUL byte, which PostgreSQL text cannot store, is
+    /// refused before anything is sent (SQLSTATE 22021), never cut short. Blocks: on an I/O
+    /// thread it throws std::logic_error (see keel::offload).
     template <class... Args>
     keel::result exec(std::string_view sql, const Args&... args) {
         return run(sql, {detail::to_param(args)...});

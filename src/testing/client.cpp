@@ -1,5 +1,7 @@
 #include <keel/testing/client.hpp>
 
+#include <keel/detail/blocking.hpp>
+
 #include <stdexcept>
 
 namespace keel::testing {
@@ -27,6 +29,9 @@ test_response client::send(request req) {
     std::optional<response> result;
     std::exception_ptr failure;
     // No worker pool on this thread, so offloaded work runs inline and the task completes here.
+    // The thread plays an I/O thread meanwhile, as a server's would: a blocking call made
+    // outside keel::offload fails here as it would in production.
+    const keel::detail::thread_role io(true);
     keel::detail::start_detached(app_.handle(req), [&](std::optional<response> res, std::exception_ptr error) {
         result = std::move(res);
         failure = error;

@@ -1,6 +1,6 @@
 #include <keel/testing/isolated_database.hpp>
 
-#include "../outer_transaction.hpp"
+#include "db/outer_transaction.hpp"
 
 namespace keel::testing {
 

@@ -2,7 +2,8 @@
 # prefix first; MODE=subdirectory uses the source tree directly.
 set(work ${KEEL_BINARY_DIR}/consumer-${MODE})
 file(REMOVE_RECURSE ${work})
-set(configure_args -S ${KEEL_SOURCE_DIR}/tests/consumer -B ${work}/build -G Ninja -DKEEL_CONSUMER_MODE=${MODE})
+set(configure_args -S ${KEEL_SOURCE_DIR}/tests/consumer -B ${work}/build -G Ninja -DKEEL_CONSUMER_MODE=${MODE}
+    -DCMAKE_BUILD_TYPE=Release)  # optimised: GCC warns of some things (-Wmaybe-uninitialized) only then
 if(MODE STREQUAL "installed")
     execute_process(COMMAND ${CMAKE_COMMAND} --install ${KEEL_BINARY_DIR} --prefix ${work}/prefix
                     RESULT_VARIABLE rc)

@@ -54,7 +54,7 @@ long long scalar(const std::string& url, const std::string& sql) {
 // The ledger after a run: total unchanged, nothing negative, every acknowledged transfer stored,
 // and no row beyond those whose outcome the client could not know.
 void expect_ledger_consistent(const std::string& url, const load_outcome& o) {
-    EXPECT_EQ(o.other, 0) << "answers other than 201/409/503";
+    EXPECT_EQ(o.other, 0) << "answers other than 201/409/503/outcome-unknown";
     EXPECT_EQ(scalar(url, "SELECT sum(balance) FROM accounts"), 1'000'000);
     EXPECT_EQ(scalar(url, "SELECT count(*) FROM accounts WHERE balance < 0"), 0);
     std::ostringstream ids;
@@ -67,7 +67,8 @@ void expect_ledger_consistent(const std::string& url, const load_outcome& o) {
     EXPECT_EQ(stored, static_cast<long>(o.acknowledged.size())) << "an acknowledged transfer is missing";
     const auto rows = q.exec1("SELECT count(*) FROM transfers")[0].as<long>();
     EXPECT_GE(rows, static_cast<long>(o.acknowledged.size()));
-    EXPECT_LE(rows, static_cast<long>(o.acknowledged.size()) + o.unknown) << "a refused or failed transfer left a row";
+    EXPECT_LE(rows, static_cast<long>(o.acknowledged.size()) + o.unknown + o.in_doubt)
+        << "a refused or failed transfer left a row";
 }
 
 class BankFault : public ::testing::Test {
@@ -305,7 +306,7 @@ TEST_F(BankFault, SoakKeepsMemoryAndDescriptorsFlat) {
     const auto outcome = transfers.stop();
 
     EXPECT_EQ(failures, 0);
-    EXPECT_EQ(outcome.unknown + outcome.unavailable + outcome.other, 0);
+    EXPECT_EQ(outcome.unknown + outcome.unavailable + outcome.in_doubt + outcome.other, 0);
     EXPECT_LT(rss_after - rss_before, std::max(8L * 1024, rss_before / 4)) << "RSS grew from " << rss_before << " KiB";
     EXPECT_LE(std::abs(fds_after - fds_before), 4) << "descriptors " << fds_before << " -> " << fds_after;
     expect_ledger_consistent(database_.url(), outcome);
@@ -319,8 +320,9 @@ TEST_F(BankFault, SoakKeepsMemoryAndDescriptorsFlat) {
 namespace {
 
 // pg_terminate_backend on every connection of the bank while clients transfer: the requests
-// that find a dead connection get 503 at once, the pool replaces the connections, and service
-// is whole again without restarting the bank.
+// that find a dead connection get 503 at once (or, caught with COMMIT in flight, 500 "outcome
+// unknown", whose rows the ledger check allows for), the pool replaces the connections, and
+// service is whole again without restarting the bank.
 TEST_F(BankFault, TerminatedBackendsAreReplacedWithoutARestart) {
     bank_process bank(database_.url());
     transfer_load load(bank.port(), clients, accounts);
@@ -339,11 +341,11 @@ TEST_F(BankFault, TerminatedBackendsAreReplacedWithoutARestart) {
 
     EXPECT_GE(terminated, 1);
     EXPECT_EQ(outcome.unknown, 0);
-    EXPECT_LE(outcome.unavailable, 2L * 15) << "more 503s than dead connections";
+    EXPECT_LE(outcome.unavailable + outcome.in_doubt, static_cast<long>(terminated)) << "more failures than dead connections";
     EXPECT_LT(recovered_in, 5s);
     expect_ledger_consistent(database_.url(), outcome);
-    std::cerr << "[ figures  ] " << terminated << " backends terminated: " << outcome.unavailable
-              << " answers 503, 300 more transfers within "
+    std::cerr << "[ figures  ] " << terminated << " backends terminated: " << outcome.unavailable << " answers 503, "
+              << outcome.in_doubt << " outcome unknown, 300 more transfers within "
               << std::chrono::duration_cast<std::chrono::milliseconds>(recovered_in).count() << " ms\n";
 }
 

@@ -46,6 +46,13 @@ void transfer_load::client(int seed) {
                     break;
                 case 409: ++mine.refused; break;
                 case 503: ++mine.unavailable; break;
+                case 500:  // the connection broke during COMMIT: the only 500 a transfer may get
+                    if (!res.header("Retry-After") && res.body().find("outcome is unknown") != std::string::npos) {
+                        ++mine.in_doubt;
+                    } else {
+                        ++mine.other;
+                    }
+                    break;
                 default: ++mine.other; break;
             }
         } catch (const std::exception&) {
@@ -59,6 +66,7 @@ void transfer_load::client(int seed) {
     outcome_.refused += mine.refused;
     outcome_.unavailable += mine.unavailable;
     outcome_.unknown += mine.unknown;
+    outcome_.in_doubt += mine.in_doubt;
     outcome_.other += mine.other;
     outcome_.slowest = std::max(outcome_.slowest, mine.slowest);
 }

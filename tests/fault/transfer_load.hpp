@@ -16,6 +16,7 @@ struct load_outcome {
     long refused = 0;                        // 409: insufficient funds
     long unavailable = 0;                    // 503
     long unknown = 0;                        // no answer (connection refused, reset, timed out)
+    long in_doubt = 0;                       // 500 "outcome unknown": the connection broke during COMMIT
     long other = 0;                          // any other status: a bug
     std::chrono::milliseconds slowest{0};    // the longest any answered request took
 };

@@ -6,8 +6,10 @@
 #include <keel/app.hpp>
 #include <keel/body.hpp>
 #include <keel/path.hpp>
+#include <keel/testing/client.hpp>
 #include <keel/testing/live_server.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <future>
 #include <memory>
@@ -257,4 +259,38 @@ TEST(ServerTest, HeaderInjectionInAResponseBecomes500) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 500);
     EXPECT_FALSE(res->header("Set-Cookie").has_value());
+}
+
+// The access log belongs to the server, not to the app's middleware: an app that a test client
+// built first (so it can no longer change) still gets its access log lines.
+TEST(ServerTest, TheAccessLogWorksWhenATestClientBuiltTheAppFirst) {
+    keel::app app;
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    app.logger().set_sink([&](keel::log_level, std::string_view line) {
+        std::lock_guard lock(mutex);
+        lines.emplace_back(line);
+    });
+    app.use([](keel::request& req, keel::next next) -> keel::task<keel::response> {
+        auto res = co_await next(req);
+        res.headers().set("X-Inner", "1");
+        co_return res;
+    });
+    app.get("/logged", [] { return "yes"; });
+    { keel::testing::client first(app); EXPECT_EQ(first.get("/logged").body(), "\"yes\""); }
+    ASSERT_TRUE(app.built());
+
+    auto options = live_server::quiet_options();
+    options.access_log = true;
+    live_server server(app, options);
+    raw_client c(server.port());
+    c.send(get_request("/logged"));
+    const auto res = c.read_response(5s);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    std::lock_guard lock(mutex);
+    const auto logged = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.find("\"GET /logged HTTP/1.1\" 200") != std::string::npos;
+    });
+    EXPECT_TRUE(logged) << "no access log line for the request";
 }

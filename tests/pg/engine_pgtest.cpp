@@ -1,7 +1,7 @@
 // The connection pool against a real PostgreSQL (the binary's throwaway server).
 #include <keel/engine.hpp>
 
-#include "../../src/pooled_connection.hpp"
+#include "../../src/db/pooled_connection.hpp"
 
 #include <gtest/gtest.h>
 #include <keel/session.hpp>
@@ -51,7 +51,7 @@ TEST(EngineTest, ReturnedConnectionsAreReused) {
     EXPECT_EQ(engine.status().checked_out, 1u);
 }
 
-TEST(EngineTest, ExhaustedPoolTimesOutWith503AndServesAgainAfterwards) {
+TEST(EngineTest, ExhaustedPoolTimesOutAndServesAgainAfterwards) {
     keel::engine engine(small_pool(1, 1, 200ms));
     std::optional<keel::engine::lease> a(engine.checkout());
     auto b = engine.checkout();  // the overflow connection
@@ -60,8 +60,7 @@ TEST(EngineTest, ExhaustedPoolTimesOutWith503AndServesAgainAfterwards) {
         engine.checkout();
         FAIL() << "a third connection was handed out";
     } catch (const keel::pool_timeout& e) {
-        EXPECT_EQ(e.status(), 503);
-        EXPECT_EQ(e.headers().get("Retry-After").value_or(""), "1");
+        EXPECT_GE(e.waited(), 190ms);  // the 503 it becomes in a request is the pipeline's (threads_pgtest)
         EXPECT_GE(std::chrono::steady_clock::now() - start, 190ms);
     }
     EXPECT_EQ(engine.status().timeouts, 1u);

@@ -185,3 +185,17 @@ TEST(DatabaseTemplate, TheDatabaseIsDroppedEvenWithConnectionsOpen) {
 }
 
 }  // namespace
+
+// A statement that fails to parse, in a session of the isolated database, is that session's
+// failure only: the test's outer transaction (and what the test wrote before) survives it.
+TEST_F(IsolatedDatabaseTest, AStatementThatFailsToParseDoesNotPoisonTheOuterTransaction) {
+    EXPECT_EQ(client_.post("/notes/kept", nullptr).status(), 201);
+    {
+        auto s = db_.sessions().open();
+        EXPECT_THROW(s.exec("SELEKT nonsense FROM nowhere"), keel::database_error);
+    }
+    auto s = db_.sessions().open();
+    EXPECT_EQ(s.scalar<std::int64_t>("SELECT count(*) FROM notes WHERE text = 'kept'"), 1);
+    s.commit();
+    EXPECT_EQ(client_.get("/notes/count").json(), 1);
+}

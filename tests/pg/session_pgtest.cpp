@@ -1,5 +1,6 @@
 // keel::session and get_session against a real PostgreSQL.
 #include <keel/session.hpp>
+#include <keel/http_error.hpp>
 
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
@@ -298,4 +299,54 @@ TEST_F(SessionTest, CommittingATransactionAnErrorAbortedFailsAndTheConnectionCom
     EXPECT_EQ(next.scalar<int>("SELECT 2"), 2);
     next.commit();
     EXPECT_EQ(engine_->status().created, 1u);
+}
+
+TEST_F(SessionTest, AMovedFromSessionIsSafeToDestroyAndToTearDown) {
+    keel::session first(*engine_);
+    first.exec(insert_sql(), "moved@x", nullptr);
+    keel::session second(std::move(first));
+    first.commit();    // NOLINT(bugprone-use-after-move): what a teardown holding the old one does
+    first.rollback();  // NOLINT(bugprone-use-after-move)
+    first.close();     // NOLINT(bugprone-use-after-move)
+    EXPECT_FALSE(first.in_transaction());  // NOLINT(bugprone-use-after-move)
+    try {
+        first.exec("SELECT 1");  // NOLINT(bugprone-use-after-move)
+        FAIL() << "a moved-from session ran a statement";
+    } catch (const std::logic_error& e) {
+        EXPECT_NE(std::string(e.what()).find("moved from"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(second.in_transaction());
+    second.commit();
+    EXPECT_EQ(count(), 1);
+}
+
+TEST_F(SessionTest, ASessionUsedAfterCloseIsAClearError) {
+    keel::session s(*engine_);
+    s.exec(insert_sql(), "closed@x", nullptr);
+    s.close();
+    EXPECT_EQ(count(), 0) << "close rolls back";
+    try {
+        s.exec("SELECT 1");
+        FAIL() << "a closed session ran a statement";
+    } catch (const std::logic_error& e) {
+        EXPECT_NE(std::string(e.what()).find("closed"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(s.commit(), std::logic_error);
+    EXPECT_THROW((void)s.begin(), std::logic_error);
+}
+
+// A handler that takes the request's session away (moves it out of get_session's value) leaves
+// get_session a moved-from session to commit: harmless, and the moved session is the handler's.
+TEST_F(SessionTest, GetSessionTearsDownASessionTheHandlerMovedAway) {
+    keel::app app;
+    app.provide<keel::session_factory>(keel::scope::app, [this] { return keel::session_factory{*engine_}; });
+    app.post("/take", [this](keel::depends<keel::get_session> db) {
+        keel::session mine(std::move(*db));
+        mine.exec(insert_sql(), "taken@x", nullptr);
+        mine.commit();
+        return "taken";
+    });
+    keel::testing::client client(app);
+    EXPECT_EQ(client.post("/take", nullptr).status(), keel::status::ok);
+    EXPECT_EQ(count(), 1);
 }

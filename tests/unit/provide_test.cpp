@@ -258,3 +258,91 @@ TEST(ProvideTest, AFailingStartupStopsTheStart) {
     EXPECT_THROW(client{app}, std::runtime_error);
     EXPECT_EQ(app.run(keel::testing::live_server::quiet_options()), 1);  // a clear message and a non-zero exit
 }
+
+namespace {
+struct tenant_cache {
+    std::string tenant;
+};
+std::string current_tenant(keel::header<std::string, "x-tenant"> t) { return *t; }
+std::string self_referring(keel::depends<real_greeting> g) { return *g; }
+
+// build()'s message, or "" when the app fits together.
+std::string build_problems(keel::app& app) {
+    try {
+        app.build();
+        return "";
+    } catch (const std::logic_error& e) {
+        return e.what();
+    }
+}
+}  // namespace
+
+TEST(ProvideTest, AnAppScopedFactoryAskingForARequestValueIsACaptiveDependency) {
+    keel::app app;
+    app.provide<tenant_cache>(keel::scope::app,
+                              [](keel::header<std::string, "x-tenant"> t) { return tenant_cache{*t}; });
+    app.get("/", [](tenant_cache& c) { return c.tenant; });
+    const auto what = build_problems(app);
+    EXPECT_NE(what.find("tenant_cache (app) -> keel::header<\"x-tenant\"> (request): something app-scoped"),
+              std::string::npos)
+        << what;
+}
+
+TEST(ProvideTest, AnAppScopedFactoryAskingForTheRequestThroughAProviderIsACaptiveDependency) {
+    keel::app app;
+    app.provide<tenant_cache>(keel::scope::app,
+                              [](keel::depends<current_tenant> t) { return tenant_cache{*t}; });
+    const auto what = build_problems(app);  // no route uses it: services are checked all the same
+    EXPECT_NE(what.find("tenant_cache (app) -> {anonymous}::current_tenant (request)"), std::string::npos)
+        << what;
+}
+
+TEST(ProvideTest, ALifespanHookAskingForRequestThingsIsACaptiveDependency) {
+    keel::app app;
+    app.on_startup([](keel::request& req) { (void)req; });
+    app.on_shutdown([](session_number_dep n) { (void)n; });
+    const auto what = build_problems(app);
+    EXPECT_NE(what.find("on_startup hook (app) -> keel::request& (request)"), std::string::npos) << what;
+    EXPECT_NE(what.find("on_shutdown hook (app) -> {anonymous}::session_number (request)"), std::string::npos) << what;
+}
+
+TEST(ProvideTest, ARequestScopedFactoryMayAskForRequestValues) {
+    keel::app app;
+    app.provide<tenant_cache>(keel::scope::request,
+                              [](keel::header<std::string, "x-tenant"> t) { return tenant_cache{*t}; });
+    app.get("/", [](tenant_cache& c) { return c.tenant; });
+    EXPECT_EQ(build_problems(app), "");
+    client c(app);
+    EXPECT_EQ(c.get("/", {{"x-tenant", "acme"}}).body(), "\"acme\"");
+}
+
+TEST(ProvideTest, AnOverrideSetOnABuiltAppIsCheckedAtOnce) {
+    keel::app app;
+    app.get("/", [](keel::depends<real_greeting> g) { return *g; });
+    client c(app);  // builds the app
+
+    try {
+        app.dependency_overrides.set(real_greeting, [](mailer& m) { return m.greeting; });
+        FAIL() << "an override needing a missing service was accepted";
+    } catch (const std::logic_error& e) {
+        EXPECT_NE(std::string(e.what()).find("mailer>(...) (needed by the replacement provider of"), std::string::npos) << e.what();
+    }
+    try {
+        app.dependency_overrides.set(real_greeting, self_referring);
+        FAIL() << "an override asking for the provider it replaces was accepted";
+    } catch (const std::logic_error& e) {
+        EXPECT_NE(std::string(e.what()).find("dependency cycle"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(app.dependency_overrides.empty()) << "a refused override must change nothing";
+    EXPECT_EQ(c.get("/").body(), "\"real\"");
+    app.dependency_overrides.set(real_greeting, test_greeting);  // a fitting one is taken
+    EXPECT_EQ(c.get("/").body(), "\"test\"");
+}
+
+TEST(ProvideTest, AnOverrideSetBeforeTheBuildIsCheckedByTheBuild) {
+    keel::app app;
+    app.get("/", [](keel::depends<real_greeting> g) { return *g; });
+    app.dependency_overrides.set(real_greeting, [](mailer& m) { return m.greeting; });
+    const auto what = build_problems(app);
+    EXPECT_NE(what.find("mailer>(...) (needed by {anonymous}::real_greeting)"), std::string::npos) << what;
+}

@@ -1,8 +1,8 @@
 #pragma once
 
 // What the app needs to resolve dependencies at run time and to check their graph at build
-// time. Templates describe each handler's and provider's dependencies as nodes; the registry
-// (implemented by the app, in src/) owns services and overrides.
+// time. Templates describe each handler's and provider's parameters as nodes; the registry
+// (implemented in src/di/) owns services and overrides. Nothing here knows HTTP or SQL.
 
 #include <keel/detail/request_scope.hpp>
 #include <keel/request.hpp>
@@ -25,17 +25,27 @@ struct call_context {
     const dependency_registry& registry;
 };
 
+enum class node_kind {
+    service,        // `T&` of a type registered with app.provide<T>
+    provider,       // keel::depends<provider>
+    request_value,  // keel::request&, path<>, query<>, header<>, body<>: exists only in a request
+};
+
 // One edge of the dependency graph, as declared by a parameter.
 struct dependency_node {
-    bool is_service = false;      // `T&` of a type registered with app.provide<T>
+    node_kind kind = node_kind::provider;
     std::uintptr_t key = 0;       // the provider's address, or the type's key
-    std::string_view name;        // for messages
+    std::string_view name;        // for messages: the type, the provider, or the parameter's name
     keel::scope declared = keel::scope::request;  // a provider's scope; a service's comes from the registry
     std::vector<dependency_node> (*children)() = nullptr;  // a provider's own parameters
+    std::string_view what;        // request values: "keel::query", ...
 };
 
 // An override: resolves a replacement provider in place of the original (same key, same scope).
-using override_resolver = std::function<void*(call_context&, keel::scope)>;
+struct override_entry {
+    std::function<void*(call_context&, keel::scope)> resolve;
+    std::vector<dependency_node> (*children)() = nullptr;  // the replacement's parameters
+};
 
 // A service registered with app.provide<T>(lifetime, factory), type-erased.
 struct service_definition {
@@ -53,11 +63,14 @@ public:
     /// transient: fresh). Throws std::logic_error naming the type when none is registered.
     virtual void* service(std::uintptr_t type_key, std::string_view type_name, call_context& ctx) const = 0;
     /// The override of provider `key`, or null.
-    virtual std::shared_ptr<const override_resolver> override_for(std::uintptr_t key) const = 0;
+    virtual std::shared_ptr<const override_entry> override_for(std::uintptr_t key) const = 0;
 
 protected:
     ~dependency_registry() = default;
 };
+
+/// Throws the std::logic_error for a provider of `type` that returned a null pointer.
+[[noreturn]] void throw_null_provider(std::string_view type);
 
 /// A key per type, unique in the process.
 template <class T>

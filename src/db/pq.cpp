@@ -2,7 +2,9 @@
 
 #include <keel/database_error.hpp>
 
+#include <cerrno>
 #include <string_view>
+#include <sys/socket.h>
 
 namespace keel::detail::pq {
 
@@ -36,6 +38,24 @@ bool succeeded(const PGresult* r) noexcept {
     if (state == "57014") throw query_canceled(message, state);
     throw database_error(message, state);
 }
+
+}  // namespace
+
+bool still_connected(PGconn* c) noexcept {
+    if (PQstatus(c) != CONNECTION_OK) return false;
+    const int fd = PQsocket(c);
+    if (fd < 0) return false;
+    // Between two statements of a transaction the server has nothing to say unasked: a byte
+    // waiting here is the farewell of a terminated backend, and end-of-file a closed socket.
+    // Either way COMMIT must not go out (refusing it on a false alarm loses nothing: the
+    // transaction is rolled back and the request answered 503).
+    char byte = 0;
+    const auto got = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (got >= 0) return false;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
+namespace {
 
 result_ptr checked(PGconn* c, PGresult* raw, bool& broken) {
     result_ptr r(raw);

@@ -5,27 +5,6 @@
 namespace keel::detail {
 
 namespace {
-thread_local worker_pool* this_thread_pool = nullptr;
-thread_local io_resumer* this_thread_resumer = nullptr;
-}  // namespace
-
-void bind_io_thread(worker_pool* pool, io_resumer* resumer) noexcept {
-    this_thread_pool = pool;
-    this_thread_resumer = resumer;
-}
-
-submit_result submit_blocking(blocking_job& job) noexcept {
-    // Not an I/O thread (a worker, a test's own thread): blocking here stalls no one else.
-    if (!this_thread_pool) return submit_result::run_inline;
-    job.origin = this_thread_resumer;
-    try {
-        return this_thread_pool->try_submit(job) ? submit_result::queued : submit_result::rejected;
-    } catch (...) {
-        return submit_result::rejected;  // out of memory while queueing
-    }
-}
-
-namespace {
 constexpr auto stall_after = std::chrono::milliseconds(15);   // no job finished for this long: let one more in
 constexpr auto settle_after = std::chrono::milliseconds(100);  // jobs flow again: one fewer, this often
 }  // namespace

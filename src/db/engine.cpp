@@ -2,6 +2,8 @@
 #include <keel/engine.hpp>
 #include <keel/pool_timeout.hpp>
 
+#include <keel/detail/blocking.hpp>
+
 #include "pooled_connection.hpp"
 
 #include <algorithm>
@@ -18,12 +20,6 @@ namespace keel {
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-header_map retry_after() {
-    header_map h;
-    h.set("Retry-After", "1");
-    return h;
-}
 
 std::size_t parse_count(const char* name, const char* text, std::size_t min, std::size_t max) {
     std::size_t value = 0;
@@ -46,9 +42,6 @@ std::string with_connect_timeout(const std::string& url, std::chrono::seconds ti
 }
 
 }  // namespace
-
-pool_timeout::pool_timeout(std::chrono::milliseconds waited, const char* why)
-    : http_error(status::service_unavailable, why, retry_after()), waited_(waited) {}
 
 engine_options engine_options::from_environment() {
     engine_options o;
@@ -196,6 +189,7 @@ const engine_options& engine::options() const noexcept { return state_->options;
 engine::lease engine::checkout() { return checkout(state_->options.pool_timeout); }
 
 engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
+    detail::require_blocking_allowed("keel::engine::checkout");
     auto& s = *state_;
     const auto start = steady::now();
     const auto deadline = start + std::min(max_wait, s.options.pool_timeout);

@@ -24,6 +24,11 @@ struct params {
 /// Each call sets `broken` when the connection can no longer be trusted (lost, or in an
 /// unknown protocol state), then throws.
 
+/// Whether the connection still looks usable, without waiting: reads what the server already
+/// sent (a terminated backend's farewell, the closed socket). False: nothing sent now can
+/// arrive. True proves nothing about the next round trip.
+bool still_connected(PGconn* c) noexcept;
+
 /// A statement without parameters (BEGIN, COMMIT, SAVEPOINT ...), simple protocol.
 result_ptr exec(PGconn* c, const std::string& sql, bool& broken);
 /// Prepares `sql` on the connection as `name`.

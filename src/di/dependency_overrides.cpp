@@ -2,14 +2,15 @@
 
 namespace keel {
 
-void dependency_overrides::put(std::uintptr_t key, detail::override_resolver resolver) {
-    auto shared = std::make_shared<const detail::override_resolver>(std::move(resolver));
+void dependency_overrides::put(std::uintptr_t key, std::string_view name, detail::override_entry entry) {
+    if (checker_) checker_(key, name, entry);  // throws before anything changes
+    auto shared = std::make_shared<const detail::override_entry>(std::move(entry));
     std::lock_guard lock(mutex_);
     overrides_[key] = std::move(shared);
     any_ = true;
 }
 
-void dependency_overrides::restore(std::uintptr_t key, std::shared_ptr<const detail::override_resolver> previous) {
+void dependency_overrides::restore(std::uintptr_t key, std::shared_ptr<const detail::override_entry> previous) {
     std::lock_guard lock(mutex_);
     if (previous) {
         overrides_[key] = std::move(previous);
@@ -36,7 +37,7 @@ bool dependency_overrides::empty() const {
     return overrides_.empty();
 }
 
-std::shared_ptr<const detail::override_resolver> dependency_overrides::find(std::uintptr_t key) const {
+std::shared_ptr<const detail::override_entry> dependency_overrides::find(std::uintptr_t key) const {
     if (!any_.load(std::memory_order_acquire)) return nullptr;
     std::lock_guard lock(mutex_);
     const auto it = overrides_.find(key);

@@ -142,6 +142,14 @@ struct server::impl {
     app& application;
     server_options options;
     const logger& log;
+    // The access log runs around the app as the outermost middleware, owned by the server so
+    // that it works however (and by whom) the app was built.
+    struct app_entry final : detail::middleware_chain {
+        explicit app_entry(const app& a) : application(a) {}
+        task<response> call(std::size_t, request& req) const override { return application.handle(req); }
+        const app& application;
+    } entry{application};
+    std::optional<middleware> access;
     std::vector<std::unique_ptr<io_thread>> threads;
     std::unique_ptr<detail::worker_pool> workers;
     tcp::acceptor acceptor;
@@ -184,7 +192,7 @@ server::impl::impl(app& application_, server_options options_)
 
 server::server(app& application, server_options options) : impl_(std::make_unique<impl>(application, std::move(options))) {
     auto& s = *impl_;
-    if (s.options.access_log && !application.built()) application.use_outermost(access_log(application.logger()));
+    if (s.options.access_log) s.access = access_log(application.logger());
     application.start();  // builds, checks, runs the start-up hooks: a failing start never listens
     s.app_started = true;
     struct stop_unless_listening {
@@ -538,7 +546,12 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
         request req = detail::to_request(parser.release(), remote);
         response res;
         try {
-            res = co_await application.handle(req);
+            // (An if, not ?: : GCC 12 miscompiles co_await in a conditional expression.)
+            if (access) {
+                res = co_await (*access)(req, next(entry, 0));
+            } else {
+                res = co_await application.handle(req);
+            }
         } catch (const std::exception& e) {
             log.error(std::string("keel: request failed outside the app's error handling: ") + e.what());
             res = detail::framing_error(status::internal_server_error, "Internal Server Error");

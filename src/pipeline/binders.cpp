@@ -1,6 +1,6 @@
-// The non-template half of parameter binding (include/keel/detail/handler.hpp).
+// The non-template half of parameter binding (include/keel/detail/binders.hpp).
 
-#include <keel/detail/handler.hpp>
+#include <keel/detail/binders.hpp>
 #include <keel/header_map.hpp>
 
 #include <algorithm>
@@ -8,21 +8,13 @@
 
 namespace keel {
 
-std::optional<bool> param_parser<bool>::parse(std::string_view text, parse_failure& why) {
-    // The spellings pydantic accepts.
-    static constexpr std::string_view yes[] = {"true", "1", "yes", "on", "y", "t"};
-    static constexpr std::string_view no[] = {"false", "0", "no", "off", "n", "f"};
-    for (auto word : yes) {
-        if (iequals(text, word)) return true;
-    }
-    for (auto word : no) {
-        if (iequals(text, word)) return false;
-    }
-    why = {"value could not be parsed to a boolean", "type_error.bool"};
-    return std::nullopt;
-}
-
 namespace detail {
+
+bool check_text(std::string_view text, const std::vector<std::string>& loc, std::vector<field_error>& errors) {
+    if (text.find('\0') == std::string_view::npos) return true;
+    errors.push_back({loc, "value contains a NUL character, which cannot be stored as text", "value_error.nul"});
+    return false;
+}
 
 void add_missing(std::vector<std::string> loc, std::vector<field_error>& errors) {
     errors.push_back({std::move(loc), "field required", "value_error.missing"});
@@ -68,6 +60,43 @@ bool is_json_media_type(std::string_view content_type) {
            media.find('/') != std::string_view::npos;
 }
 
+// Every string (and key) holding a NUL, located under "body": PostgreSQL text and jsonb cannot
+// store one, so the body is refused rather than cut short later. Iterative: a body nested
+// thousands deep must not exhaust the stack.
+void find_nul_strings(const nlohmann::json& body, std::vector<field_error>& errors) {
+    struct pending {
+        const nlohmann::json* value;
+        std::size_t depth;  // how many path elements lead to it, "body" included
+        std::string key;    // its key or index in its parent (unused for the body itself)
+    };
+    std::vector<pending> stack{{&body, 1, {}}};
+    std::vector<std::string> loc{"body"};
+    while (!stack.empty()) {
+        auto item = std::move(stack.back());
+        stack.pop_back();
+        if (item.depth > 1) {
+            loc.resize(item.depth - 1);
+            loc.push_back(std::move(item.key));
+        }
+        const auto& value = *item.value;
+        if (value.is_string()) {
+            check_text(value.get_ref<const std::string&>(), loc, errors);
+        } else if (value.is_object()) {
+            for (const auto& [key, child] : value.items()) {
+                if (key.find('\0') != std::string::npos) {
+                    auto key_loc = loc;
+                    key_loc.push_back(key);
+                    check_text(key, key_loc, errors);
+                    continue;
+                }
+                stack.push_back({&child, loc.size() + 1, key});
+            }
+        } else if (value.is_array()) {
+            for (std::size_t i = 0; i < value.size(); ++i) stack.push_back({&value[i], loc.size() + 1, std::to_string(i)});
+        }
+    }
+}
+
 // "[json.exception.type_error.302] type must be string, but is number" -> "type must be ..."
 std::string strip_json_prefix(std::string_view what) {
     if (!what.empty() && what.front() == '[') {
@@ -93,8 +122,9 @@ std::optional<nlohmann::json> parse_json_body(const request& req, bool body_opti
                           "value_error.content_type"});
         return std::nullopt;
     }
+    std::optional<nlohmann::json> parsed;
     try {
-        return nlohmann::json::parse(text);
+        parsed.emplace(nlohmann::json::parse(text));
     } catch (const nlohmann::json::parse_error& e) {
         errors.push_back({{"body", std::to_string(e.byte)}, strip_json_prefix(e.what()), "value_error.jsondecode"});
         return std::nullopt;
@@ -102,6 +132,10 @@ std::optional<nlohmann::json> parse_json_body(const request& req, bool body_opti
         errors.push_back({{"body"}, strip_json_prefix(e.what()), "value_error.jsondecode"});
         return std::nullopt;
     }
+    const auto before = errors.size();
+    find_nul_strings(*parsed, errors);
+    if (errors.size() != before) return std::nullopt;
+    return parsed;
 }
 
 void add_json_conversion_error(const nlohmann::json::exception& e, std::vector<field_error>& errors) {
@@ -117,11 +151,6 @@ void add_json_conversion_error(const nlohmann::json::exception& e, std::vector<f
     }
     const bool is_type_error = e.id >= 300 && e.id < 400;
     errors.push_back({{"body"}, msg, is_type_error ? "type_error" : "value_error"});
-}
-
-response void_response(keel::status success) {
-    if (is_bodiless(success)) return response(success);
-    return response(success, "null", "application/json");
 }
 
 }  // namespace detail

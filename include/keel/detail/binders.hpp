@@ -1,0 +1,365 @@
+#pragma once
+
+// Binding: how each parameter of a handler, provider, service factory or lifespan hook is made
+// from the request and the app's dependencies. Every binding failure of the request's own
+// values (path, query, header, body) is collected, and thrown as one validation_error.
+//
+// This is the part of a request that has to be a template: it knows the parameter types.
+// What happens around it (the request scope, threads, retries, teardown, error responses) is
+// compiled once, in src/pipeline/.
+
+#include <keel/body.hpp>
+#include <keel/depends.hpp>
+#include <keel/detail/dependency_graph.hpp>
+#include <keel/detail/request_scope.hpp>
+#include <keel/detail/signature.hpp>
+#include <keel/detail/type_name.hpp>
+#include <keel/detail/value_shape.hpp>
+#include <keel/header.hpp>
+#include <keel/model.hpp>
+#include <keel/param_parser.hpp>
+#include <keel/path.hpp>
+#include <keel/query.hpp>
+#include <keel/request.hpp>
+#include <keel/validation_error.hpp>
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace keel::detail {
+
+// ---------------------------------------------------------------------------------- values
+
+template <class T, auto Default>
+T make_default() {
+    if constexpr (requires { Default.view(); }) {
+        return T(std::string(Default.view()));
+    } else {
+        return T(Default);
+    }
+}
+
+// Refuses text PostgreSQL cannot store (an embedded NUL); false when it added an error.
+bool check_text(std::string_view text, const std::vector<std::string>& loc, std::vector<field_error>& errors);
+
+template <class E>
+std::optional<E> convert_value(std::string_view text, const std::vector<std::string>& loc,
+                               std::vector<field_error>& errors) {
+    if (!check_text(text, loc, errors)) return std::nullopt;
+    parse_failure why;
+    auto value = param_parser<E>::parse(text, why);
+    if (!value) errors.push_back({loc, std::move(why.msg), std::move(why.type)});
+    return value;
+}
+
+void add_missing(std::vector<std::string> loc, std::vector<field_error>& errors);
+
+// Converts the values found for one parameter (0, 1 or several) into T, which may be an
+// optional, a vector, or a plain type with or without a default.
+template <class T, auto... Default>
+std::optional<T> convert_values(const std::vector<std::string_view>& found, bool take_last,
+                                std::vector<std::string> loc, std::vector<field_error>& errors) {
+    using shape = value_shape<T>;
+    using E = typename shape::element;
+    if constexpr (shape::list) {
+        T all;
+        bool ok = true;
+        for (auto text : found) {
+            auto v = convert_value<E>(text, loc, errors);
+            if (v) all.push_back(std::move(*v));
+            ok = ok && v.has_value();
+        }
+        if (!ok) return std::nullopt;
+        return all;
+    } else {
+        if (found.empty()) {
+            if constexpr (sizeof...(Default) == 1) {
+                return make_default<T, Default...>();
+            } else if constexpr (shape::optional) {
+                return T{};
+            } else {
+                add_missing(std::move(loc), errors);
+                return std::nullopt;
+            }
+        }
+        auto v = convert_value<E>(take_last ? found.back() : found.front(), loc, errors);
+        if (!v) return std::nullopt;
+        return std::optional<T>(std::in_place, std::move(*v));
+    }
+}
+
+std::vector<std::string_view> query_values(const request& req, std::string_view name);
+std::vector<std::string_view> header_values(const request& req, std::string_view name);
+// The path parameter bound by name, or by position when `name` is empty; also says its name.
+std::optional<std::string_view> path_value(const request& req, std::string_view name, std::size_t position,
+                                           std::string& resolved_name);
+
+// Checks Content-Type and parses the body; nullopt (with errors) when it is not usable JSON,
+// or holds a string PostgreSQL cannot store. `present` says whether there was a body at all.
+std::optional<nlohmann::json> parse_json_body(const request& req, bool body_optional, bool& present,
+                                              std::vector<field_error>& errors);
+// Turns nlohmann's conversion error into a field_error located under "body".
+void add_json_conversion_error(const nlohmann::json::exception& e, std::vector<field_error>& errors);
+
+// A value bound from the request itself, as the dependency graph sees it: an app-scoped
+// factory that asks for one is a captive dependency.
+constexpr dependency_node request_value_node(std::string_view what, std::string_view name = {}) {
+    return {node_kind::request_value, 0, name, keel::scope::request, nullptr, what};
+}
+
+// ---------------------------------------------------------------------------------- binders
+
+// binder<D> knows how to make a parameter of (decayed) type D. Any class type it does not know
+// is a service: `T&` of a type registered with app.provide<T>(...).
+template <class D>
+struct binder {
+    static_assert(std::is_class_v<D>,
+                  "keel: this handler parameter type is not understood. Use keel::path<T>, keel::query<T, "
+                  "\"name\">, keel::header<T, \"name\">, keel::body<T>, keel::depends<provider>, keel::request&, "
+                  "or a service registered with app.provide<T>(...) taken as T&");
+    using slot = D*;
+    static constexpr bool is_path = false;
+    static constexpr bool is_service = true;
+
+    static dependency_node node() { return {node_kind::service, type_key<D>(), type_name<D>(), keel::scope::app, nullptr, {}}; }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) {
+        out = static_cast<D*>(ctx.registry.service(type_key<D>(), type_name<D>(), ctx));
+    }
+    static D& take(slot& s) { return *s; }
+};
+
+template <class T, class F>
+T& resolve_provider(const F& provider, call_context& ctx, std::uintptr_t key, keel::scope lifetime);
+
+template <class F>
+std::vector<dependency_node> dependency_children();
+
+template <auto Provider, keel::scope Scope>
+struct binder<depends<Provider, Scope>> {
+    using dependency = depends<Provider, Scope>;
+    using value_type = typename dependency::value_type;
+    using slot = value_type*;
+    static constexpr bool is_path = false;
+
+    static dependency_node node() {
+        return {node_kind::provider, provider_key(Provider), value_name<Provider>(), Scope,
+                &dependency_children<decltype(Provider)>, {}};
+    }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) {
+        const auto key = provider_key(Provider);
+        if (const auto replacement = ctx.registry.override_for(key)) {
+            out = static_cast<value_type*>(replacement->resolve(ctx, Scope));
+            return;
+        }
+        out = &resolve_provider<value_type>(Provider, ctx, key, Scope);
+    }
+    static dependency take(slot& s) { return dependency(*s); }
+};
+
+template <class T, fixed_string Name>
+struct binder<path<T, Name>> {
+    using slot = std::optional<path<T, Name>>;
+    static constexpr bool is_path = true;
+    static constexpr std::string_view declared_name = Name.view();
+
+    static constexpr dependency_node node() { return request_value_node("keel::path", Name.view()); }
+    static void bind(slot& out, call_context& ctx, std::size_t position, std::vector<field_error>& errors) {
+        std::string name;
+        auto text = path_value(ctx.req, Name.view(), position, name);
+        std::vector<std::string_view> found;
+        if (text) found.push_back(*text);
+        auto v = convert_values<T>(found, false, {"path", std::move(name)}, errors);
+        if (v) out.emplace(std::move(*v));
+    }
+    static path<T, Name>&& take(slot& s) { return std::move(*s); }
+};
+
+template <class T, fixed_string Name, auto... Default>
+struct binder<query<T, Name, Default...>> {
+    using slot = std::optional<query<T, Name, Default...>>;
+    static constexpr bool is_path = false;
+
+    static constexpr dependency_node node() { return request_value_node("keel::query", Name.view()); }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
+        auto v = convert_values<T, Default...>(query_values(ctx.req, Name.view()), true,
+                                               {"query", std::string(Name.view())}, errors);
+        if (v) out.emplace(std::move(*v));
+    }
+    static query<T, Name, Default...>&& take(slot& s) { return std::move(*s); }
+};
+
+template <class T, fixed_string Name, auto... Default>
+struct binder<header<T, Name, Default...>> {
+    using slot = std::optional<header<T, Name, Default...>>;
+    static constexpr bool is_path = false;
+
+    static constexpr dependency_node node() { return request_value_node("keel::header", Name.view()); }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
+        auto v = convert_values<T, Default...>(header_values(ctx.req, Name.view()), false,
+                                               {"header", std::string(Name.view())}, errors);
+        if (v) out.emplace(std::move(*v));
+    }
+    static header<T, Name, Default...>&& take(slot& s) { return std::move(*s); }
+};
+
+template <class T>
+struct binder<body<T>> {
+    using slot = std::optional<body<T>>;
+    static constexpr bool is_path = false;
+    using shape = value_shape<T>;
+
+    static constexpr dependency_node node() { return request_value_node("keel::body"); }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
+        bool present = false;
+        auto json = parse_json_body(ctx.req, shape::optional, present, errors);
+        if (!json) {
+            if constexpr (shape::optional) {
+                if (!present) out.emplace(T{});
+            }
+            return;
+        }
+        try {
+            // nlohmann 3.11 has no std::optional support: convert the element, then wrap it.
+            if constexpr (shape::optional) {
+                out.emplace(T(json->template get<typename shape::element>()));
+            } else {
+                out.emplace(json->template get<T>());
+            }
+        } catch (model_errors& e) {  // a KEEL_MODEL: every failing field, located
+            for (auto& f : e.errors()) {
+                f.loc.insert(f.loc.begin(), "body");
+                errors.push_back(std::move(f));
+            }
+        } catch (const nlohmann::json::exception& e) {
+            add_json_conversion_error(e, errors);
+        }
+    }
+    static body<T>&& take(slot& s) { return std::move(*s); }
+};
+
+template <>
+struct binder<request> {
+    using slot = request*;
+    static constexpr bool is_path = false;
+
+    static constexpr dependency_node node() { return request_value_node("keel::request&"); }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) { out = &ctx.req; }
+    static request& take(slot& s) { return *s; }
+};
+
+template <class A>
+using binder_for = binder<std::remove_cvref_t<A>>;
+
+template <class B>
+concept service_binder = requires { requires B::is_service; };
+
+// A service is shared: taking it by value would copy it, silently.
+template <class A>
+constexpr void check_parameter() {
+    static_assert(!service_binder<binder_for<A>> || std::is_lvalue_reference_v<A>,
+                  "keel: take a service by reference (T& or const T&), not by value");
+}
+
+// For each parameter, how many path<> parameters come before it: positional path<> binding.
+template <class... A>
+constexpr std::array<std::size_t, sizeof...(A)> path_positions() {
+    std::array<std::size_t, sizeof...(A)> positions{};
+    constexpr bool is_path[] = {binder_for<A>::is_path..., false};
+    std::size_t seen = 0;
+    for (std::size_t i = 0; i < sizeof...(A); ++i) {
+        positions[i] = seen;
+        if (is_path[i]) ++seen;
+    }
+    return positions;
+}
+
+template <class... A>
+using bound_slots = std::tuple<typename binder_for<A>::slot...>;
+
+// Binds every parameter; throws validation_error naming every failure of the request's values.
+template <class... A, std::size_t... I>
+void bind_into(bound_slots<A...>& slots, call_context& ctx, type_list<A...>, std::index_sequence<I...>) {
+    (check_parameter<A>(), ...);
+    std::vector<field_error> errors;
+    [[maybe_unused]] constexpr auto positions = path_positions<A...>();
+    (binder_for<A>::bind(std::get<I>(slots), ctx, positions[I], errors), ...);
+    if (!errors.empty()) throw validation_error(std::move(errors));
+}
+
+template <class... A>
+void bind_into(bound_slots<A...>& slots, call_context& ctx, type_list<A...> args) {
+    bind_into(slots, ctx, args, std::index_sequence_for<A...>{});
+}
+
+template <class F, class... A, std::size_t... I>
+decltype(auto) invoke_bound(const F& f, bound_slots<A...>& slots, type_list<A...>, std::index_sequence<I...>) {
+    return std::invoke(f, binder_for<A>::take(std::get<I>(slots))...);
+}
+
+template <class F, class... A>
+decltype(auto) invoke_bound(const F& f, bound_slots<A...>& slots, type_list<A...> args) {
+    return invoke_bound(f, slots, args, std::index_sequence_for<A...>{});
+}
+
+template <class... A>
+bound_slots<A...> slots_for(type_list<A...>);
+
+/// The bound arguments of callable F.
+template <class F>
+using slots_of = decltype(slots_for(signature_args<F>{}));
+
+/// Binds every parameter of f from the request and its dependencies, then calls f.
+template <class F>
+decltype(auto) call_bound(const F& f, call_context& ctx) {
+    slots_of<F> slots;
+    bind_into(slots, ctx, signature_args<F>{});
+    return invoke_bound(f, slots, signature_args<F>{});
+}
+
+template <class... A>
+std::vector<dependency_node> declared_nodes(type_list<A...>) {
+    return {binder_for<A>::node()...};
+}
+
+/// The dependency graph's edges out of callable F: one node per parameter.
+template <class F>
+std::vector<dependency_node> dependency_children() {
+    return declared_nodes(signature_args<F>{});
+}
+
+// Makes (or finds, for request scope) the value of a provider or of its replacement: binds its
+// parameters, calls it, runs a yield provider to its co_yield and schedules the rest as a
+// teardown that sees the request's outcome.
+template <class T, class F>
+T& resolve_provider(const F& provider, call_context& ctx, std::uintptr_t key, keel::scope lifetime) {
+    if (lifetime == keel::scope::request) {
+        if (void* cached = ctx.scope.find(key)) return *static_cast<T*>(cached);
+    }
+    using returned = signature_result<F>;
+    T* value = nullptr;
+    if constexpr (is_yield<returned>::value) {
+        auto& generator = ctx.scope.keep(std::make_unique<returned>(call_bound(provider, ctx)));
+        value = &generator.start();  // a set-up that throws has nothing to tear down
+        ctx.scope.on_finish([&generator](std::exception_ptr outcome) { return generator.finish(outcome); });
+    } else if constexpr (std::is_same_v<returned, std::unique_ptr<T>> || std::is_same_v<returned, std::shared_ptr<T>>) {
+        auto& owner = ctx.scope.keep(std::make_unique<returned>(call_bound(provider, ctx)));
+        if (!owner) throw_null_provider(type_name<T>());
+        value = owner.get();
+    } else {
+        value = &ctx.scope.keep(std::make_unique<T>(call_bound(provider, ctx)));
+    }
+    if (lifetime == keel::scope::request) ctx.scope.remember(key, value);
+    return *value;
+}
+
+}  // namespace keel::detail

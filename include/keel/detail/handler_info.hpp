@@ -1,0 +1,44 @@
+#pragma once
+
+// The interface between a handler's template half (keel/detail/handler.hpp: signature analysis
+// and binding) and the request pipeline compiled once in src/pipeline/. The pipeline calls
+// down into these objects; they never call back up into it.
+
+#include <keel/detail/dependency_graph.hpp>
+#include <keel/response.hpp>
+#include <keel/status.hpp>
+#include <keel/task.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace keel::detail {
+
+/// A coroutine handler with its arguments bound (they live in this object until it is destroyed).
+class bound_coroutine {
+public:
+    virtual ~bound_coroutine() = default;
+    /// Runs the handler and turns its result into a response (`success` when it returned a value).
+    virtual task<response> call(keel::status success) = 0;
+};
+
+/// One registered handler, type-erased.
+struct handler_info {
+    /// A coroutine handler runs on the I/O thread; any other runs on the worker pool.
+    bool on_io_thread = false;
+    /// Whether binding makes services or providers (which may block: a session's BEGIN).
+    bool has_dependencies = false;
+    /// Plain handlers: binds every parameter and calls the handler on the calling thread.
+    /// Throws validation_error for bad request values, or whatever the handler threw.
+    std::function<response(call_context&, keel::status success)> call_blocking;
+    /// Coroutine handlers: binds every parameter (throws like call_blocking).
+    std::function<std::unique_ptr<bound_coroutine>(call_context&)> bind_coroutine;
+    /// The names of the path<> parameters as declared; "" for a positional one.
+    std::vector<std::string> path_params;
+    /// One node per parameter, for the build-time graph check.
+    std::vector<dependency_node> dependencies;
+};
+
+}  // namespace keel::detail

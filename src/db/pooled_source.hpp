@@ -1,0 +1,28 @@
+#pragma once
+
+// A session's own transaction on a connection from the engine's pool. Private to keel.
+
+#include <keel/engine.hpp>
+
+#include "db/transaction_source.hpp"
+
+#include <optional>
+
+namespace keel::detail {
+
+class pooled_source final : public transaction_source {
+public:
+    explicit pooled_source(keel::engine& e) noexcept : engine_(&e) {}
+
+    pooled_connection& open(const session_options& options, std::vector<std::string>& opening) override;
+    void commit(pooled_connection& c, const session_options& options, bool& broken) override;
+    void roll_back(pooled_connection& c, bool& broken) override;
+    void close(bool broken) noexcept override;
+    bool prepare_after_opening() const noexcept override { return false; }
+
+private:
+    keel::engine* engine_;
+    std::optional<engine::lease> lease_;
+};
+
+}  // namespace keel::detail

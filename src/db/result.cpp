@@ -1,0 +1,54 @@
+// The libpq result behind keel::result and keel::row (include/keel/row.hpp).
+
+#include <keel/row.hpp>
+
+#include "result_data.hpp"
+
+#include <charconv>
+#include <stdexcept>
+#include <string>
+
+namespace keel {
+
+namespace detail {
+
+std::size_t result_size(const result_data& r) noexcept { return static_cast<std::size_t>(PQntuples(r.rows.get())); }
+
+std::size_t result_affected(const result_data& r) noexcept {
+    const std::string_view text = PQcmdTuples(r.rows.get());
+    std::size_t n = 0;
+    std::from_chars(text.data(), text.data() + text.size(), n);
+    return n;
+}
+
+namespace {
+std::optional<std::string_view> field_text(const result_data& r, std::size_t row, int column) {
+    const auto i = static_cast<int>(row);
+    if (PQgetisnull(r.rows.get(), i, column)) return std::nullopt;
+    return std::string_view(PQgetvalue(r.rows.get(), i, column), static_cast<std::size_t>(PQgetlength(r.rows.get(), i, column)));
+}
+}  // namespace
+
+std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::string_view column) {
+    const int number = PQfnumber(r.rows.get(), std::string(column).c_str());
+    if (number < 0) throw std::out_of_range("keel: the result has no column '" + std::string(column) + "'");
+    return field_text(r, row, number);
+}
+
+std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::size_t column) {
+    const auto columns = static_cast<std::size_t>(PQnfields(r.rows.get()));
+    if (column >= columns) {
+        throw std::out_of_range("keel: the result has " + std::to_string(columns) + " column(s), not #" +
+                                std::to_string(column));
+    }
+    return field_text(r, row, static_cast<int>(column));
+}
+
+void throw_column_error(std::string_view column, std::string_view text, std::string_view why) {
+    throw std::runtime_error("keel: column " + std::string(column) + " ('" + std::string(text.substr(0, 64)) +
+                             "') does not map: " + std::string(why));
+}
+
+}  // namespace detail
+
+}  // namespace keel

@@ -1,0 +1,31 @@
+#include "db/savepoint_source.hpp"
+
+#include "db/pq.hpp"
+
+namespace keel::detail {
+
+pooled_connection& savepoint_source::open(const session_options&, std::vector<std::string>& opening) {
+    savepoint_ = outer_->acquire();
+    opening.push_back("SAVEPOINT " + savepoint_);
+    return outer_->lease.connection();
+}
+
+void savepoint_source::commit(pooled_connection& c, const session_options& options, bool& broken) {
+    // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
+    if (options.statement_timeout.count() > 0) pq::exec(c.handle, "SET LOCAL statement_timeout TO DEFAULT", broken);
+    pq::exec(c.handle, "RELEASE SAVEPOINT " + savepoint_, broken);
+}
+
+void savepoint_source::roll_back(pooled_connection& c, bool& broken) {
+    pq::exec(c.handle, "ROLLBACK TO SAVEPOINT " + savepoint_, broken);
+    pq::exec(c.handle, "RELEASE SAVEPOINT " + savepoint_, broken);
+}
+
+void savepoint_source::close(bool broken) noexcept {
+    if (savepoint_.empty()) return;
+    if (broken) outer_->broken = true;  // the outer transaction is lost with its connection
+    savepoint_.clear();
+    outer_->release();
+}
+
+}  // namespace keel::detail

@@ -1,0 +1,40 @@
+#pragma once
+
+// Where a session's transaction lives. A session runs its statements the same way whatever
+// the source; the source says how a transaction begins, commits, rolls back, and where its
+// connection comes from and goes back to. Private to keel.
+//
+//   pooled_source     a connection from the engine, BEGIN ... COMMIT     (production)
+//   savepoint_source  a SAVEPOINT in a test's outer transaction          (testing::isolated_database)
+
+#include <keel/session.hpp>
+
+#include "db/pooled_connection.hpp"
+
+#include <string>
+#include <vector>
+
+namespace keel::detail {
+
+class transaction_source {
+public:
+    virtual ~transaction_source() = default;
+
+    /// Takes a connection for one transaction and appends the statements that begin it to
+    /// `opening` (sent later, with the session's first statement). May block, and throw
+    /// keel::pool_timeout or keel::connection_lost.
+    virtual pooled_connection& open(const session_options& options, std::vector<std::string>& opening) = 0;
+    /// Ends the transaction on `c` so that its work stays. Throws what PostgreSQL refused;
+    /// keel::commit_in_doubt when the outcome cannot be known.
+    virtual void commit(pooled_connection& c, const session_options& options, bool& broken) = 0;
+    /// Undoes the transaction on `c`; throws when that failed (the connection is then broken).
+    virtual void roll_back(pooled_connection& c, bool& broken) = 0;
+    /// Gives the connection back after commit or roll_back, or without either when nothing was
+    /// sent. `broken`: it cannot be trusted any more.
+    virtual void close(bool broken) noexcept = 0;
+    /// Whether a statement's first use must wait until the opening statements were sent: a
+    /// statement that fails to parse inside the outer transaction would abort it.
+    virtual bool prepare_after_opening() const noexcept = 0;
+};
+
+}  // namespace keel::detail

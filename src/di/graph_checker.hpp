@@ -1,0 +1,55 @@
+#pragma once
+
+// The build-time check of the dependency graph: services with no provider, cycles, and
+// captive dependencies (something longer-lived asking for something shorter-lived, or for a
+// value that exists only during a request). Private to keel.
+
+#include <keel/dependency_overrides.hpp>
+#include <keel/detail/dependency_graph.hpp>
+
+#include "service_registry.hpp"
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keel::detail {
+
+class graph_checker {
+public:
+    graph_checker(const service_registry& services, const keel::dependency_overrides& overrides)
+        : services_(services), overrides_(overrides) {}
+
+    /// Checks what `root` (a route's handler, a lifespan hook, a service's factory, an
+    /// override) asks for, as something of `lifetime`. `key` is the root's own key, if it
+    /// has one, so that asking for itself is a cycle.
+    void check_root(std::string_view root, keel::scope lifetime, const std::vector<dependency_node>& children,
+                    std::uintptr_t key = 0);
+
+    /// Every problem found so far, one sentence each, sorted and without repeats.
+    const std::set<std::string>& problems() const noexcept { return problems_; }
+
+private:
+    struct step {
+        std::uintptr_t key;
+        std::string_view name;
+        keel::scope lifetime;
+    };
+
+    void check(const dependency_node& node);
+    std::vector<dependency_node> children_of(const dependency_node& node) const;
+    std::string describe_chain(std::size_t from, std::string_view last, keel::scope last_lifetime) const;
+    std::string needed_by() const;
+
+    const service_registry& services_;
+    const keel::dependency_overrides& overrides_;
+    std::set<std::string> problems_;
+    std::vector<step> chain_;
+};
+
+/// How a request value appears in messages: `keel::query<"limit">`, `keel::request&`.
+std::string describe_request_value(const dependency_node& node);
+
+}  // namespace keel::detail

@@ -1,0 +1,192 @@
+#include <keel/app.hpp>
+#include <keel/server.hpp>
+
+#include "di/graph_checker.hpp"
+#include "di/service_registry.hpp"
+#include "pipeline/pipeline.hpp"
+
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace keel {
+
+namespace {
+struct lifespan_hook {
+    std::string_view name;
+    std::vector<detail::dependency_node> children;
+    std::function<void(detail::call_context&)> run;
+};
+}  // namespace
+
+struct app::impl {
+    explicit impl(const keel::dependency_overrides& overrides) : registry(overrides), pipeline(registry, log) {}
+
+    detail::service_registry registry;
+    keel::logger log;
+    detail::pipeline pipeline;
+    std::vector<lifespan_hook> startup_hooks;
+    std::vector<lifespan_hook> shutdown_hooks;
+    std::mutex lifespan_mutex;
+    int users = 0;  // servers and test clients running the app: the first starts it, the last stops it
+    bool built = false;
+};
+
+app::app()
+    : dependency_overrides([this](std::uintptr_t key, std::string_view name, const detail::override_entry& entry) {
+          check_override(key, name, entry);
+      }),
+      impl_(std::make_unique<impl>(dependency_overrides)) {}
+
+app::~app() = default;
+
+keel::logger& app::logger() noexcept { return impl_->log; }
+const keel::logger& app::logger() const noexcept { return impl_->log; }
+
+void app::require_unbuilt(std::string_view what) const {
+    if (impl_->built) {
+        throw std::logic_error("keel: cannot " + std::string(what) +
+                               " after the app was built (it is serving, or a test client uses it)");
+    }
+}
+
+void app::include(const router& r) {
+    require_unbuilt("include a router");
+    routes_.include(r);
+}
+
+void app::use(middleware m) {
+    require_unbuilt("add middleware");
+    if (!m) throw std::invalid_argument("keel: app.use() needs a callable middleware");
+    impl_->pipeline.middlewares.push_back(std::move(m));
+}
+
+void app::add_service(detail::service_definition definition) { impl_->registry.add(std::move(definition)); }
+
+void app::add_lifespan_hook(bool startup, std::string_view name, std::vector<detail::dependency_node> children,
+                            std::function<void(detail::call_context&)> hook) {
+    (startup ? impl_->startup_hooks : impl_->shutdown_hooks).push_back({name, std::move(children), std::move(hook)});
+}
+
+void app::add_exception_handler(detail::exception_mapper mapper) {
+    require_unbuilt("add an exception handler");
+    impl_->pipeline.exception_mappers.push_back(std::move(mapper));
+}
+
+// An override set after the build is checked at once; before it, build() checks the graph
+// with the overrides in place.
+void app::check_override(std::uintptr_t key, std::string_view name, const detail::override_entry& entry) const {
+    if (!impl_ || !impl_->built || !entry.children) return;
+    detail::graph_checker checker(impl_->registry, dependency_overrides);
+    const std::string root = "the replacement provider of " + std::string(name);
+    checker.check_root(root, scope::request, entry.children(), key);
+    if (checker.problems().empty()) return;
+    std::string problems;
+    for (const auto& problem : checker.problems()) problems += "\n  " + problem;
+    throw std::logic_error("keel: this override does not fit the app:" + problems);
+}
+
+namespace {
+// Runs a lifespan hook outside any request: its dependencies are app services only (checked
+// at build).
+void run_hook(const lifespan_hook& hook, const detail::dependency_registry& registry) {
+    request outside(method::other, "/");
+    detail::request_scope scope;
+    detail::call_context ctx{outside, scope, registry};
+    std::exception_ptr failure;
+    try {
+        hook.run(ctx);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (auto outcome = scope.finish(failure)) std::rethrow_exception(outcome);
+}
+}  // namespace
+
+void app::start() {
+    std::lock_guard lock(impl_->lifespan_mutex);
+    build();
+    if (impl_->users++ > 0) return;
+    try {
+        for (const auto& hook : impl_->startup_hooks) run_hook(hook, impl_->registry);
+    } catch (...) {
+        impl_->users = 0;
+        impl_->registry.destroy_all();  // whatever the hooks made before one failed
+        throw;
+    }
+}
+
+void app::stop() noexcept {
+    std::lock_guard lock(impl_->lifespan_mutex);
+    if (impl_->users == 0 || --impl_->users > 0) return;
+    for (auto it = impl_->shutdown_hooks.rbegin(); it != impl_->shutdown_hooks.rend(); ++it) {
+        try {
+            run_hook(*it, impl_->registry);
+        } catch (const std::exception& e) {
+            impl_->log.error(std::string("keel: a shut-down hook failed: ") + e.what());
+        } catch (...) {
+            impl_->log.error("keel: a shut-down hook failed");
+        }
+    }
+    impl_->registry.destroy_all();
+}
+
+void app::build() {
+    if (impl_->built) return;
+    detail::route_table table;
+    std::string problems;
+    for (const auto& spec : routes_.routes()) {
+        if (auto problem = table.add(spec); !problem.empty()) problems += "\n  " + problem;
+    }
+    // Everything that injects is a root of the graph: routes, services, lifespan hooks.
+    detail::graph_checker checker(impl_->registry, dependency_overrides);
+    for (const auto& spec : routes_.routes()) {
+        checker.check_root(std::string(to_string(spec->method)) + ' ' + spec->path, scope::request,
+                           spec->handler->dependencies);
+    }
+    for (const auto* service : impl_->registry.all()) {
+        checker.check_root(service->name, service->lifetime, service->children, service->key);
+    }
+    for (const auto* hooks : {&impl_->startup_hooks, &impl_->shutdown_hooks}) {
+        for (const auto& hook : *hooks) checker.check_root(hook.name, scope::app, hook.children);
+    }
+    for (const auto& problem : checker.problems()) problems += "\n  " + problem;
+    if (!problems.empty()) throw std::logic_error("keel: the app does not fit together:" + problems);
+    impl_->pipeline.routes = std::move(table);
+    impl_->built = true;
+}
+
+bool app::built() const noexcept { return impl_->built; }
+
+error_counters app::error_counters() const noexcept { return impl_->pipeline.counters(); }
+
+task<response> app::handle(request& req) const {
+    if (!impl_->built) throw std::logic_error("keel: app::handle() needs a built app (call build())");
+    return impl_->pipeline.handle(req);
+}
+
+int app::run(int argc, const char* const* argv) {
+    server_options options;
+    try {
+        options = server_options::from_environment(argc, argv);
+    } catch (const std::exception& e) {
+        impl_->log.error(e.what());
+        return 2;
+    }
+    return run(std::move(options));
+}
+
+int app::run(server_options options) {
+    options.handle_signals = true;
+    try {
+        server s(*this, std::move(options));  // builds and starts the app, or throws why not
+        s.run();                              // returns after the drain and the shut-down hooks
+    } catch (const std::exception& e) {
+        impl_->log.error(std::string("keel: the app could not start: ") + e.what());
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace keel

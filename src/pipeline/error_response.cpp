@@ -1,0 +1,100 @@
+// What a request that failed is answered with: the app's own exception handlers first, then
+// keel's rules. The only place where database outcomes become HTTP statuses:
+//
+//   http_error              its status and headers
+//   validation_error        422, every failing field
+//   commit_in_doubt         500 "outcome unknown", never Retry-After: the write may have happened
+//   connection_lost         503 + Retry-After: the connection broke before COMMIT, nothing was written
+//   pool_timeout            503 + Retry-After
+//   server_busy             503 + Retry-After
+//   anything else           500, logged
+
+#include "pipeline/pipeline.hpp"
+
+#include <keel/database_error.hpp>
+#include <keel/http_error.hpp>
+#include <keel/offload.hpp>
+#include <keel/pool_timeout.hpp>
+#include <keel/validation_error.hpp>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace keel::detail {
+
+namespace {
+
+// "POST /transfers (route /transfers)": what the log names for a failed request.
+std::string describe(const request& req, std::string_view route) {
+    std::string out = std::string(req.method_name()) + ' ' + std::string(req.path());
+    if (!route.empty()) out += " (route " + std::string(route) + ")";
+    return out;
+}
+
+response internal_error() {
+    return response::json({{"detail", "Internal Server Error"}}, status::internal_server_error);
+}
+
+// Nothing of the request took effect, and trying again later may work: the one place that
+// answers with Retry-After.
+response retry_later(std::string_view detail) {
+    response res = response::json({{"detail", detail}}, status::service_unavailable);
+    res.headers().set("Retry-After", "1");
+    return res;
+}
+
+}  // namespace
+
+response pipeline::error_response(const std::exception_ptr& error, const request& req, std::string_view route) const {
+    try {
+        for (const auto& mapper : exception_mappers) {
+            if (auto res = mapper(error, req)) return std::move(*res);
+        }
+    } catch (const std::exception& e) {
+        log_.error("keel: an exception handler failed for " + describe(req, route) + ": " + e.what());
+        counts_.unhandled.fetch_add(1, std::memory_order_relaxed);
+        return internal_error();
+    } catch (...) {
+        log_.error("keel: an exception handler failed with a non-std exception for " + describe(req, route));
+        counts_.unhandled.fetch_add(1, std::memory_order_relaxed);
+        return internal_error();
+    }
+    try {
+        std::rethrow_exception(error);
+    } catch (const http_error& e) {
+        response res = response::json({{"detail", e.detail()}}, e.status());
+        for (const auto& [name, value] : e.headers()) res.headers().add(name, value);
+        return res;
+    } catch (const validation_error& e) {
+        nlohmann::json detail = nlohmann::json::array();
+        for (const auto& f : e.errors()) detail.push_back({{"loc", f.loc}, {"msg", f.msg}, {"type", f.type}});
+        return response::json({{"detail", std::move(detail)}}, status::unprocessable_entity);
+    } catch (const commit_in_doubt& e) {
+        counts_.commit_outcome_unknown.fetch_add(1, std::memory_order_relaxed);
+        log_.error("keel: commit outcome unknown in " + describe(req, route) +
+                   ": the connection broke during COMMIT; the transaction may or may not have committed: " + e.what());
+        return response::json({{"detail",
+                                "the database connection was lost while committing: the outcome is unknown, "
+                                "the changes may or may not have been saved; check before retrying"}},
+                              status::internal_server_error);
+    } catch (const connection_lost& e) {
+        counts_.database_unavailable.fetch_add(1, std::memory_order_relaxed);
+        log_.error("keel: database unreachable in " + describe(req, route) + ": " + e.what());
+        return retry_later("Service Unavailable");
+    } catch (const pool_timeout& e) {
+        counts_.pool_exhausted.fetch_add(1, std::memory_order_relaxed);
+        log_.warning("keel: " + std::string(e.what()) + " in " + describe(req, route));
+        return retry_later(e.what());
+    } catch (const server_busy&) {
+        counts_.server_busy.fetch_add(1, std::memory_order_relaxed);
+        return retry_later("server busy");
+    } catch (const std::exception& e) {
+        log_.error("keel: unhandled exception in " + describe(req, route) + ": " + e.what());
+    } catch (...) {
+        log_.error("keel: unhandled non-std exception in " + describe(req, route));
+    }
+    counts_.unhandled.fetch_add(1, std::memory_order_relaxed);
+    return internal_error();
+}
+
+}  // namespace keel::detail

@@ -1,0 +1,136 @@
+// The life of one request, top to bottom: middleware, routing, binding in a request scope,
+// the handler on the right thread, teardown with the outcome, retries on conflict. What it
+// answers when something fails is in error_response.cpp.
+
+#include "pipeline/pipeline.hpp"
+
+#include <keel/database_error.hpp>
+#include <keel/detail/handler_info.hpp>
+#include <keel/detail/request_scope.hpp>
+#include <keel/offload.hpp>
+#include <keel/retry.hpp>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+namespace keel::detail {
+
+namespace {
+
+// After the handler: the teardowns see its outcome, and decide the request's. A teardown's
+// error (a failed commit) replaces a success; a swallowed handler error still has no value to
+// answer with, so the handler's error stands.
+response settle(request_scope& scope, std::optional<response>& answer, std::exception_ptr failure) {
+    auto outcome = scope.finish(failure);
+    if (outcome) std::rethrow_exception(outcome);
+    if (failure) std::rethrow_exception(failure);
+    return std::move(*answer);
+}
+
+}  // namespace
+
+task<response> pipeline::call(std::size_t index, request& req) const {
+    if (index < middlewares.size()) return run_middleware(index, req);
+    return dispatch(req);
+}
+
+task<response> pipeline::run_middleware(std::size_t index, request& req) const {
+    std::exception_ptr error;
+    try {
+        co_return co_await middlewares[index](req, next(*this, index + 1));
+    } catch (...) {
+        error = std::current_exception();
+    }
+    co_return error_response(error, req, {});
+}
+
+task<response> pipeline::dispatch(request& req) const {
+    auto match = routes.match(req.method(), req.path());
+    if (!match.route) {
+        if (match.path_matched) {
+            response res = response::json({{"detail", "Method Not Allowed"}}, status::method_not_allowed);
+            res.headers().set("Allow", std::move(match.allow));
+            co_return res;
+        }
+        co_return response::json({{"detail", "Not Found"}}, status::not_found);
+    }
+    auto& params = req.path_params();
+    params.clear();
+    for (std::size_t i = 0; i < match.values.size(); ++i) {
+        params.emplace_back(match.route->param_names[i], std::move(match.values[i]));
+    }
+    const auto& route = *match.route->spec;
+    std::exception_ptr error;
+    try {
+        co_return co_await run_route(route, req);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    co_return error_response(error, req, route.path);
+}
+
+// Re-runs the whole handler while it fails with a transaction_conflict, when the route asks for
+// it. Each try has its own request scope, whose teardowns (the rollback) have run before the
+// next try begins; nothing has been written to the client yet.
+task<response> pipeline::run_route(const route_spec& route, request& req) const {
+    const retry_policy policy{.attempts = route.conflict_attempts};
+    for (int attempt = 0;; ++attempt) {
+        try {
+            if (route.handler->on_io_thread) co_return co_await run_coroutine(route, req);
+            co_return co_await offload([&] { return run_blocking(route, req); });
+        } catch (const transaction_conflict&) {
+            if (attempt + 1 >= policy.attempts) throw;
+        }
+        co_await offload([&] { conflict_backoff(policy, attempt); });
+    }
+}
+
+// A plain handler may block: it runs, with its dependencies and their teardown, on a worker.
+response pipeline::run_blocking(const route_spec& route, request& req) const {
+    request_scope scope;
+    call_context ctx{req, scope, registry_};
+    std::optional<response> answer;
+    std::exception_ptr failure;
+    try {
+        answer.emplace(route.handler->call_blocking(ctx, route.success_status));
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    return settle(scope, answer, failure);
+}
+
+// A coroutine handler runs on the I/O thread. Its dependencies may block (a session's BEGIN,
+// a commit), so when it has any, their set-up and teardown go to a worker.
+task<response> pipeline::run_coroutine(const route_spec& route, request& req) const {
+    const auto& handler = *route.handler;
+    request_scope scope;
+    call_context ctx{req, scope, registry_};
+    std::optional<response> answer;
+    std::exception_ptr failure;
+    try {
+        std::unique_ptr<bound_coroutine> bound;
+        if (handler.has_dependencies) {  // (not ?: : GCC 12 miscompiles co_await in a conditional)
+            bound = co_await offload([&] { return handler.bind_coroutine(ctx); });
+        } else {
+            bound = handler.bind_coroutine(ctx);
+        }
+        answer.emplace(co_await bound->call(route.success_status));
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (handler.has_dependencies) co_return co_await offload([&] { return settle(scope, answer, failure); });
+    co_return settle(scope, answer, failure);
+}
+
+error_counters pipeline::counters() const noexcept {
+    return {
+        .commit_outcome_unknown = counts_.commit_outcome_unknown.load(std::memory_order_relaxed),
+        .database_unavailable = counts_.database_unavailable.load(std::memory_order_relaxed),
+        .pool_exhausted = counts_.pool_exhausted.load(std::memory_order_relaxed),
+        .server_busy = counts_.server_busy.load(std::memory_order_relaxed),
+        .unhandled = counts_.unhandled.load(std::memory_order_relaxed),
+    };
+}
+
+}  // namespace keel::detail
