@@ -53,4 +53,7 @@ private:
 /// ASCII case-insensitive comparison, as HTTP field names and tokens need.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+/// `text` without the spaces and tabs around it (HTTP's "optional whitespace").
+std::string_view trim_whitespace(std::string_view text) noexcept;
+
 }  // namespace keel

@@ -5,6 +5,7 @@
 #include <keel/access_log.hpp>
 #include <keel/app.hpp>
 #include <keel/body.hpp>
+#include <keel/command_line.hpp>
 #include <keel/database_error.hpp>
 #include <keel/dependency_overrides.hpp>
 #include <keel/depends.hpp>
@@ -33,6 +34,7 @@
 #include <keel/server.hpp>
 #include <keel/server_options.hpp>
 #include <keel/session.hpp>
+#include <keel/setting.hpp>
 #include <keel/status.hpp>
 #include <keel/task.hpp>
 #include <keel/validation_error.hpp>

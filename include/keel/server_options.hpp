@@ -9,6 +9,7 @@
 namespace keel {
 
 class app;
+class command_line;
 
 /// How the server listens, how many threads it runs, and the limits that protect it.
 /// Every limit has a safe default; the comments say what a client that exceeds it gets.
@@ -44,14 +45,12 @@ struct server_options {
     /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_ACCESS_LOG=0`), then by the
     /// command line (`--host H`, `--port P`, `--io-threads N`, `--worker-concurrency N`,
     /// `--worker-threads N`, `--no-access-log`; `--flag=value` works
-    /// too). Unknown `--` flags are left for the application. Throws std::invalid_argument
+    /// too). Other arguments are left for the application. Throws std::invalid_argument
     /// naming the bad value.
     static server_options from_environment(int argc = 0, const char* const* argv = nullptr);
-
-    /// Whether `flag` (`--port`, `--no-access-log`, ...; without `=value`) is one that
-    /// from_environment() reads, and if so whether it takes a value. An application that
-    /// parses its own flags from the same command line uses it to refuse the ones nobody reads.
-    static std::optional<bool> flag_takes_value(std::string_view flag) noexcept;
+    /// The same, reading (and marking read) keel's flags of `args`: an application that reads
+    /// its own flags from the same keel::command_line then refuses whatever is left unread.
+    static server_options from_environment(command_line& args);
 };
 
 }  // namespace keel

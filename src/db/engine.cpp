@@ -1,10 +1,12 @@
 #include <keel/database_error.hpp>
 #include <keel/engine.hpp>
 #include <keel/pool_timeout.hpp>
+#include <keel/setting.hpp>
 
 #include <keel/detail/blocking.hpp>
 
-#include "pooled_connection.hpp"
+#include "db/pooled_connection.hpp"
+#include "db/pq.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -21,17 +23,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-std::size_t parse_count(const char* name, const char* text, std::size_t min, std::size_t max) {
-    std::size_t value = 0;
-    const std::string_view s(text);
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (ec != std::errc{} || end != s.data() + s.size() || value < min || value > max) {
-        throw std::invalid_argument("keel: " + std::string(name) + " must be a number from " + std::to_string(min) +
-                                    " to " + std::to_string(max) + ", got '" + std::string(s) + "'");
-    }
-    return value;
-}
-
 // libpq waits for ever to connect unless told otherwise.
 std::string with_connect_timeout(const std::string& url, std::chrono::seconds timeout) {
     if (url.find("connect_timeout") != std::string::npos || timeout.count() <= 0) return url;
@@ -46,12 +37,12 @@ std::string with_connect_timeout(const std::string& url, std::chrono::seconds ti
 engine_options engine_options::from_environment() {
     engine_options o;
     if (const char* v = std::getenv("DATABASE_URL"); v && *v) o.url = v;
-    if (const char* v = std::getenv("POOL_SIZE"); v && *v) o.pool_size = parse_count("POOL_SIZE", v, 1, 10000);
+    if (const char* v = std::getenv("POOL_SIZE"); v && *v) o.pool_size = parse_setting<std::size_t>("POOL_SIZE", v, 1, 10000);
     if (const char* v = std::getenv("POOL_MAX_OVERFLOW"); v && *v) {
-        o.max_overflow = parse_count("POOL_MAX_OVERFLOW", v, 0, 10000);
+        o.max_overflow = parse_setting<std::size_t>("POOL_MAX_OVERFLOW", v, 0, 10000);
     }
     if (const char* v = std::getenv("POOL_TIMEOUT_MS"); v && *v) {
-        o.pool_timeout = std::chrono::milliseconds(parse_count("POOL_TIMEOUT_MS", v, 1, 3'600'000));
+        o.pool_timeout = std::chrono::milliseconds(parse_setting<std::uint64_t>("POOL_TIMEOUT_MS", v, 1, 3'600'000));
     }
     return o;
 }
@@ -92,9 +83,7 @@ struct engine_state {
         } catch (const pqxx::failure& e) {
             // Unreachable, refusing (starting up, shutting down, too many clients), bad
             // credentials: all "no database right now" for the request, a 503.
-            std::string message = e.what();
-            while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-            throw connection_lost(message, "08001");
+            throw connection_lost(pq::error_message(e.what()), "08001");
         }
         c->handle = handle_capturing_connect::last_handle();
         if (!c->handle) throw connection_lost("keel: libpqxx made no libpq connection", "08001");

@@ -1,8 +1,8 @@
-#include "outer_transaction.hpp"
+#include "db/outer_transaction.hpp"
 
 #include <keel/pool_timeout.hpp>
 
-#include "pq.hpp"
+#include "db/pq.hpp"
 
 #include <stdexcept>
 #include <string>

@@ -5,7 +5,7 @@
 
 #include <keel/engine.hpp>
 
-#include "pooled_connection.hpp"
+#include "db/pooled_connection.hpp"
 
 #include <chrono>
 #include <condition_variable>

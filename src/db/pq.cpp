@@ -1,4 +1,4 @@
-#include "pq.hpp"
+#include "db/pq.hpp"
 
 #include <keel/database_error.hpp>
 
@@ -19,7 +19,7 @@ bool succeeded(const PGresult* r) noexcept {
 [[noreturn]] void throw_error(PGconn* c, const PGresult* r, bool& broken) {
     std::string message = r ? PQresultErrorMessage(r) : "";
     if (message.empty()) message = PQerrorMessage(c);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    message = error_message(std::move(message));
     const char* field = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const std::string state = field ? field : "";
     if (PQstatus(c) != CONNECTION_OK || state.empty() || state.rfind("08", 0) == 0 || state == "57P01" ||
@@ -40,6 +40,11 @@ bool succeeded(const PGresult* r) noexcept {
 }
 
 }  // namespace
+
+std::string error_message(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
 
 bool still_connected(PGconn* c) noexcept {
     if (PQstatus(c) != CONNECTION_OK) return false;

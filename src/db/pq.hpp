@@ -24,6 +24,9 @@ struct params {
 /// Each call sets `broken` when the connection can no longer be trusted (lost, or in an
 /// unknown protocol state), then throws.
 
+/// libpq's error text without its trailing newline.
+std::string error_message(std::string text);
+
 /// Whether the connection still looks usable, without waiting: reads what the server already
 /// sent (a terminated backend's farewell, the closed socket). False: nothing sent now can
 /// arrive. True proves nothing about the next round trip.

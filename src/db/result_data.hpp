@@ -2,7 +2,7 @@
 
 // What a keel::result holds: one libpq result. Private to keel.
 
-#include "pq.hpp"
+#include "db/pq.hpp"
 
 namespace keel::detail {
 

@@ -1,4 +1,4 @@
-#include "graph_checker.hpp"
+#include "di/graph_checker.hpp"
 
 namespace keel::detail {
 

@@ -7,7 +7,7 @@
 #include <keel/dependency_overrides.hpp>
 #include <keel/detail/dependency_graph.hpp>
 
-#include "service_registry.hpp"
+#include "di/service_registry.hpp"
 
 #include <cstdint>
 #include <set>

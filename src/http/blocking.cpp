@@ -3,7 +3,7 @@
 #include <keel/detail/blocking.hpp>
 #include <keel/offload.hpp>
 
-#include "worker_pool.hpp"
+#include "http/worker_pool.hpp"
 
 #include <stdexcept>
 #include <string>

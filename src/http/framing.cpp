@@ -1,4 +1,4 @@
-#include "framing.hpp"
+#include "http/framing.hpp"
 
 #include <keel/header_map.hpp>
 #include <keel/method.hpp>
@@ -20,10 +20,8 @@ bool only_chunked(const http::request<http::string_body>& msg) {
         std::string_view rest = field.value();
         while (!rest.empty()) {
             const auto comma = rest.find(',');
-            auto token = rest.substr(0, comma);
+            const auto token = trim_whitespace(rest.substr(0, comma));
             rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-            while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-            while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
             if (token.empty()) continue;
             if (!iequals(token, "chunked")) return false;
             ++chunked;

@@ -54,4 +54,10 @@ std::size_t header_map::erase(std::string_view name) {
     return before - fields_.size();
 }
 
+std::string_view trim_whitespace(std::string_view text) noexcept {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+}
+
 }  // namespace keel

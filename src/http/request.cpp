@@ -1,6 +1,6 @@
 #include <keel/request.hpp>
 
-#include "url.hpp"
+#include "http/url.hpp"
 
 namespace keel {
 

@@ -1,6 +1,4 @@
-#include <keel/http_error.hpp>
 #include <keel/response.hpp>
-#include <keel/validation_error.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -25,34 +23,5 @@ response response::bytes(std::string body, std::string_view content_type, keel::
 }
 
 response response::empty(keel::status code) { return response(code); }
-
-namespace {
-std::string detail_or_reason(keel::status code, std::string detail) {
-    return detail.empty() ? std::string(reason_phrase(code)) : std::move(detail);
-}
-}  // namespace
-
-http_error::http_error(keel::status code, std::string detail, header_map headers)
-    : std::runtime_error(detail_or_reason(code, detail)),
-      status_(code),
-      detail_(detail_or_reason(code, std::move(detail))),
-      headers_(std::move(headers)) {}
-
-http_error::http_error(int code, std::string detail, header_map headers)
-    : http_error(static_cast<keel::status>(code), std::move(detail), std::move(headers)) {
-    if (code < 100 || code > 999) throw std::invalid_argument("keel::http_error: status must be 100..999");
-}
-
-validation_error::validation_error(std::vector<field_error> errors) : errors_(std::move(errors)) {
-    what_ = "request validation failed:";
-    for (const auto& e : errors_) {
-        what_ += ' ';
-        for (std::size_t i = 0; i < e.loc.size(); ++i) {
-            if (i) what_ += '.';
-            what_ += e.loc[i];
-        }
-        what_ += ": " + e.msg + ';';
-    }
-}
 
 }  // namespace keel

@@ -1,6 +1,6 @@
-#include "route_table.hpp"
+#include "http/route_table.hpp"
 
-#include "url.hpp"
+#include "http/url.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,6 +1,6 @@
 #include <keel/router.hpp>
 
-#include "route_table.hpp"
+#include "http/route_table.hpp"
 
 #include <stdexcept>
 
@@ -18,22 +18,6 @@ std::string normalise_prefix(std::string_view prefix) {
     return std::string(prefix);
 }
 }  // namespace
-
-route& route::status(keel::status code) noexcept {
-    spec_->success_status = code;
-    return *this;
-}
-
-route& route::status(int code) {
-    if (code < 100 || code > 999) throw std::invalid_argument("keel: route status must be 100..999");
-    return status(static_cast<keel::status>(code));
-}
-
-route& route::retry_on_conflict(int attempts) {
-    if (attempts < 1 || attempts > 100) throw std::invalid_argument("keel: retry_on_conflict takes 1 to 100 attempts");
-    spec_->conflict_attempts = attempts;
-    return *this;
-}
 
 router::router(std::string prefix) : prefix_(normalise_prefix(prefix)) {}
 

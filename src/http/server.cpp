@@ -13,9 +13,9 @@
 #include <keel/app.hpp>
 #include <keel/server.hpp>
 
-#include "framing.hpp"
-#include "wire.hpp"
-#include "worker_pool.hpp"
+#include "http/framing.hpp"
+#include "http/wire.hpp"
+#include "http/worker_pool.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

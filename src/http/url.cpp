@@ -1,4 +1,4 @@
-#include "url.hpp"
+#include "http/url.hpp"
 
 namespace keel::detail {
 

@@ -1,4 +1,4 @@
-#include "wire.hpp"
+#include "http/wire.hpp"
 
 #include <keel/header_map.hpp>
 

@@ -51,9 +51,7 @@ std::optional<std::string_view> path_value(const request& req, std::string_view 
 namespace {
 
 bool is_json_media_type(std::string_view content_type) {
-    auto media = content_type.substr(0, content_type.find(';'));
-    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
-    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    const auto media = trim_whitespace(content_type.substr(0, content_type.find(';')));
     if (iequals(media, "application/json")) return true;
     // application/problem+json, application/vnd.api+json, ...
     return media.size() > 5 && iequals(media.substr(media.size() - 5), "+json") &&

@@ -6,15 +6,6 @@
 
 namespace keel::testing {
 
-std::ostream& operator<<(std::ostream& os, const test_response& res) {
-    os << to_int(res.status()) << ' ' << reason_phrase(res.status());
-    for (const auto& [name, value] : res.headers()) os << "\n  " << name << ": " << value;
-    constexpr std::size_t shown = 2000;
-    os << "\n  body: " << res.body().substr(0, shown);
-    if (res.body().size() > shown) os << "... (" << res.body().size() << " bytes)";
-    return os;
-}
-
 client::client(app& application) : app_(application) { app_.start(); }
 
 client::~client() { app_.stop(); }

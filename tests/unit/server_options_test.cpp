@@ -1,9 +1,14 @@
 #include <keel/server_options.hpp>
 
+#include <keel/command_line.hpp>
+#include <keel/setting.hpp>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace {
 struct scoped_env {
@@ -46,19 +51,41 @@ TEST(ServerOptionsTest, BadValuesAreNamed) {
     EXPECT_THROW(keel::server_options::from_environment(3, argv), std::invalid_argument);
 }
 
-TEST(ServerOptionsTest, FlagTakesValueNamesExactlyTheFlagsItReads) {
-    EXPECT_EQ(keel::server_options::flag_takes_value("--port"), true);
-    EXPECT_EQ(keel::server_options::flag_takes_value("--worker-concurrency"), true);
-    EXPECT_EQ(keel::server_options::flag_takes_value("--no-access-log"), false);
-    EXPECT_EQ(keel::server_options::flag_takes_value("--pool-size"), std::nullopt);  // the application's
-    // Every flag said to take a value is read with it.
-    const char* argv[] = {"app", "--host", "127.0.0.2", "--port", "9", "--io-threads", "3", "--worker-concurrency", "5",
-                          "--worker-threads", "7", "--no-access-log"};
-    const auto o = keel::server_options::from_environment(12, argv);
+TEST(ServerOptionsTest, ItMarksTheFlagsItReadsAndLeavesTheRestForTheApplication) {
+    const char* argv[] = {"app",     "--host",         "127.0.0.2",      "--port", "9", "--io-threads=3",
+                          "--seed",  "--worker-concurrency", "5", "--worker-threads", "7", "--no-access-log",
+                          "--pool-size", "4"};
+    keel::command_line args(14, argv);
+    const auto o = keel::server_options::from_environment(args);
     EXPECT_EQ(o.host, "127.0.0.2");
     EXPECT_EQ(o.port, 9);
     EXPECT_EQ(o.io_threads, 3u);
     EXPECT_EQ(o.worker_concurrency, 5u);
     EXPECT_EQ(o.worker_threads, 7u);
     EXPECT_FALSE(o.access_log);
+    EXPECT_EQ(args.unread(), (std::vector<std::string>{"--seed", "--pool-size", "4"}));
+    EXPECT_EQ(args.value("--pool-size"), "4");
+    EXPECT_TRUE(args.has("--seed"));
+    EXPECT_TRUE(args.unread().empty());
+}
+
+TEST(ServerOptionsTest, EveryNumericSettingSaysTheSameThing) {
+    const char* argv[] = {"app", "--port", "-1"};
+    try {
+        keel::server_options::from_environment(3, argv);
+        FAIL() << "--port -1 accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "keel: --port must be a whole number from 0 to 65535, got '-1'");
+    }
+    try {
+        keel::parse_setting<std::size_t>("POOL_SIZE", "0", 1, 10000);
+        FAIL() << "POOL_SIZE=0 accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "keel: POOL_SIZE must be a whole number from 1 to 10000, got '0'");
+    }
+    EXPECT_THROW(keel::parse_setting_flag("KEEL_ACCESS_LOG", "maybe"), std::invalid_argument);
+    EXPECT_FALSE(keel::parse_setting_flag("KEEL_ACCESS_LOG", "OFF"));
+    const char* missing[] = {"app", "--port"};
+    keel::command_line args(2, missing);
+    EXPECT_THROW(args.value("--port"), std::invalid_argument);
 }

@@ -2,7 +2,7 @@
 
 #include <keel/row.hpp>
 
-#include "result_data.hpp"
+#include "db/result_data.hpp"
 
 #include <charconv>
 #include <stdexcept>
