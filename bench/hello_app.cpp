@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
     keel::app app;
     const char* blocking = std::getenv("KEEL_BENCH_BLOCKING");
     if (blocking && std::string_view(blocking) == "1") {
-        app.get("/plaintext", [] { return keel::response::text("Hello, World!", keel::status::ok, "text/plain"); });
+        app.get("/plaintext",
+                [] { return keel::response::text("Hello, World!", keel::status::ok, "text/plain"); });
         app.get("/json", [] { return hello_message{"Hello, World!"}; });
         app.get("/healthz", [] { return nlohmann::json{{"status", "ok"}}; });
     } else {
@@ -30,7 +31,9 @@ int main(int argc, char** argv) {
             co_return keel::response::text("Hello, World!", keel::status::ok, "text/plain");
         });
         app.get("/json", []() -> keel::task<hello_message> { co_return hello_message{"Hello, World!"}; });
-        app.get("/healthz", []() -> keel::task<nlohmann::json> { co_return nlohmann::json{{"status", "ok"}}; });
+        app.get("/healthz", []() -> keel::task<nlohmann::json> {
+            co_return nlohmann::json{{"status", "ok"}};
+        });
     }
     return app.run(argc, argv);
 }

@@ -40,25 +40,30 @@ struct order {
 struct caller {
     std::string name;
 };
-inline caller current_caller(keel::header<std::optional<std::string>, "x-caller"> who) { return caller{who->value_or("anonymous")}; }
+inline caller current_caller(keel::header<std::optional<std::string>, "x-caller"> who) {
+    return caller{who->value_or("anonymous")};
+}
 
 inline keel::app& app() {
     static keel::app instance;
     static const bool configured = [] {
         auto& a = instance;
         for (int i = 0; i < 8; ++i) a.get("/static/" + std::to_string(i), [] { return 0; });
-        a.get("/plaintext", []() -> keel::task<keel::response> { co_return keel::response::text("Hello, World!"); });
+        a.get("/plaintext",
+              []() -> keel::task<keel::response> { co_return keel::response::text("Hello, World!"); });
         a.get("/users/{id}", [](keel::path<std::int64_t, "id"> id, keel::query<int, "limit", 10> limit) {
             return nlohmann::json{{"id", *id}, {"limit", *limit}};
         });
-        a.get("/users/{id}/orders/{order}", [](keel::path<std::int64_t, "id"> id, keel::path<std::string, "order"> o,
-                                                keel::query<std::vector<std::string>, "tag"> tags,
-                                                keel::query<std::optional<double>, "min"> min) {
+        a.get("/users/{id}/orders/{order}", [](keel::path<std::int64_t, "id"> id,
+                                               keel::path<std::string, "order"> o,
+                                               keel::query<std::vector<std::string>, "tag"> tags,
+                                               keel::query<std::optional<double>, "min"> min) {
             return nlohmann::json{{"id", *id}, {"order", *o}, {"tags", *tags}, {"min", min->value_or(0.0)}};
         });
-        a.get("/me", [](keel::depends<current_caller> me, keel::header<std::optional<std::int64_t>, "x-count"> n) {
-            return nlohmann::json{{"name", me->name}, {"count", n->value_or(0)}};
-        });
+        a.get("/me",
+              [](keel::depends<current_caller> me, keel::header<std::optional<std::int64_t>, "x-count"> n) {
+                  return nlohmann::json{{"name", me->name}, {"count", n->value_or(0)}};
+              });
         a.post("/orders", [](keel::body<order> o) { return *o; }).status(keel::status::created);
         a.put("/orders/{id}", [](keel::path<std::int64_t, "id"> id, keel::body<order> o) {
             return nlohmann::json{{"id", *id}, {"items", o->items.size()}};

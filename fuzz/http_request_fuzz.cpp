@@ -1,8 +1,8 @@
 // Fuzzes what the server does with the first bytes of a connection: Beast's parser under
 // keel's production limits, the RFC 9112 framing checks, the conversion to keel::request, then
 // routing, binding and the response's serialisation.
-#include "http/framing.hpp"
 #include "fuzz_app.hpp"
+#include "http/framing.hpp"
 #include "http/wire.hpp"
 
 #include <cstddef>

@@ -1,16 +1,18 @@
 #include <keel/logger.hpp>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <string>
-#include <unistd.h>
 
 namespace keel {
 
 logger::logger() : sink_(&write_to_stderr) {}
 
-void logger::set_sink(sink s) { sink_ = s ? std::move(s) : sink([](log_level, std::string_view) {}); }
+void logger::set_sink(sink s) {
+    sink_ = s ? std::move(s) : sink([](log_level, std::string_view) {});
+}
 
 void logger::log(log_level l, std::string_view message) const {
     if (!enabled(l)) return;
@@ -24,11 +26,16 @@ void logger::log(log_level l, std::string_view message) const {
 namespace {
 std::string_view level_name(log_level l) noexcept {
     switch (l) {
-        case log_level::debug: return "debug";
-        case log_level::info: return "info";
-        case log_level::warning: return "warning";
-        case log_level::error: return "error";
-        case log_level::off: return "off";
+        case log_level::debug:
+            return "debug";
+        case log_level::info:
+            return "info";
+        case log_level::warning:
+            return "warning";
+        case log_level::error:
+            return "error";
+        case log_level::off:
+            return "off";
     }
     return "?";
 }

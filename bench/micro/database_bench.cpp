@@ -16,8 +16,10 @@
 namespace {
 
 constexpr const char* schema =
-    "CREATE TABLE IF NOT EXISTS users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, name text NOT NULL);"
-    "INSERT INTO users (email, name) SELECT 'user' || i || '@example.com', 'User ' || i FROM generate_series(1, 1000) i "
+    "CREATE TABLE IF NOT EXISTS users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, name text NOT "
+    "NULL);"
+    "INSERT INTO users (email, name) SELECT 'user' || i || '@example.com', 'User ' || i FROM "
+    "generate_series(1, 1000) i "
     "ON CONFLICT DO NOTHING;";
 
 struct user {

@@ -3,8 +3,8 @@
 #include <benchmark/benchmark.h>
 #include <keel/app.hpp>
 #include <keel/depends.hpp>
-#include <keel/yield.hpp>
 #include <keel/testing/client.hpp>
+#include <keel/yield.hpp>
 
 #include <cstdint>
 #include <string>
@@ -24,13 +24,16 @@ keel::yield<resource> acquire() {
     resource r{1};
     co_yield r;
 }
-int user_id(keel::depends<acquire> r) { return r->id; }
+int user_id(keel::depends<acquire> r) {
+    return r->id;
+}
 
 keel::app& bench_app() {
     static keel::app app;
     static const bool once = [] {
         for (int i = 0; i < 20; ++i) app.get("/static/" + std::to_string(i), [] { return 0; });
-        app.get("/plaintext", []() -> keel::task<keel::response> { co_return keel::response::text("Hello, World!"); });
+        app.get("/plaintext",
+                []() -> keel::task<keel::response> { co_return keel::response::text("Hello, World!"); });
         app.get("/users/{user_id}", [](keel::path<std::int64_t> id, keel::query<int, "limit", 10> limit) {
             return user{*id + *limit, "user@example.com", "User"};
         });

@@ -12,9 +12,10 @@ namespace bank {
 
 void configure(keel::app& app, const settings& config) {
     // App-scoped services, made at start-up and disposed at shut-down in reverse order.
-    app.provide<keel::engine>(keel::scope::app,
-                              [options = config.database] { return std::make_shared<keel::engine>(options); });
-    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+    app.provide<keel::engine>(
+        keel::scope::app, [options = config.database] { return std::make_shared<keel::engine>(options); });
+    app.provide<keel::session_factory>(keel::scope::app,
+                                       [](keel::engine& e) { return keel::session_factory{e}; });
 
     // Start-up: refuse to serve without a database; create missing tables; seed when asked.
     app.on_startup([seed_data = config.seed](keel::session_factory& sessions) {

@@ -25,8 +25,8 @@ constexpr const char* schema_sql[] = {
 
 constexpr const char* seed_sql[] = {
     "TRUNCATE transfers, accounts, users RESTART IDENTITY",
-    "INSERT INTO users (id, email, name) "
-    "SELECT n, 'user' || n || '@example.com', 'User ' || n FROM generate_series(1, 10000) AS n",
+    R"(INSERT INTO users (id, email, name)
+       SELECT n, 'user' || n || '@example.com', 'User ' || n FROM generate_series(1, 10000) AS n)",
     "INSERT INTO accounts (id, owner_id, balance) SELECT n, n, 1000 FROM generate_series(1, 1000) AS n",
     // Explicit ids were inserted: move the sequences past them.
     "SELECT setval(pg_get_serial_sequence('users', 'id'), 10000)",

@@ -5,9 +5,9 @@
 #include "app.hpp"
 #include "settings.hpp"
 
+#include <sys/resource.h>
 #include <iostream>
 #include <stdexcept>
-#include <sys/resource.h>
 
 int main(int argc, char** argv) {
     bank::settings config;
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     const int status = app.run(argc, argv);  // HOST, PORT, --port ...; SIGINT/SIGTERM drain gracefully
 
     rusage usage{};
-    if (::getrusage(RUSAGE_SELF, &usage) == 0) std::cerr << "keel_bank: peak RSS " << usage.ru_maxrss << " KiB\n";
+    if (::getrusage(RUSAGE_SELF, &usage) == 0)
+        std::cerr << "keel_bank: peak RSS " << usage.ru_maxrss << " KiB\n";
     return status;
 }

@@ -16,25 +16,29 @@ settings settings::from_command_line(int argc, const char* const* argv) {
     s.database = keel::engine_options::from_environment();
     keel::command_line args(argc, argv);
     if (auto url = args.value("--database-url")) s.database.url = std::move(*url);
-    if (const auto n = args.value("--pool-size")) s.database.pool_size = keel::parse_setting<std::size_t>("--pool-size", *n, 1, 10000);
+    if (const auto n = args.value("--pool-size"))
+        s.database.pool_size = keel::parse_setting<std::size_t>("--pool-size", *n, 1, 10000);
     if (const auto n = args.value("--pool-max-overflow")) {
         s.database.max_overflow = keel::parse_setting<std::size_t>("--pool-max-overflow", *n, 0, 10000);
     }
     if (const auto n = args.value("--pool-timeout-ms")) {
-        s.database.pool_timeout =
-            std::chrono::milliseconds(keel::parse_setting<std::uint64_t>("--pool-timeout-ms", *n, 1, 3'600'000));
+        s.database.pool_timeout = std::chrono::milliseconds(
+            keel::parse_setting<std::uint64_t>("--pool-timeout-ms", *n, 1, 3'600'000));
     }
     s.seed = args.has("--seed");
-    keel::server_options::from_environment(args);  // keel::app::run reads these again; here they are checked and marked
+    keel::server_options::from_environment(
+        args);  // keel::app::run reads these again; here they are checked and marked
     if (const auto unknown = args.unread(); !unknown.empty()) {
-        throw std::invalid_argument("unknown argument '" + unknown.front() +
-                                    "' (flags: --database-url URL --pool-size N --pool-max-overflow N "
-                                    "--pool-timeout-ms N --seed, and keel's: --host H --port P --io-threads N "
-                                    "--worker-concurrency N --worker-threads N --no-access-log)");
+        throw std::invalid_argument(
+            "unknown argument '" + unknown.front() +
+            "' (flags: --database-url URL --pool-size N --pool-max-overflow N "
+            "--pool-timeout-ms N --seed, and keel's: --host H --port P --io-threads N "
+            "--worker-concurrency N --worker-threads N --no-access-log)");
     }
     if (s.database.url.empty()) {
-        throw std::invalid_argument("no database: set DATABASE_URL or pass --database-url "
-                                    "(scripts/run-example starts a local PostgreSQL for you)");
+        throw std::invalid_argument(
+            "no database: set DATABASE_URL or pass --database-url "
+            "(scripts/run-example starts a local PostgreSQL for you)");
     }
     return s;
 }

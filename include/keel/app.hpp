@@ -49,8 +49,8 @@ public:
     /// Registers a service of type T, asked for by handlers and providers as `T&`:
     /// ```
     /// app.provide<settings>(keel::scope::app, [] { return settings::from_environment(); });
-    /// app.provide<mailer>(keel::scope::app, [](settings& s) { return std::make_unique<mailer>(s.smtp_url); });
-    /// app.provide<request_clock>(keel::scope::request, [] { return request_clock{}; });
+    /// app.provide<mailer>(keel::scope::app, [](settings& s) { return std::make_unique<mailer>(s.smtp_url);
+    /// }); app.provide<request_clock>(keel::scope::request, [] { return request_clock{}; });
     /// ```
     /// The factory's parameters are injected like a handler's. It returns a T, a
     /// `std::unique_ptr<T>` or `std::shared_ptr<T>` (for types that cannot move), or, for request
@@ -70,11 +70,13 @@ public:
         def.children = detail::dependency_children<F>();
         if (lifetime == keel::scope::app) {
             if constexpr (detail::is_yield<returned>::value) {
-                throw std::logic_error("keel: app.provide<" + std::string(def.name) +
-                                       ">: an app-scoped factory cannot be a yield provider; return the service "
-                                       "and clean up in its destructor or an on_shutdown hook");
+                throw std::logic_error(
+                    "keel: app.provide<" + std::string(def.name) +
+                    ">: an app-scoped factory cannot be a yield provider; return the service "
+                    "and clean up in its destructor or an on_shutdown hook");
             } else {
-                def.make_app = [factory = std::move(factory)](detail::call_context& ctx) -> std::shared_ptr<void> {
+                def.make_app = [factory =
+                                    std::move(factory)](detail::call_context& ctx) -> std::shared_ptr<void> {
                     if constexpr (std::is_same_v<returned, std::shared_ptr<T>> ||
                                   std::is_same_v<returned, std::unique_ptr<T>>) {
                         return std::shared_ptr<T>(detail::call_bound(factory, ctx));
@@ -134,15 +136,17 @@ public:
     template <class F>
     void on_startup(F hook) {
         require_unbuilt("add a start-up hook");
-        add_lifespan_hook(true, "on_startup hook", detail::dependency_children<F>(),
-                          [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
+        add_lifespan_hook(
+            true, "on_startup hook", detail::dependency_children<F>(),
+            [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
     }
     /// Shut-down code, run newest first by stop(), before the app-scoped services are destroyed.
     template <class F>
     void on_shutdown(F hook) {
         require_unbuilt("add a shut-down hook");
-        add_lifespan_hook(false, "on_shutdown hook", detail::dependency_children<F>(),
-                          [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
+        add_lifespan_hook(
+            false, "on_shutdown hook", detail::dependency_children<F>(),
+            [hook = std::move(hook)](detail::call_context& ctx) { detail::call_bound(hook, ctx); });
     }
 
     /// Builds the app and runs the start-up hooks; called by the server before it listens and

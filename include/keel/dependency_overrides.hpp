@@ -23,7 +23,8 @@ template <class F>
 std::vector<dependency_node> dependency_children();
 
 /// Checks an override's dependencies when it is set; throws std::logic_error naming the problem.
-using override_checker = std::function<void(std::uintptr_t key, std::string_view name, const override_entry&)>;
+using override_checker =
+    std::function<void(std::uintptr_t key, std::string_view name, const override_entry&)>;
 }  // namespace detail
 
 /// Replacements for providers, keyed by the provider itself, mostly for tests:
@@ -91,10 +92,13 @@ private:
 /// Restores a provider's previous override (or none) when destroyed.
 class dependency_overrides::guard {
 public:
-    guard(dependency_overrides& owner, std::uintptr_t key, std::shared_ptr<const detail::override_entry> previous)
+    guard(dependency_overrides& owner, std::uintptr_t key,
+          std::shared_ptr<const detail::override_entry> previous)
         : owner_(&owner), key_(key), previous_(std::move(previous)) {}
     guard(guard&& other) noexcept
-        : owner_(std::exchange(other.owner_, nullptr)), key_(other.key_), previous_(std::move(other.previous_)) {}
+        : owner_(std::exchange(other.owner_, nullptr)),
+          key_(other.key_),
+          previous_(std::move(other.previous_)) {}
     guard& operator=(guard&&) = delete;
     ~guard() {
         if (owner_) owner_->restore(key_, std::move(previous_));

@@ -59,7 +59,8 @@ class depends {
                   "app.provide<T>(keel::scope::app, factory) and ask for it as T&");
 
 public:
-    using value_type = typename detail::provided_type<typename detail::provider_result<decltype(Provider)>::type>::type;
+    using value_type =
+        typename detail::provided_type<typename detail::provider_result<decltype(Provider)>::type>::type;
     static constexpr auto provider = Provider;
     static constexpr keel::scope lifetime = Scope;
 

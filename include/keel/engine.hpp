@@ -10,19 +10,21 @@ namespace keel {
 namespace detail {
 struct pooled_connection;  // a pqxx connection and its bookkeeping; src/engine.cpp
 struct engine_state;       // the pool itself, shared with the leases
-}
+}  // namespace detail
 
 /// How an engine connects and how many connections it keeps; names and defaults are
 /// SQLAlchemy's (`create_engine(url, pool_size=10, max_overflow=5, pool_timeout=30, ...)`).
 struct engine_options {
-    std::string url;                                 ///< libpq URL or key=value string
-    std::size_t pool_size = 10;                      ///< connections kept open when idle
-    std::size_t max_overflow = 5;                    ///< extra connections under load; closed when returned to a pool already holding pool_size idle ones
-    std::chrono::milliseconds pool_timeout{30'000};  ///< longest wait for a connection; then pool_timeout (503)
-    std::chrono::milliseconds pool_recycle{-1};      ///< close connections older than this (<0: never)
-    bool pool_pre_ping = false;                      ///< check an idle connection with a round trip before use
-    std::chrono::seconds connect_timeout{10};        ///< libpq connect_timeout, unless the URL sets one
-    std::size_t max_waiting = 1000;                  ///< requests queued for a connection; beyond: pool_timeout at once
+    std::string url;               ///< libpq URL or key=value string
+    std::size_t pool_size = 10;    ///< connections kept open when idle
+    std::size_t max_overflow = 5;  ///< extra connections under load; closed when returned to a pool already
+                                   ///< holding pool_size idle ones
+    std::chrono::milliseconds pool_timeout{
+        30'000};                                 ///< longest wait for a connection; then pool_timeout (503)
+    std::chrono::milliseconds pool_recycle{-1};  ///< close connections older than this (<0: never)
+    bool pool_pre_ping = false;                  ///< check an idle connection with a round trip before use
+    std::chrono::seconds connect_timeout{10};    ///< libpq connect_timeout, unless the URL sets one
+    std::size_t max_waiting = 1000;  ///< requests queued for a connection; beyond: pool_timeout at once
 
     /// `DATABASE_URL`, `POOL_SIZE`, `POOL_MAX_OVERFLOW` (the reference contract's variables) and
     /// `POOL_TIMEOUT_MS`
@@ -32,14 +34,14 @@ struct engine_options {
 
 /// What the pool holds right now, and what it has done.
 struct pool_status {
-    std::size_t size = 0;         ///< open connections (idle + checked out)
+    std::size_t size = 0;  ///< open connections (idle + checked out)
     std::size_t checked_out = 0;
     std::size_t idle = 0;
-    std::size_t overflow = 0;     ///< open connections beyond pool_size
-    std::size_t waiting = 0;      ///< requests waiting for a connection
-    std::size_t timeouts = 0;     ///< waits that ended in pool_timeout
-    std::size_t created = 0;      ///< connections ever opened
-    std::size_t discarded = 0;    ///< connections closed because they broke, aged out or failed a ping
+    std::size_t overflow = 0;   ///< open connections beyond pool_size
+    std::size_t waiting = 0;    ///< requests waiting for a connection
+    std::size_t timeouts = 0;   ///< waits that ended in pool_timeout
+    std::size_t created = 0;    ///< connections ever opened
+    std::size_t discarded = 0;  ///< connections closed because they broke, aged out or failed a ping
 };
 
 /// The PostgreSQL connection pool: an app-scoped service made once (in the lifespan), shared
@@ -65,7 +67,8 @@ public:
 
     private:
         friend class engine;
-        lease(std::shared_ptr<detail::engine_state> state, std::unique_ptr<detail::pooled_connection> c) noexcept;
+        lease(std::shared_ptr<detail::engine_state> state,
+              std::unique_ptr<detail::pooled_connection> c) noexcept;
         std::shared_ptr<detail::engine_state> state_;
         std::unique_ptr<detail::pooled_connection> connection_;
         bool broken_ = false;
@@ -77,8 +80,8 @@ public:
     engine& operator=(const engine&) = delete;
 
     /// A connection, waiting up to pool_timeout. Throws keel::pool_timeout (503), or
-    /// keel::connection_lost (503) when the server cannot be reached or refuses. Blocks: call it from a worker,
-    /// never from an I/O thread.
+    /// keel::connection_lost (503) when the server cannot be reached or refuses. Blocks: call it from a
+    /// worker, never from an I/O thread.
     lease checkout();
     /// The same, waiting at most `max_wait` (and never longer than pool_timeout): for callers
     /// that must answer sooner, like a readiness probe.

@@ -8,9 +8,9 @@ namespace keel {
 /// The request's session, ready-made: opened from the app's session_factory, committed when
 /// the handler succeeds, rolled back when anything fails — before the response is written.
 /// ```
-/// app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
-/// using session_dep = keel::depends<keel::get_session>;
-/// app.get("/users/{id}", [](keel::path<std::int64_t> id, session_dep db) { ... });
+/// app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return
+/// keel::session_factory{e}; }); using session_dep = keel::depends<keel::get_session>; app.get("/users/{id}",
+/// [](keel::path<std::int64_t> id, session_dep db) { ... });
 /// ```
 yield<session> get_session(session_factory& sessions);
 

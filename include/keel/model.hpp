@@ -36,27 +36,27 @@
 /// It defines `to_json` and `from_json`, so the type works everywhere nlohmann_json does, and
 /// maps database rows by column name (`session.all<T>(...)`, `one<T>`, `first<T>`).
 /// Place it inside the struct, after the members (like the nlohmann macro, up to 64 fields).
-#define KEEL_MODEL(Type, ...)                                                                       \
-    using keel_model_tag = void;                                                                    \
-    friend void to_json(nlohmann::json& keel_json, const Type& keel_model) {                        \
-        keel_json = nlohmann::json::object();                                                       \
-        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_WRITE, __VA_ARGS__))             \
-    }                                                                                               \
-    friend void keel_append_json(std::string& keel_out, const Type& keel_model) {                   \
-        char keel_separator = '{';                                                                  \
-        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_APPEND, __VA_ARGS__))            \
-        keel_out += keel_separator == '{' ? "{}" : "}";                                            \
-    }                                                                                               \
-    template <class KeelRow>                                                                        \
-    friend void keel_from_row(const KeelRow& keel_row, Type& keel_model) {                          \
-        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_COLUMN, __VA_ARGS__))            \
-    }                                                                                               \
-    friend void from_json(const nlohmann::json& keel_json, Type& keel_model) {                      \
-        ::keel::detail::model_reader keel_reader(keel_json);                                        \
-        if (keel_reader.is_object()) {                                                              \
-            NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_READ, __VA_ARGS__))          \
-        }                                                                                           \
-        keel_reader.finish();                                                                       \
+#define KEEL_MODEL(Type, ...)                                                              \
+    using keel_model_tag = void;                                                           \
+    friend void to_json(nlohmann::json& keel_json, const Type& keel_model) {               \
+        keel_json = nlohmann::json::object();                                              \
+        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_WRITE, __VA_ARGS__))    \
+    }                                                                                      \
+    friend void keel_append_json(std::string& keel_out, const Type& keel_model) {          \
+        char keel_separator = '{';                                                         \
+        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_APPEND, __VA_ARGS__))   \
+        keel_out += keel_separator == '{' ? "{}" : "}";                                    \
+    }                                                                                      \
+    template <class KeelRow>                                                               \
+    friend void keel_from_row(const KeelRow& keel_row, Type& keel_model) {                 \
+        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_COLUMN, __VA_ARGS__))   \
+    }                                                                                      \
+    friend void from_json(const nlohmann::json& keel_json, Type& keel_model) {             \
+        ::keel::detail::model_reader keel_reader(keel_json);                               \
+        if (keel_reader.is_object()) {                                                     \
+            NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_READ, __VA_ARGS__)) \
+        }                                                                                  \
+        keel_reader.finish();                                                              \
     }
 
 #define KEEL_DETAIL_MODEL_WRITE(field) ::keel::detail::write_field(keel_json, #field, keel_model.field);
@@ -80,7 +80,9 @@ private:
 };
 
 template <class T>
-concept keel_model = requires { typename T::keel_model_tag; };
+concept keel_model = requires {
+    typename T::keel_model_tag;
+};
 
 template <class T>
 void write_field(nlohmann::json& out, const char* name, const T& value) {
@@ -162,23 +164,27 @@ void read_value(const nlohmann::json& value, T& out, const std::vector<std::stri
         read_value(value, inner, loc, errors);
         if (errors.size() == before) out = std::move(inner);
     } else if constexpr (std::is_same_v<T, bool>) {
-        if (!value.is_boolean()) return errors.push_back({loc, "value is not a valid boolean", "type_error.bool"});
+        if (!value.is_boolean())
+            return errors.push_back({loc, "value is not a valid boolean", "type_error.bool"});
         out = value.get<bool>();
     } else if constexpr (std::is_integral_v<T>) {
         if (!value.is_number_integer()) {
             return errors.push_back({loc, "value is not a valid integer", "type_error.integer"});
         }
-        const bool fits = value.is_number_unsigned()
-                              ? value.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
-                              : std::in_range<T>(value.get<std::int64_t>());
+        const bool fits =
+            value.is_number_unsigned()
+                ? value.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+                : std::in_range<T>(value.get<std::int64_t>());
         if (!fits) {
-            return errors.push_back({loc, "value is out of range for a " + std::to_string(sizeof(T) * 8) + "-bit integer",
-                                     "value_error.number.not_in_range"});
+            return errors.push_back(
+                {loc, "value is out of range for a " + std::to_string(sizeof(T) * 8) + "-bit integer",
+                 "value_error.number.not_in_range"});
         }
         out = value.is_number_unsigned() ? static_cast<T>(value.get<std::uint64_t>())
                                          : static_cast<T>(value.get<std::int64_t>());
     } else if constexpr (std::is_floating_point_v<T>) {
-        if (!value.is_number()) return errors.push_back({loc, "value is not a valid float", "type_error.float"});
+        if (!value.is_number())
+            return errors.push_back({loc, "value is not a valid float", "type_error.float"});
         out = value.get<T>();
     } else if constexpr (std::is_same_v<T, std::string>) {
         if (!value.is_string()) return errors.push_back({loc, "str type expected", "type_error.str"});

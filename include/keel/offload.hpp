@@ -3,8 +3,8 @@
 #include <keel/detail/blocking.hpp>
 
 #include <exception>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -57,13 +57,16 @@ auto offload(F fn) {
             run = &call;
             continuation = awaiting;
             switch (detail::submit_blocking(*this)) {
-                case detail::submit_result::queued: return true;
+                case detail::submit_result::queued:
+                    return true;
                 case detail::submit_result::run_inline: {
                     const detail::thread_role may_block(false);
                     call(*this);
                     return false;
                 }
-                case detail::submit_result::rejected: rejected = true; return false;
+                case detail::submit_result::rejected:
+                    rejected = true;
+                    return false;
             }
             return false;
         }

@@ -21,7 +21,8 @@ struct parse_failure {
 /// Converts the text of a path, query or header parameter into a T.
 ///
 /// Specialise it for your own types:
-/// `template <> struct keel::param_parser<color> { static std::optional<color> parse(std::string_view, parse_failure&); };`
+/// `template <> struct keel::param_parser<color> { static std::optional<color> parse(std::string_view,
+/// parse_failure&); };`
 template <class T, class Enable = void>
 struct param_parser {
     static_assert(sizeof(T) == 0,
@@ -30,8 +31,7 @@ struct param_parser {
 };
 
 template <std::integral T>
-    requires(!std::same_as<T, bool>)
-struct param_parser<T> {
+requires(!std::same_as<T, bool>) struct param_parser<T> {
     static std::optional<T> parse(std::string_view text, parse_failure& why) {
         if (!text.empty() && text.front() == '+') text.remove_prefix(1);  // like Python's int("+5")
         T value{};
@@ -69,7 +69,9 @@ struct param_parser<bool> {
 
 template <>
 struct param_parser<std::string> {
-    static std::optional<std::string> parse(std::string_view text, parse_failure&) { return std::string(text); }
+    static std::optional<std::string> parse(std::string_view text, parse_failure&) {
+        return std::string(text);
+    }
 };
 
 /// A view into the request; valid while the request is (the handler's whole run).

@@ -11,7 +11,8 @@ namespace keel {
 /// request, the pipeline answers it 503 with `Retry-After: 1` (nothing was written).
 class pool_timeout : public database_error {
 public:
-    explicit pool_timeout(std::chrono::milliseconds waited, const char* why = "database connection pool exhausted");
+    explicit pool_timeout(std::chrono::milliseconds waited,
+                          const char* why = "database connection pool exhausted");
 
     /// How long the request waited before giving up (0 when the queue was full).
     std::chrono::milliseconds waited() const noexcept { return waited_; }

@@ -39,7 +39,9 @@ public:
     const header_map& headers() const noexcept { return headers_; }
     header_map& headers() noexcept { return headers_; }
     /// The first value of a header field (case-insensitive), if present.
-    std::optional<std::string_view> header(std::string_view name) const noexcept { return headers_.get(name); }
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        return headers_.get(name);
+    }
 
     const std::string& body() const noexcept { return body_; }
     std::string& body() noexcept { return body_; }

@@ -11,9 +11,9 @@ namespace keel {
 /// How often, and how patiently, to retry work that PostgreSQL refused with a serialization
 /// failure or a deadlock (SQLSTATE class 40).
 struct retry_policy {
-    int attempts = 3;                             ///< tries in all, the first included
-    std::chrono::milliseconds base_delay{5};      ///< before the second try; doubles each time
-    std::chrono::milliseconds max_delay{200};     ///< the longest pause
+    int attempts = 3;                          ///< tries in all, the first included
+    std::chrono::milliseconds base_delay{5};   ///< before the second try; doubles each time
+    std::chrono::milliseconds max_delay{200};  ///< the longest pause
 };
 
 namespace detail {

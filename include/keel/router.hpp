@@ -24,7 +24,7 @@ namespace keel {
 /// Configure a router's routes before including it: include() copies them.
 class router : public detail::route_methods<router> {
 public:
-    explicit router(std::string prefix = {});
+    explicit router(std::string_view prefix = {});
 
     /// `get`, `post`, `put`, `patch`, `delete_` and `options` come from route_methods.
     /// Any method; `HEAD` is answered from `GET` routes unless a `HEAD` route is added.

@@ -38,7 +38,9 @@ public:
             if (!text) return std::nullopt;
             return T(convert<typename T::value_type>(column_name(column), *text));
         } else {
-            if (!text) detail::throw_column_error(column_name(column), "NULL", "is NULL; read it as a std::optional");
+            if (!text)
+                detail::throw_column_error(column_name(column), "NULL",
+                                           "is NULL; read it as a std::optional");
             return convert<T>(column_name(column), *text);
         }
     }
@@ -75,7 +77,9 @@ public:
     /// Rows changed by an INSERT, UPDATE or DELETE.
     std::size_t affected_rows() const noexcept { return detail::result_affected(*data_); }
     row operator[](std::size_t i) const {
-        if (i >= size()) throw std::out_of_range("keel::result: row " + std::to_string(i) + " of " + std::to_string(size()));
+        if (i >= size())
+            throw std::out_of_range("keel::result: row " + std::to_string(i) + " of " +
+                                    std::to_string(size()));
         return row(data_, i);
     }
 

@@ -12,9 +12,12 @@ enum class scope {
 /// "app", "request" or "transient".
 constexpr const char* to_string(scope s) noexcept {
     switch (s) {
-        case scope::app: return "app";
-        case scope::request: return "request";
-        case scope::transient: return "transient";
+        case scope::app:
+            return "app";
+        case scope::request:
+            return "request";
+        case scope::transient:
+            return "transient";
     }
     return "?";
 }

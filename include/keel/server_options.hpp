@@ -17,29 +17,30 @@ struct server_options {
     std::string host = "127.0.0.1";
     unsigned short port = 8000;  ///< 0 picks a free port (see server::port())
 
-    unsigned io_threads = 0;      ///< threads that accept, parse, route and write; 0 = one per core
+    unsigned io_threads = 0;  ///< threads that accept, parse, route and write; 0 = one per core
     /// Blocking handlers run on a worker pool. `worker_concurrency` of them run at once while
     /// they keep finishing (0 = two per core, at least 4: few threads make short database
     /// round trips fastest); when every running one is blocked for a few milliseconds (slow
     /// queries, locks, sleeps) more are let in, up to `worker_threads`, and fewer again once
     /// work flows. A database pool larger than worker_concurrency is used as load requires.
     unsigned worker_concurrency = 0;
-    unsigned worker_threads = 0;  ///< the most threads running blocking handlers; 0 = 64
+    unsigned worker_threads = 0;            ///< the most threads running blocking handlers; 0 = 64
     std::size_t worker_queue_limit = 4096;  ///< blocking handlers waiting for a worker; beyond: 503
 
-    std::size_t max_header_bytes = 16 * 1024;   ///< request line + header fields; beyond: 431
-    std::size_t max_body_bytes = 1024 * 1024;   ///< request body, chunked or not; beyond: 413
-    std::size_t max_connections = 10000;        ///< beyond: new connections wait in the backlog
+    std::size_t max_header_bytes = std::size_t{16} * 1024;  ///< request line + header fields; beyond: 431
+    std::size_t max_body_bytes = std::size_t{1024} * 1024;  ///< request body, chunked or not; beyond: 413
+    std::size_t max_connections = 10000;                    ///< beyond: new connections wait in the backlog
 
     std::chrono::milliseconds header_timeout{10'000};  ///< first byte to end of headers; then closed
     std::chrono::milliseconds body_timeout{30'000};    ///< to receive the body; then closed
     std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{30'000};   ///< to send a response
-    std::chrono::milliseconds drain_timeout{10'000};   ///< graceful shutdown: in-flight requests' time to finish
+    std::chrono::milliseconds drain_timeout{
+        10'000};  ///< graceful shutdown: in-flight requests' time to finish
 
     std::string server_header = "keel";  ///< the `Server` field; empty leaves it out
     bool access_log = true;              ///< one line per request through app.logger()
-    bool handle_signals = false;         ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
+    bool handle_signals = false;  ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
 
     /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_IO_THREADS`,
     /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_ACCESS_LOG=0`), then by the

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <keel/engine.hpp>
 #include <keel/detail/value_shape.hpp>
+#include <keel/engine.hpp>
 #include <keel/row.hpp>
 
 #include <chrono>
@@ -44,21 +44,23 @@ std::optional<std::string> to_param(const T& value) {
     } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
         return format_param(value);
     } else if constexpr (std::is_arithmetic_v<T>) {
-        static_assert(!std::is_same_v<T, char> && !std::is_same_v<T, signed char> && !std::is_same_v<T, unsigned char> &&
-                          !std::is_same_v<T, long double>,
-                      "keel: a statement parameter of type char is ambiguous (a letter or a number?): pass a "
-                      "std::string or an integer; long double has no lossless PostgreSQL type: pass a double");
+        static_assert(
+            !std::is_same_v<T, char> && !std::is_same_v<T, signed char> &&
+                !std::is_same_v<T, unsigned char> && !std::is_same_v<T, long double>,
+            "keel: a statement parameter of type char is ambiguous (a letter or a number?): pass a "
+            "std::string or an integer; long double has no lossless PostgreSQL type: pass a double");
         return std::to_string(value);
     } else {
-        static_assert(std::is_convertible_v<const T&, std::string_view>,
-                      "keel: a statement parameter is a number, bool, string, std::optional of those, or nullptr");
+        static_assert(
+            std::is_convertible_v<const T&, std::string_view>,
+            "keel: a statement parameter is a number, bool, string, std::optional of those, or nullptr");
         return std::string(std::string_view(value));
     }
 }
 
 template <class T>
 T from_row(const row& r) {
-    if constexpr (requires(T& t) { keel_from_row(r, t); }) {
+    if constexpr (requires(T & t) { keel_from_row(r, t); }) {
         T value{};
         keel_from_row(r, value);
         return value;
@@ -110,7 +112,8 @@ public:
     template <class T, class... Args>
     T one(std::string_view sql, const Args&... args) {
         const auto r = exec(sql, args...);
-        if (r.size() != 1) throw std::logic_error("keel: expected exactly one row, got " + std::to_string(r.size()));
+        if (r.size() != 1)
+            throw std::logic_error("keel: expected exactly one row, got " + std::to_string(r.size()));
         return detail::from_row<T>(r[0]);
     }
     /// The first row mapped, if any.
@@ -124,7 +127,8 @@ public:
     template <class T, class... Args>
     T scalar(std::string_view sql, const Args&... args) {
         const auto r = exec(sql, args...);
-        if (r.size() != 1) throw std::logic_error("keel: expected exactly one row, got " + std::to_string(r.size()));
+        if (r.size() != 1)
+            throw std::logic_error("keel: expected exactly one row, got " + std::to_string(r.size()));
         return r[0].template get<T>(std::size_t{0});
     }
 
@@ -187,7 +191,9 @@ public:
         : outer_(std::move(outer)), defaults_(defaults) {}
 
     session open() const { return open(defaults_); }
-    session open(session_options options) const { return outer_ ? session(outer_, options) : session(*engine_, options); }
+    session open(session_options options) const {
+        return outer_ ? session(outer_, options) : session(*engine_, options);
+    }
 
 private:
     keel::engine* engine_ = nullptr;

@@ -49,7 +49,9 @@ enum class status : unsigned short {
 std::string_view reason_phrase(status code) noexcept;
 
 /// The numeric value of `code`.
-constexpr unsigned to_int(status code) noexcept { return static_cast<unsigned>(code); }
+constexpr unsigned to_int(status code) noexcept {
+    return static_cast<unsigned>(code);
+}
 
 /// True when responses with this status carry no body (1xx, 204, 304).
 constexpr bool is_bodiless(status code) noexcept {
@@ -58,7 +60,9 @@ constexpr bool is_bodiless(status code) noexcept {
 }
 
 /// `res.status() == 404` reads as well as `res.status() == keel::status::not_found`.
-constexpr bool operator==(status code, int number) noexcept { return static_cast<int>(to_int(code)) == number; }
+constexpr bool operator==(status code, int number) noexcept {
+    return static_cast<int>(to_int(code)) == number;
+}
 
 /// Prints "404 Not Found" (what GoogleTest shows when a status assertion fails).
 std::ostream& operator<<(std::ostream& os, status code);

@@ -38,10 +38,8 @@ struct task_promise : task_promise_base {
 
     task<T> get_return_object() noexcept;
     template <class U>
-        requires std::is_convertible_v<U&&, T>
-    void return_value(U&& v) {
-        value.emplace(std::forward<U>(v));
-    }
+    requires std::is_convertible_v<U&&, T>
+    void return_value(U&& v) { value.emplace(std::forward<U>(v)); }
     T take() {
         if (error) std::rethrow_exception(error);
         return std::move(*value);

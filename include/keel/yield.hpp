@@ -29,10 +29,10 @@ template <class T>
 class yield {
 public:
     struct promise_type {
-        std::optional<T> owned;       // a co_yield of a temporary lives here
-        T* value = nullptr;           // what was yielded
-        std::exception_ptr outcome;   // the handler's exception, rethrown at the co_yield
-        std::exception_ptr escaped;   // what left the coroutine body
+        std::optional<T> owned;      // a co_yield of a temporary lives here
+        T* value = nullptr;          // what was yielded
+        std::exception_ptr outcome;  // the handler's exception, rethrown at the co_yield
+        std::exception_ptr escaped;  // what left the coroutine body
 
         struct resume_with_outcome {
             promise_type* promise;
@@ -43,7 +43,9 @@ public:
             }
         };
 
-        yield get_return_object() noexcept { return yield(std::coroutine_handle<promise_type>::from_promise(*this)); }
+        yield get_return_object() noexcept {
+            return yield(std::coroutine_handle<promise_type>::from_promise(*this));
+        }
         std::suspend_always initial_suspend() const noexcept { return {}; }
         std::suspend_always final_suspend() const noexcept { return {}; }
         resume_with_outcome yield_value(T& v) noexcept {
@@ -78,7 +80,7 @@ public:
 
     /// Resumes after the handler with its outcome (null: success). Returns what the teardown
     /// ended with: null, the same exception, or a replacement.
-    std::exception_ptr finish(std::exception_ptr outcome) noexcept {
+    std::exception_ptr finish(const std::exception_ptr& outcome) noexcept {
         auto& p = handle_.promise();
         p.outcome = outcome;
         handle_.resume();

@@ -17,7 +17,8 @@ std::optional<std::string> command_line::value(std::string_view flag) {
             found = std::string(arg.substr(flag.size() + 1));
             read_[i] = true;
         } else if (arg == flag) {
-            if (i + 1 >= args_.size()) throw std::invalid_argument("keel: " + std::string(flag) + " needs a value");
+            if (i + 1 >= args_.size())
+                throw std::invalid_argument("keel: " + std::string(flag) + " needs a value");
             read_[i] = read_[i + 1] = true;
             found = args_[++i];
         }
@@ -32,7 +33,8 @@ bool command_line::has(std::string_view flag) {
         if (arg == flag) {
             read_[i] = true;
             found = true;
-        } else if (arg.substr(0, flag.size()) == flag && arg.size() > flag.size() && arg[flag.size()] == '=') {
+        } else if (arg.substr(0, flag.size()) == flag && arg.size() > flag.size() &&
+                   arg[flag.size()] == '=') {
             throw std::invalid_argument("keel: " + std::string(flag) + " takes no value");
         }
     }

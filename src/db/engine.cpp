@@ -37,12 +37,14 @@ std::string with_connect_timeout(const std::string& url, std::chrono::seconds ti
 engine_options engine_options::from_environment() {
     engine_options o;
     if (const char* v = std::getenv("DATABASE_URL"); v && *v) o.url = v;
-    if (const char* v = std::getenv("POOL_SIZE"); v && *v) o.pool_size = parse_setting<std::size_t>("POOL_SIZE", v, 1, 10000);
+    if (const char* v = std::getenv("POOL_SIZE"); v && *v)
+        o.pool_size = parse_setting<std::size_t>("POOL_SIZE", v, 1, 10000);
     if (const char* v = std::getenv("POOL_MAX_OVERFLOW"); v && *v) {
         o.max_overflow = parse_setting<std::size_t>("POOL_MAX_OVERFLOW", v, 0, 10000);
     }
     if (const char* v = std::getenv("POOL_TIMEOUT_MS"); v && *v) {
-        o.pool_timeout = std::chrono::milliseconds(parse_setting<std::uint64_t>("POOL_TIMEOUT_MS", v, 1, 3'600'000));
+        o.pool_timeout =
+            std::chrono::milliseconds(parse_setting<std::uint64_t>("POOL_TIMEOUT_MS", v, 1, 3'600'000));
     }
     return o;
 }
@@ -58,7 +60,8 @@ struct engine_state {
         bool refused = false;                       // the engine is being disposed
     };
 
-    explicit engine_state(engine_options o) : options(std::move(o)), url(with_connect_timeout(options.url, options.connect_timeout)) {}
+    explicit engine_state(engine_options o)
+        : options(std::move(o)), url(with_connect_timeout(options.url, options.connect_timeout)) {}
 
     const engine_options options;
     const std::string url;
@@ -94,7 +97,8 @@ struct engine_state {
     // Whether an idle connection may be handed out as it is (called without the lock).
     bool still_good(pooled_connection& c) const {
         if (!c.is_open()) return false;
-        if (options.pool_recycle.count() >= 0 && steady::now() - c.created > options.pool_recycle) return false;
+        if (options.pool_recycle.count() >= 0 && steady::now() - c.created > options.pool_recycle)
+            return false;
         if (options.pool_pre_ping) {
             PGresult* ping = PQexec(c.handle, "SELECT 1");
             const bool answered = PQresultStatus(ping) == PGRES_TUPLES_OK;
@@ -147,7 +151,8 @@ struct engine_state {
 
 }  // namespace detail
 
-engine::lease::lease(std::shared_ptr<detail::engine_state> state, std::unique_ptr<detail::pooled_connection> c) noexcept
+engine::lease::lease(std::shared_ptr<detail::engine_state> state,
+                     std::unique_ptr<detail::pooled_connection> c) noexcept
     : state_(std::move(state)), connection_(std::move(c)) {}
 
 engine::lease::lease(lease&& other) noexcept
@@ -168,14 +173,21 @@ engine::lease::~lease() {
 }
 
 engine::engine(engine_options options) : state_(std::make_shared<detail::engine_state>(std::move(options))) {
-    if (state_->options.pool_size == 0) throw std::invalid_argument("keel: engine pool_size must be at least 1");
+    if (state_->options.pool_size == 0)
+        throw std::invalid_argument("keel: engine pool_size must be at least 1");
 }
 
-engine::~engine() { dispose(std::chrono::milliseconds(0)); }
+engine::~engine() {
+    dispose(std::chrono::milliseconds(0));
+}
 
-const engine_options& engine::options() const noexcept { return state_->options; }
+const engine_options& engine::options() const noexcept {
+    return state_->options;
+}
 
-engine::lease engine::checkout() { return checkout(state_->options.pool_timeout); }
+engine::lease engine::checkout() {
+    return checkout(state_->options.pool_timeout);
+}
 
 engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
     detail::require_blocking_allowed("keel::engine::checkout");
@@ -187,7 +199,8 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
         bool open_new = false;
         {
             std::unique_lock lock(s.mutex);
-            if (s.disposing) throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
+            if (s.disposing)
+                throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
             if (s.waiters.empty() && !s.idle.empty()) {
                 candidate = std::move(s.idle.front());
                 s.idle.pop_front();
@@ -199,17 +212,21 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
             } else {
                 if (s.waiters.size() >= s.options.max_waiting) {
                     ++s.timeouts;
-                    throw pool_timeout(std::chrono::milliseconds(0), "too many requests waiting for a database connection");
+                    throw pool_timeout(std::chrono::milliseconds(0),
+                                       "too many requests waiting for a database connection");
                 }
                 detail::engine_state::waiter me;
                 s.waiters.push_back(&me);
-                const bool served = me.ready.wait_until(lock, deadline, [&] { return me.handed || me.may_open || me.refused; });
+                const bool served = me.ready.wait_until(
+                    lock, deadline, [&] { return me.handed || me.may_open || me.refused; });
                 if (!served) {
                     s.waiters.erase(std::find(s.waiters.begin(), s.waiters.end(), &me));
                     ++s.timeouts;
-                    throw pool_timeout(std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start));
+                    throw pool_timeout(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start));
                 }
-                if (me.refused) throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
+                if (me.refused)
+                    throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
                 if (me.handed) {
                     candidate = std::move(me.handed);  // counted as checked out by give_back
                 } else {

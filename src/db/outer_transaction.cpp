@@ -28,7 +28,8 @@ std::string outer_transaction::acquire() {
         throw std::logic_error(
             "keel: a second session began on this thread while another is still in its transaction; "
             "sessions of an isolated test database share one connection, so they must take turns. "
-            "A test that needs concurrent sessions uses a fresh database per test (keel::testing::database_template).");
+            "A test that needs concurrent sessions uses a fresh database per test "
+            "(keel::testing::database_template).");
     }
     if (!free_.wait_for(lock, wait, [&] { return !holder_; })) {
         throw pool_timeout(wait, "the isolated test database's connection stayed in use");

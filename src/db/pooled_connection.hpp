@@ -10,11 +10,11 @@
 
 #include <keel/engine.hpp>
 
-#include <chrono>
 #include <libpq-fe.h>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <pqxx/pqxx>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,7 +42,9 @@ using pq_connection = pqxx::basic_connection_base<handle_capturing_connect>;
 /// is built per statement on the request path.
 struct statement_hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+    std::size_t operator()(std::string_view text) const noexcept {
+        return std::hash<std::string_view>{}(text);
+    }
 };
 
 struct pooled_connection {

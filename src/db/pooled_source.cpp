@@ -13,9 +13,15 @@ namespace {
 std::string begin_statement(const session_options& o) {
     std::string sql = "BEGIN ISOLATION LEVEL ";
     switch (o.isolation) {
-        case isolation::read_committed: sql += "READ COMMITTED"; break;
-        case isolation::repeatable_read: sql += "REPEATABLE READ"; break;
-        case isolation::serializable: sql += "SERIALIZABLE"; break;
+        case isolation::read_committed:
+            sql += "READ COMMITTED";
+            break;
+        case isolation::repeatable_read:
+            sql += "REPEATABLE READ";
+            break;
+        case isolation::serializable:
+            sql += "SERIALIZABLE";
+            break;
     }
     if (o.read_only) sql += " READ ONLY";
     return sql;
@@ -23,7 +29,8 @@ std::string begin_statement(const session_options& o) {
 }  // namespace
 
 pooled_connection& pooled_source::open(const session_options& options, std::vector<std::string>& opening) {
-    lease_.emplace(options.pool_timeout.count() > 0 ? engine_->checkout(options.pool_timeout) : engine_->checkout());
+    lease_.emplace(options.pool_timeout.count() > 0 ? engine_->checkout(options.pool_timeout)
+                                                    : engine_->checkout());
     opening.push_back(begin_statement(options));
     return lease_->connection();
 }
@@ -33,7 +40,8 @@ void pooled_source::commit(pooled_connection& c, const session_options& options,
     // here, before COMMIT goes out: then nothing was committed, for certain.
     if (!pq::still_connected(c.handle)) {
         broken = true;
-        throw connection_lost("keel: the connection was lost before COMMIT was sent; nothing was committed", "08006");
+        throw connection_lost("keel: the connection was lost before COMMIT was sent; nothing was committed",
+                              "08006");
     }
     pq::result_ptr done;
     try {
@@ -47,12 +55,14 @@ void pooled_source::commit(pooled_connection& c, const session_options& options,
     // PostgreSQL answers COMMIT of a transaction an earlier error aborted with a quiet
     // ROLLBACK: that is a failure, never a success.
     if (std::string_view(PQcmdStatus(done.get())) == "ROLLBACK") {
-        throw database_error("keel: the transaction was aborted by an earlier error and rolled back, not committed",
-                             "25P02");
+        throw database_error(
+            "keel: the transaction was aborted by an earlier error and rolled back, not committed", "25P02");
     }
 }
 
-void pooled_source::roll_back(pooled_connection& c, bool& broken) { pq::exec(c.handle, "ROLLBACK", broken); }
+void pooled_source::roll_back(pooled_connection& c, bool& broken) {
+    pq::exec(c.handle, "ROLLBACK", broken);
+}
 
 void pooled_source::close(bool broken) noexcept {
     if (!lease_) return;

@@ -2,9 +2,9 @@
 
 #include <keel/database_error.hpp>
 
+#include <sys/socket.h>
 #include <cerrno>
 #include <string_view>
-#include <sys/socket.h>
 
 namespace keel::detail::pq {
 
@@ -70,7 +70,9 @@ result_ptr checked(PGconn* c, PGresult* raw, bool& broken) {
 
 }  // namespace
 
-result_ptr exec(PGconn* c, const std::string& sql, bool& broken) { return checked(c, PQexec(c, sql.c_str()), broken); }
+result_ptr exec(PGconn* c, const std::string& sql, bool& broken) {
+    return checked(c, PQexec(c, sql.c_str()), broken);
+}
 
 void prepare(PGconn* c, const std::string& name, const std::string& sql, bool& broken) {
     checked(c, PQprepare(c, name.c_str(), sql.c_str(), 0, nullptr), broken);
@@ -89,7 +91,8 @@ result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const
     };
     if (PQenterPipelineMode(c) != 1) lost();
     bool sent = true;
-    for (const auto& sql : preamble) sent = sent && PQsendQueryParams(c, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+    for (const auto& sql : preamble)
+        sent = sent && PQsendQueryParams(c, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
     sent = sent && PQsendQueryPrepared(c, name.c_str(), p.count, p.values, nullptr, nullptr, 0);
     sent = sent && PQpipelineSync(c);
     if (!sent) lost();
@@ -102,8 +105,10 @@ result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const
         if (!last) lost();
         const bool ok = succeeded(last.get());
         if (i == 0 && ok && !preamble.empty()) begun = true;
-        if (!ok && !first_failure && PQresultStatus(last.get()) != PGRES_PIPELINE_ABORTED) first_failure = std::move(last);
-        else if (i == preamble.size()) statement = std::move(last);
+        if (!ok && !first_failure && PQresultStatus(last.get()) != PGRES_PIPELINE_ABORTED)
+            first_failure = std::move(last);
+        else if (i == preamble.size())
+            statement = std::move(last);
     }
     result_ptr sync(PQgetResult(c));
     if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c) != 1) lost();

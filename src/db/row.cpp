@@ -12,7 +12,9 @@ namespace keel {
 
 namespace detail {
 
-std::size_t result_size(const result_data& r) noexcept { return static_cast<std::size_t>(PQntuples(r.rows.get())); }
+std::size_t result_size(const result_data& r) noexcept {
+    return static_cast<std::size_t>(PQntuples(r.rows.get()));
+}
 
 std::size_t result_affected(const result_data& r) noexcept {
     const std::string_view text = PQcmdTuples(r.rows.get());
@@ -25,7 +27,8 @@ namespace {
 std::optional<std::string_view> field_text(const result_data& r, std::size_t row, int column) {
     const auto i = static_cast<int>(row);
     if (PQgetisnull(r.rows.get(), i, column)) return std::nullopt;
-    return std::string_view(PQgetvalue(r.rows.get(), i, column), static_cast<std::size_t>(PQgetlength(r.rows.get(), i, column)));
+    return std::string_view(PQgetvalue(r.rows.get(), i, column),
+                            static_cast<std::size_t>(PQgetlength(r.rows.get(), i, column)));
 }
 }  // namespace
 

@@ -12,7 +12,8 @@ pooled_connection& savepoint_source::open(const session_options&, std::vector<st
 
 void savepoint_source::commit(pooled_connection& c, const session_options& options, bool& broken) {
     // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
-    if (options.statement_timeout.count() > 0) pq::exec(c.handle, "SET LOCAL statement_timeout TO DEFAULT", broken);
+    if (options.statement_timeout.count() > 0)
+        pq::exec(c.handle, "SET LOCAL statement_timeout TO DEFAULT", broken);
     pq::exec(c.handle, "RELEASE SAVEPOINT " + savepoint_, broken);
 }
 

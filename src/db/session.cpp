@@ -29,8 +29,12 @@ std::string shortest_text(F value) {
 }
 }  // namespace
 
-std::string format_param(double value) { return shortest_text(value); }
-std::string format_param(float value) { return shortest_text(value); }
+std::string format_param(double value) {
+    return shortest_text(value);
+}
+std::string format_param(float value) {
+    return shortest_text(value);
+}
 
 }  // namespace detail
 
@@ -69,7 +73,8 @@ struct session::impl {
     // The session behind `s`, or a clear error when it cannot be used.
     static impl& usable(const std::unique_ptr<impl>& s) {
         if (!s) throw std::logic_error("keel: this session was moved from; use the session it was moved to");
-        if (s->closed) throw std::logic_error("keel: this session is closed; open a new one from the session_factory");
+        if (s->closed)
+            throw std::logic_error("keel: this session is closed; open a new one from the session_factory");
         return *s;
     }
 
@@ -91,7 +96,8 @@ struct session::impl {
         broken = false;
         connection = &source->open(options, pending);
         if (options.statement_timeout.count() > 0) {
-            pending.push_back("SET LOCAL statement_timeout = " + std::to_string(options.statement_timeout.count()));
+            pending.push_back("SET LOCAL statement_timeout = " +
+                              std::to_string(options.statement_timeout.count()));
         }
     }
 
@@ -123,7 +129,6 @@ struct session::impl {
     }
 };
 
-
 session::session(keel::engine& e, session_options options)
     : impl_(std::make_unique<impl>(std::make_unique<detail::pooled_source>(e), options)) {}
 
@@ -136,7 +141,9 @@ session::~session() {
     if (impl_) impl_->roll_back();
 }
 
-bool session::in_transaction() const noexcept { return impl_ && impl_->connection != nullptr; }
+bool session::in_transaction() const noexcept {
+    return impl_ && impl_->connection != nullptr;
+}
 
 keel::result session::run(std::string_view sql, std::vector<std::optional<std::string>> params) {
     auto& s = impl::usable(impl_);
@@ -168,7 +175,8 @@ keel::result session::run(std::string_view sql, std::vector<std::optional<std::s
         const auto preamble = std::move(s.pending);
         s.pending.clear();
         // On failure, s.started says whether there is a transaction to roll back.
-        data->rows = detail::pq::exec_after(pooled.handle, preamble, found->second, bound, s.broken, s.started);
+        data->rows =
+            detail::pq::exec_after(pooled.handle, preamble, found->second, bound, s.broken, s.started);
     }
     return keel::result(std::move(data));
 }
@@ -212,12 +220,15 @@ session::unit session::begin() {
     return unit(*this, std::move(name));
 }
 
-session::unit::unit(session& s, std::string savepoint) noexcept : session_(&s), savepoint_(std::move(savepoint)) {}
+session::unit::unit(session& s, std::string savepoint) noexcept
+    : session_(&s), savepoint_(std::move(savepoint)) {}
 
 session::unit::unit(unit&& other) noexcept
     : session_(std::exchange(other.session_, nullptr)), savepoint_(std::move(other.savepoint_)) {}
 
-session::unit::~unit() { rollback(); }
+session::unit::~unit() {
+    rollback();
+}
 
 void session::unit::commit() {
     if (!session_) throw std::logic_error("keel: this unit of work is already finished");

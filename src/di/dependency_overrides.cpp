@@ -10,7 +10,8 @@ void dependency_overrides::put(std::uintptr_t key, std::string_view name, detail
     any_ = true;
 }
 
-void dependency_overrides::restore(std::uintptr_t key, std::shared_ptr<const detail::override_entry> previous) {
+void dependency_overrides::restore(std::uintptr_t key,
+                                   std::shared_ptr<const detail::override_entry> previous) {
     std::lock_guard lock(mutex_);
     if (previous) {
         overrides_[key] = std::move(previous);

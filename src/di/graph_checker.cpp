@@ -8,8 +8,8 @@ std::string describe_request_value(const dependency_node& node) {
     return out;
 }
 
-void graph_checker::check_root(std::string_view root, keel::scope lifetime, const std::vector<dependency_node>& children,
-                               std::uintptr_t key) {
+void graph_checker::check_root(std::string_view root, keel::scope lifetime,
+                               const std::vector<dependency_node>& children, std::uintptr_t key) {
     chain_.push_back({key, root, lifetime});
     for (const auto& child : children) check(child);
     chain_.pop_back();
@@ -39,8 +39,9 @@ void graph_checker::check(const dependency_node& node) {
     if (node.kind == node_kind::service) {
         service = services_.find(node.key);
         if (!service) {
-            problems_.insert("no provider for " + std::string(node.name) + "; register one with app.provide<" +
-                             std::string(node.name) + ">(...)" + needed_by());
+            problems_.insert("no provider for " + std::string(node.name) +
+                             "; register one with app.provide<" + std::string(node.name) + ">(...)" +
+                             needed_by());
             return;
         }
     }
@@ -66,7 +67,8 @@ void graph_checker::check(const dependency_node& node) {
 }
 
 // "cache (app) -> get_session (request)", from chain step `from` on.
-std::string graph_checker::describe_chain(std::size_t from, std::string_view last, keel::scope last_lifetime) const {
+std::string graph_checker::describe_chain(std::size_t from, std::string_view last,
+                                          keel::scope last_lifetime) const {
     std::string out;
     for (std::size_t i = from; i < chain_.size(); ++i) {
         out += std::string(chain_[i].name) + " (" + to_string(chain_[i].lifetime) + ") -> ";

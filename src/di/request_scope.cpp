@@ -41,7 +41,8 @@ std::exception_ptr request_scope::finish(std::exception_ptr outcome) noexcept {
 
 request_scope::~request_scope() {
     if (!teardowns_.empty()) {
-        finish(std::make_exception_ptr(std::runtime_error("keel: request abandoned before its handler finished")));
+        finish(std::make_exception_ptr(
+            std::runtime_error("keel: request abandoned before its handler finished")));
     } else {
         finish(nullptr);
     }

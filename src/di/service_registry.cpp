@@ -36,8 +36,8 @@ std::vector<const service_definition*> service_registry::all() const {
 void* service_registry::service(std::uintptr_t key, std::string_view name, call_context& ctx) const {
     const auto it = services_.find(key);
     if (it == services_.end()) {
-        throw std::logic_error("keel: no provider for " + std::string(name) + "; register one with app.provide<" +
-                               std::string(name) + ">(...)");
+        throw std::logic_error("keel: no provider for " + std::string(name) +
+                               "; register one with app.provide<" + std::string(name) + ">(...)");
     }
     auto& slot = *it->second;
     if (slot.definition.lifetime != scope::app) return slot.definition.resolve(ctx);

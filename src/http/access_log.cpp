@@ -11,8 +11,9 @@ middleware access_log(const logger& log) {
         const auto start = std::chrono::steady_clock::now();
         response res = co_await next(req);
         if (log.enabled(log_level::info)) {
-            const auto micros =
-                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+            const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::steady_clock::now() - start)
+                                    .count();
             char timing[32];
             std::snprintf(timing, sizeof timing, "%.3fms", static_cast<double>(micros) / 1000.0);
             std::string line;

@@ -37,11 +37,17 @@ submit_result submit_blocking(blocking_job& job) noexcept {
     }
 }
 
-bool on_io_thread() noexcept { return this_thread_is_io; }
+bool on_io_thread() noexcept {
+    return this_thread_is_io;
+}
 
-thread_role::thread_role(bool io) noexcept : previous_(this_thread_is_io) { this_thread_is_io = io; }
+thread_role::thread_role(bool io) noexcept : previous_(this_thread_is_io) {
+    this_thread_is_io = io;
+}
 
-thread_role::~thread_role() { this_thread_is_io = previous_; }
+thread_role::~thread_role() {
+    this_thread_is_io = previous_;
+}
 
 void require_blocking_allowed(std::string_view operation) {
     if (!this_thread_is_io) return;
@@ -52,7 +58,9 @@ void require_blocking_allowed(std::string_view operation) {
                            "keel runs on its worker pool");
 }
 
-void throw_server_busy() { throw server_busy(); }
+void throw_server_busy() {
+    throw server_busy();
+}
 
 }  // namespace detail
 }  // namespace keel

@@ -46,15 +46,23 @@ std::string origin_target(std::string_view target) {
 std::optional<framing_problem> check_framing(const request_parser& parser) {
     const auto& msg = parser.get();
     const unsigned version = msg.version();
-    if (version != 10 && version != 11) return framing_problem{status::http_version_not_supported, "HTTP version not supported"};
+    if (version != 10 && version != 11)
+        return framing_problem{status::http_version_not_supported, "HTTP version not supported"};
 
     std::size_t hosts = 0, lengths = 0, encodings = 0;
     for (const auto& field : msg) {
         switch (field.name()) {
-            case http::field::host: ++hosts; break;
-            case http::field::content_length: ++lengths; break;
-            case http::field::transfer_encoding: ++encodings; break;
-            default: break;
+            case http::field::host:
+                ++hosts;
+                break;
+            case http::field::content_length:
+                ++lengths;
+                break;
+            case http::field::transfer_encoding:
+                ++encodings;
+                break;
+            default:
+                break;
         }
     }
     if (hosts > 1 || (version == 11 && hosts == 0)) {
@@ -65,9 +73,12 @@ std::optional<framing_problem> check_framing(const request_parser& parser) {
         return framing_problem{status::bad_request, "Content-Length must be a single number"};
     }
     if (encodings > 0) {
-        if (version == 10) return framing_problem{status::bad_request, "Transfer-Encoding in an HTTP/1.0 request"};
-        if (lengths > 0) return framing_problem{status::bad_request, "both Content-Length and Transfer-Encoding"};
-        if (!parser.chunked()) return framing_problem{status::bad_request, "Transfer-Encoding must end with chunked"};
+        if (version == 10)
+            return framing_problem{status::bad_request, "Transfer-Encoding in an HTTP/1.0 request"};
+        if (lengths > 0)
+            return framing_problem{status::bad_request, "both Content-Length and Transfer-Encoding"};
+        if (!parser.chunked())
+            return framing_problem{status::bad_request, "Transfer-Encoding must end with chunked"};
         if (!only_chunked(msg)) {
             return framing_problem{status::not_implemented, "only the chunked transfer coding is supported"};
         }
@@ -76,7 +87,8 @@ std::optional<framing_problem> check_framing(const request_parser& parser) {
     const bool origin_form = !target.empty() && target.front() == '/';
     const bool absolute_form = target.starts_with("http://") || target.starts_with("https://");
     const bool asterisk = target == "*" && msg.method() == http::verb::options;
-    if (!origin_form && !absolute_form && !asterisk) return framing_problem{status::bad_request, "bad request target"};
+    if (!origin_form && !absolute_form && !asterisk)
+        return framing_problem{status::bad_request, "bad request target"};
     return std::nullopt;
 }
 
@@ -104,7 +116,8 @@ bool names_another_version(std::string_view data) {
 
 parse_result parse_request(std::string_view bytes, const server_options& limits) {
     request_parser parser;
-    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
+    parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
     parser.body_limit(limits.max_body_bytes);
     parser.eager(true);
     boost::system::error_code ec;
@@ -119,7 +132,8 @@ parse_result parse_request(std::string_view bytes, const server_options& limits)
     if (ec && ec != http::error::need_more) {
         if (ec == http::error::header_limit) return {std::nullopt, status::request_header_fields_too_large};
         if (ec == http::error::body_limit) return {std::nullopt, status::payload_too_large};
-        if (ec == http::error::bad_version && names_another_version(bytes)) return {std::nullopt, status::http_version_not_supported};
+        if (ec == http::error::bad_version && names_another_version(bytes))
+            return {std::nullopt, status::http_version_not_supported};
         return {std::nullopt, status::bad_request};
     }
     if (!parser.is_header_done()) return {};

@@ -29,7 +29,8 @@ struct framing_problem {
 std::optional<framing_problem> check_framing(const request_parser& parser);
 
 /// The parsed message as keel's request (absolute-form targets reduced to origin form).
-request to_request(boost::beast::http::request<boost::beast::http::string_body>&& msg, const std::string& remote);
+request to_request(boost::beast::http::request<boost::beast::http::string_body>&& msg,
+                   const std::string& remote);
 
 /// Whether the first line of `data` names an HTTP version other than 1.x ("HTTP/2.0"): Beast
 /// reports that and garbage alike as a bad version, but only the first is a 505.

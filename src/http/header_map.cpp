@@ -5,7 +5,9 @@
 namespace keel {
 
 namespace {
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -29,27 +31,32 @@ std::string_view header_map::value_or(std::string_view name, std::string_view fa
 }
 
 std::size_t header_map::count(std::string_view name) const noexcept {
-    return static_cast<std::size_t>(
-        std::count_if(fields_.begin(), fields_.end(), [&](const value_type& f) { return iequals(f.first, name); }));
+    return static_cast<std::size_t>(std::count_if(
+        fields_.begin(), fields_.end(), [&](const value_type& f) { return iequals(f.first, name); }));
 }
 
 void header_map::set(std::string_view name, std::string value) {
-    auto it = std::find_if(fields_.begin(), fields_.end(), [&](const value_type& f) { return iequals(f.first, name); });
+    auto it = std::find_if(fields_.begin(), fields_.end(),
+                           [&](const value_type& f) { return iequals(f.first, name); });
     if (it == fields_.end()) {
         fields_.emplace_back(std::string(name), std::move(value));
         return;
     }
     it->second = std::move(value);
     // drop any later duplicates
-    fields_.erase(std::remove_if(std::next(it), fields_.end(), [&](const value_type& f) { return iequals(f.first, name); }),
+    fields_.erase(std::remove_if(std::next(it), fields_.end(),
+                                 [&](const value_type& f) { return iequals(f.first, name); }),
                   fields_.end());
 }
 
-void header_map::add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
+void header_map::add(std::string name, std::string value) {
+    fields_.emplace_back(std::move(name), std::move(value));
+}
 
 std::size_t header_map::erase(std::string_view name) {
     const auto before = fields_.size();
-    fields_.erase(std::remove_if(fields_.begin(), fields_.end(), [&](const value_type& f) { return iequals(f.first, name); }),
+    fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+                                 [&](const value_type& f) { return iequals(f.first, name); }),
                   fields_.end());
     return before - fields_.size();
 }

@@ -4,14 +4,22 @@ namespace keel {
 
 std::string_view to_string(method m) noexcept {
     switch (m) {
-        case method::get: return "GET";
-        case method::head: return "HEAD";
-        case method::post: return "POST";
-        case method::put: return "PUT";
-        case method::patch: return "PATCH";
-        case method::delete_: return "DELETE";
-        case method::options: return "OPTIONS";
-        case method::other: return "OTHER";
+        case method::get:
+            return "GET";
+        case method::head:
+            return "HEAD";
+        case method::post:
+            return "POST";
+        case method::put:
+            return "PUT";
+        case method::patch:
+            return "PATCH";
+        case method::delete_:
+            return "DELETE";
+        case method::options:
+            return "OPTIONS";
+        case method::other:
+            return "OTHER";
     }
     return "OTHER";
 }

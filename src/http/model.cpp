@@ -6,7 +6,8 @@ void append_json_string(std::string& out, std::string_view text) {
     for (unsigned char c : text) {
         if (c >= 0x80) {
             // Non-ASCII: let nlohmann validate the UTF-8 (and replace what is invalid).
-            out += nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            out += nlohmann::json(std::string(text))
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             return;
         }
     }
@@ -14,13 +15,27 @@ void append_json_string(std::string& out, std::string_view text) {
     out += '"';
     for (unsigned char c : text) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     static constexpr char hex[] = "0123456789abcdef";
@@ -35,6 +50,8 @@ void append_json_string(std::string& out, std::string_view text) {
     out += '"';
 }
 
-void append_json_double(std::string& out, double value) { out += nlohmann::json(value).dump(); }
+void append_json_double(std::string& out, double value) {
+    out += nlohmann::json(value).dump();
+}
 
 }  // namespace keel::detail

@@ -21,7 +21,9 @@ void request::set_target(std::string target) {
     query_params_.reset();
 }
 
-std::string_view request::path() const noexcept { return std::string_view(target_).substr(0, path_end_); }
+std::string_view request::path() const noexcept {
+    return std::string_view(target_).substr(0, path_end_);
+}
 
 std::string_view request::query_string() const noexcept {
     if (path_end_ >= target_.size()) return {};

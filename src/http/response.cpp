@@ -11,7 +11,8 @@ response::response(keel::status code, std::string body, std::string_view content
 
 response response::json(const nlohmann::json& value, keel::status code) {
     // Invalid UTF-8 in a string is replaced rather than thrown: a response must always be writable.
-    return response(code, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+    return response(code, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
 }
 
 response response::text(std::string body, keel::status code, std::string_view content_type) {
@@ -22,6 +23,8 @@ response response::bytes(std::string body, std::string_view content_type, keel::
     return response(code, std::move(body), content_type);
 }
 
-response response::empty(keel::status code) { return response(code); }
+response response::empty(keel::status code) {
+    return response(code);
+}
 
 }  // namespace keel

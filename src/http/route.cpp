@@ -15,7 +15,8 @@ route& route::status(int code) {
 }
 
 route& route::retry_on_conflict(int attempts) {
-    if (attempts < 1 || attempts > 100) throw std::invalid_argument("keel: retry_on_conflict takes 1 to 100 attempts");
+    if (attempts < 1 || attempts > 100)
+        throw std::invalid_argument("keel: retry_on_conflict takes 1 to 100 attempts");
     spec_->conflict_attempts = attempts;
     return *this;
 }

@@ -13,13 +13,14 @@ bool is_identifier(std::string_view name) {
     if (name.empty()) return false;
     const auto ok_first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
     if (!ok_first(name.front())) return false;
-    return std::all_of(name.begin(), name.end(), [&](char c) { return ok_first(c) || (c >= '0' && c <= '9'); });
+    return std::all_of(name.begin(), name.end(),
+                       [&](char c) { return ok_first(c) || (c >= '0' && c <= '9'); });
 }
 
 std::vector<std::string_view> split_path(std::string_view path) {
     std::vector<std::string_view> parts;
     if (path == "/") return parts;  // the root has no segments
-    path.remove_prefix(1);           // both the template and request paths start with '/'
+    path.remove_prefix(1);          // both the template and request paths start with '/'
     for (;;) {
         const auto slash = path.find('/');
         parts.push_back(path.substr(0, slash));
@@ -29,7 +30,9 @@ std::vector<std::string_view> split_path(std::string_view path) {
     return parts;
 }
 
-std::string describe(const route_spec& spec) { return std::string(to_string(spec.method)) + ' ' + spec.path; }
+std::string describe(const route_spec& spec) {
+    return std::string(to_string(spec.method)) + ' ' + spec.path;
+}
 
 }  // namespace
 
@@ -46,13 +49,15 @@ std::vector<template_segment> parse_template(std::string_view path) {
         }
         if (part.size() < 3 || part.front() != '{' || part.back() != '}' ||
             !is_identifier(part.substr(1, part.size() - 2))) {
-            throw std::invalid_argument("keel: route path '" + std::string(path) + "': segment '" + std::string(part) +
+            throw std::invalid_argument("keel: route path '" + std::string(path) + "': segment '" +
+                                        std::string(part) +
                                         "' must be a literal or a whole {name} with name an identifier");
         }
         const std::string name(part.substr(1, part.size() - 2));
         for (const auto& s : segments) {
             if (s.is_param && s.text == name) {
-                throw std::invalid_argument("keel: route path '" + std::string(path) + "' uses {" + name + "} twice");
+                throw std::invalid_argument("keel: route path '" + std::string(path) + "' uses {" + name +
+                                            "} twice");
             }
         }
         segments.push_back({true, name});
@@ -82,13 +87,16 @@ std::string route_table::add(std::shared_ptr<const route_spec> spec) {
         if (declared.empty()) {
             if (position >= compiled->param_names.size()) {
                 return describe(*spec) + ": the handler's path parameter #" + std::to_string(position + 1) +
-                       " has no {placeholder} in the route (it has " + std::to_string(compiled->param_names.size()) +
-                       ")";
+                       " has no {placeholder} in the route (it has " +
+                       std::to_string(compiled->param_names.size()) + ")";
             }
         } else if (std::find(compiled->param_names.begin(), compiled->param_names.end(), declared) ==
                    compiled->param_names.end()) {
-            return describe(*spec) + ": the handler asks for path parameter \"" + declared +
-                   "\" but the route has no {" + declared + "}";
+            std::string problem = describe(*spec);
+            problem += ": the handler asks for path parameter \"" + declared + "\" but the route has no {";
+            problem += declared;
+            problem += '}';
+            return problem;
         }
         ++position;
     }
@@ -100,7 +108,8 @@ std::string route_table::add(std::shared_ptr<const route_spec> spec) {
             at = at->param.get();
             continue;
         }
-        auto it = std::find_if(at->statics.begin(), at->statics.end(), [&](const auto& e) { return e.first == s.text; });
+        auto it = std::find_if(at->statics.begin(), at->statics.end(),
+                               [&](const auto& e) { return e.first == s.text; });
         if (it == at->statics.end()) {
             at->statics.emplace_back(s.text, std::make_unique<node>());
             it = std::prev(at->statics.end());
@@ -108,7 +117,9 @@ std::string route_table::add(std::shared_ptr<const route_spec> spec) {
         at = it->second.get();
     }
     auto& slot = at->routes[static_cast<std::size_t>(spec->method)];
-    if (slot) return describe(*spec) + " conflicts with " + describe(*slot->spec) + " (same method, same path shape)";
+    if (slot)
+        return describe(*spec) + " conflicts with " + describe(*slot->spec) +
+               " (same method, same path shape)";
     compiled->spec = std::move(spec);
     slot = std::move(compiled);
     return {};
@@ -131,7 +142,8 @@ bool route_table::match_from(const node& n, const std::vector<std::string_view>&
                 if (!n.routes[i]) continue;
                 if (!out.allow.empty()) out.allow += ", ";
                 out.allow += to_string(static_cast<method>(i));
-                if (static_cast<method>(i) == method::get && !n.routes[static_cast<std::size_t>(method::head)]) {
+                if (static_cast<method>(i) == method::get &&
+                    !n.routes[static_cast<std::size_t>(method::head)]) {
                     out.allow += ", HEAD";
                 }
             }

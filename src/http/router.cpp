@@ -19,7 +19,7 @@ std::string normalise_prefix(std::string_view prefix) {
 }
 }  // namespace
 
-router::router(std::string prefix) : prefix_(normalise_prefix(prefix)) {}
+router::router(std::string_view prefix) : prefix_(normalise_prefix(prefix)) {}
 
 route router::add_route(keel::method m, std::string_view path, detail::handler_info handler) {
     if (m == keel::method::other) throw std::invalid_argument("keel: routes need a known method");

@@ -29,16 +29,16 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <sys/resource.h>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
-#include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <sys/resource.h>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -112,7 +112,8 @@ struct connection {
 
 struct io_thread final : detail::io_resumer {
     asio::io_context context{1};
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> keep_running{context.get_executor()};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> keep_running{
+        context.get_executor()};
     std::unordered_set<connection*> connections;
     asio::steady_timer sweeper{context};
     bool stopped = false;  // set when the server has drained: nothing may re-arm after it
@@ -175,7 +176,8 @@ server::impl::impl(app& application_, server_options options_)
       log(application_.logger()),
       threads([&] {
           std::vector<std::unique_ptr<io_thread>> v;
-          const unsigned n = options.io_threads ? options.io_threads : std::max(1u, std::thread::hardware_concurrency());
+          const unsigned n =
+              options.io_threads ? options.io_threads : std::max(1u, std::thread::hardware_concurrency());
           for (unsigned i = 0; i < n; ++i) v.push_back(std::make_unique<io_thread>());
           return v;
       }()),
@@ -184,13 +186,14 @@ server::impl::impl(app& application_, server_options options_)
       drain_timer(threads.front()->context),
       signals(threads.front()->context) {
     // Check the deadlines a few times per shortest timeout; never less often than twice a second.
-    const auto shortest = std::min({options.header_timeout, options.body_timeout, options.idle_timeout,
-                                    options.write_timeout});
+    const auto shortest =
+        std::min({options.header_timeout, options.body_timeout, options.idle_timeout, options.write_timeout});
     sweep_interval = std::clamp<steady::duration>(shortest / 4, std::chrono::milliseconds(5),
                                                   std::chrono::milliseconds(500));
 }
 
-server::server(app& application, server_options options) : impl_(std::make_unique<impl>(application, std::move(options))) {
+server::server(app& application, server_options options)
+    : impl_(std::make_unique<impl>(application, std::move(options))) {
     auto& s = *impl_;
     if (s.options.access_log) s.access = access_log(application.logger());
     application.start();  // builds, checks, runs the start-up hooks: a failing start never listens
@@ -208,20 +211,24 @@ server::server(app& application, server_options options) : impl_(std::make_uniqu
     raise_open_file_limit();
 
     error_code ec;
-    const auto address = asio::ip::make_address(s.options.host == "localhost" ? "127.0.0.1" : s.options.host, ec);
-    if (ec) throw std::invalid_argument("keel: cannot listen on host '" + s.options.host + "': not an IP address");
+    const auto address =
+        asio::ip::make_address(s.options.host == "localhost" ? "127.0.0.1" : s.options.host, ec);
+    if (ec)
+        throw std::invalid_argument("keel: cannot listen on host '" + s.options.host +
+                                    "': not an IP address");
     const tcp::endpoint endpoint(address, s.options.port);
     s.acceptor.open(endpoint.protocol());
     s.acceptor.set_option(asio::socket_base::reuse_address(true));
     s.acceptor.bind(endpoint, ec);
     if (ec) {
-        throw std::runtime_error("keel: cannot listen on " + s.options.host + ':' + std::to_string(s.options.port) + ": " +
-                                 ec.message());
+        throw std::runtime_error("keel: cannot listen on " + s.options.host + ':' +
+                                 std::to_string(s.options.port) + ": " + ec.message());
     }
     s.acceptor.listen(asio::socket_base::max_listen_connections);
     s.bound_port = s.acceptor.local_endpoint().port();
-    const unsigned concurrency =
-        s.options.worker_concurrency ? s.options.worker_concurrency : std::max(4u, 2 * std::thread::hardware_concurrency());
+    const unsigned concurrency = s.options.worker_concurrency
+                                     ? s.options.worker_concurrency
+                                     : std::max(4u, 2 * std::thread::hardware_concurrency());
     s.workers = std::make_unique<detail::worker_pool>(
         concurrency, s.options.worker_threads ? s.options.worker_threads : 64, s.options.worker_queue_limit);
     started_guard.listening = true;
@@ -234,7 +241,9 @@ server::~server() {
     if (impl_->app_started) impl_->application.stop();  // never ran
 }
 
-unsigned short server::port() const noexcept { return impl_->bound_port; }
+unsigned short server::port() const noexcept {
+    return impl_->bound_port;
+}
 
 void server::stop() noexcept {
     if (impl_->stopping.exchange(true)) return;
@@ -272,10 +281,11 @@ void server::run() {
                std::to_string(s.threads.size()) + " I/O threads)");
 
     std::vector<std::thread> others;
-    for (std::size_t i = 1; i < s.threads.size(); ++i) others.emplace_back(run_thread, std::ref(*s.threads[i]));
+    for (std::size_t i = 1; i < s.threads.size(); ++i)
+        others.emplace_back(run_thread, std::ref(*s.threads[i]));
     run_thread(*s.threads.front());
     for (auto& t : others) t.join();
-    s.workers.reset();  // joins the workers; every job has resumed its connection by now
+    s.workers.reset();     // joins the workers; every job has resumed its connection by now
     s.application.stop();  // the lifespan's shut-down: hooks, then app services (the engine) newest first
     s.app_started = false;
     s.log.info("keel: stopped");
@@ -288,7 +298,7 @@ void server::run() {
 
 void server::impl::start_accepting() {
     asio::post(threads.front()->context, [this] {
-        detail::start_detached(accept_loop(), [this](std::exception_ptr error) {
+        detail::start_detached(accept_loop(), [this](const std::exception_ptr& error) {
             if (!error) return;
             try {
                 std::rethrow_exception(error);
@@ -310,7 +320,8 @@ task<void> server::impl::accept_loop() {
         }
         auto& thread = *threads[next_thread++ % threads.size()];
         tcp::socket socket(thread.context);
-        const auto accepted = co_await async_io([&](auto handler) { acceptor.async_accept(socket, std::move(handler)); });
+        const auto accepted =
+            co_await async_io([&](auto handler) { acceptor.async_accept(socket, std::move(handler)); });
         if (accepted.ec) {
             if (stopping.load() || accepted.ec == asio::error::operation_aborted) break;
             log.warning("keel: accept failed: " + accepted.ec.message());
@@ -322,7 +333,7 @@ task<void> server::impl::accept_loop() {
         }
         ++open_connections;
         asio::post(thread.context, [this, &thread, socket = std::move(socket)]() mutable {
-            detail::start_detached(serve(thread, std::move(socket)), [this](std::exception_ptr error) {
+            detail::start_detached(serve(thread, std::move(socket)), [this](const std::exception_ptr& error) {
                 if (error) {
                     try {
                         std::rethrow_exception(error);
@@ -461,9 +472,8 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
         if (buffer.size() == 0) {
             if (stopping.load()) co_return;
             conn.deadline = steady::now() + (first ? options.header_timeout : options.idle_timeout);
-            const auto got = co_await async_io([&](auto handler) {
-                conn.socket.async_read_some(buffer.prepare(4096), std::move(handler));
-            });
+            const auto got = co_await async_io(
+                [&](auto handler) { conn.socket.async_read_some(buffer.prepare(4096), std::move(handler)); });
             if (got.ec) co_return;  // closed, reset, idle timeout, or shut down
             buffer.commit(got.bytes);
         }
@@ -472,30 +482,33 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
 
         // The request line and header fields, within the header timeout and size limit.
         detail::request_parser parser;
-        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
+        parser.header_limit(
+            static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
         parser.body_limit(options.max_body_bytes);
         conn.deadline = steady::now() + options.header_timeout;
-        const auto header = co_await async_io([&](auto handler) {
-            http::async_read_header(conn.socket, buffer, parser, std::move(handler));
-        });
+        const auto header = co_await async_io(
+            [&](auto handler) { http::async_read_header(conn.socket, buffer, parser, std::move(handler)); });
         if (header.ec) {
-            if (conn.timed_out || header.ec == asio::error::operation_aborted || header.ec == http::error::end_of_stream ||
-                header.ec == http::error::partial_message || header.ec == asio::error::eof ||
-                header.ec == asio::error::connection_reset) {
+            if (conn.timed_out || header.ec == asio::error::operation_aborted ||
+                header.ec == http::error::end_of_stream || header.ec == http::error::partial_message ||
+                header.ec == asio::error::eof || header.ec == asio::error::connection_reset) {
                 co_return;  // the client went away or was too slow: nobody to answer
             }
             if (header.ec == http::error::header_limit) {
-                co_await answer_and_close(
-                    conn, detail::framing_error(status::request_header_fields_too_large, "request header too large"));
+                co_await answer_and_close(conn, detail::framing_error(status::request_header_fields_too_large,
+                                                                      "request header too large"));
             } else if (header.ec == http::error::body_limit) {
-                co_await answer_and_close(conn, detail::framing_error(status::payload_too_large, "request body too large"));
-            } else if (header.ec == http::error::bad_version &&
-                       detail::names_another_version(std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()))) {
                 co_await answer_and_close(
-                    conn, detail::framing_error(status::http_version_not_supported, "HTTP version not supported"));
+                    conn, detail::framing_error(status::payload_too_large, "request body too large"));
+            } else if (header.ec == http::error::bad_version &&
+                       detail::names_another_version(
+                           std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()))) {
+                co_await answer_and_close(conn, detail::framing_error(status::http_version_not_supported,
+                                                                      "HTTP version not supported"));
             } else {
                 log.debug("keel: malformed request from " + remote + ": " + header.ec.message());
-                co_await answer_and_close(conn, detail::framing_error(status::bad_request, "malformed request"));
+                co_await answer_and_close(conn,
+                                          detail::framing_error(status::bad_request, "malformed request"));
             }
             co_return;
         }
@@ -507,14 +520,16 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
         // Expect: 100-continue: tell the client to send the body we are willing to read.
         if (const auto expect = parser.get()[http::field::expect]; !expect.empty()) {
             if (!iequals(expect, "100-continue")) {
-                co_await answer_and_close(conn, detail::framing_error(status::expectation_failed, "unsupported Expect"));
+                co_await answer_and_close(
+                    conn, detail::framing_error(status::expectation_failed, "unsupported Expect"));
                 co_return;
             }
             if (!parser.is_done() && parser.get().version() == 11) {
                 static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
                 conn.deadline = steady::now() + options.write_timeout;
                 const auto wrote = co_await async_io([&](auto handler) {
-                    asio::async_write(conn.socket, asio::buffer(go_on.data(), go_on.size()), std::move(handler));
+                    asio::async_write(conn.socket, asio::buffer(go_on.data(), go_on.size()),
+                                      std::move(handler));
                 });
                 if (wrote.ec) co_return;
             }
@@ -523,19 +538,20 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
         // The body, chunked or not, within the body timeout and size limit.
         if (!parser.is_done()) {
             conn.deadline = steady::now() + options.body_timeout;
-            const auto body = co_await async_io([&](auto handler) {
-                http::async_read(conn.socket, buffer, parser, std::move(handler));
-            });
+            const auto body = co_await async_io(
+                [&](auto handler) { http::async_read(conn.socket, buffer, parser, std::move(handler)); });
             if (body.ec) {
-                if (conn.timed_out || body.ec == asio::error::operation_aborted || body.ec == asio::error::eof ||
-                    body.ec == http::error::partial_message || body.ec == asio::error::connection_reset) {
+                if (conn.timed_out || body.ec == asio::error::operation_aborted ||
+                    body.ec == asio::error::eof || body.ec == http::error::partial_message ||
+                    body.ec == asio::error::connection_reset) {
                     co_return;
                 }
                 if (body.ec == http::error::body_limit) {
-                    co_await answer_and_close(conn,
-                                              detail::framing_error(status::payload_too_large, "request body too large"));
+                    co_await answer_and_close(
+                        conn, detail::framing_error(status::payload_too_large, "request body too large"));
                 } else {
-                    co_await answer_and_close(conn, detail::framing_error(status::bad_request, "malformed request body"));
+                    co_await answer_and_close(
+                        conn, detail::framing_error(status::bad_request, "malformed request body"));
                 }
                 co_return;
             }
@@ -566,9 +582,8 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
                                 .head = req.method() == method::head},
                                out);
         conn.deadline = steady::now() + options.write_timeout;
-        const auto wrote = co_await async_io([&](auto handler) {
-            asio::async_write(conn.socket, asio::buffer(out), std::move(handler));
-        });
+        const auto wrote = co_await async_io(
+            [&](auto handler) { asio::async_write(conn.socket, asio::buffer(out), std::move(handler)); });
         if (wrote.ec || !keep_alive) {
             if (!wrote.ec) {
                 error_code ignored;
@@ -586,19 +601,17 @@ task<void> server::impl::answer_and_close(connection& conn, const response& res)
     std::string out;
     detail::write_response(res, {.server_header = options.server_header, .keep_alive = false}, out);
     conn.deadline = steady::now() + options.write_timeout;
-    const auto wrote = co_await async_io([&](auto handler) {
-        asio::async_write(conn.socket, asio::buffer(out), std::move(handler));
-    });
+    const auto wrote = co_await async_io(
+        [&](auto handler) { asio::async_write(conn.socket, asio::buffer(out), std::move(handler)); });
     if (wrote.ec) co_return;
     error_code ignored;
     conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
     conn.deadline = steady::now() + std::chrono::seconds(1);
     std::array<char, 4096> sink{};
     std::size_t drained = 0;
-    while (drained < 256 * 1024) {
-        const auto got = co_await async_io([&](auto handler) {
-            conn.socket.async_read_some(asio::buffer(sink), std::move(handler));
-        });
+    while (drained < std::size_t{256} * 1024) {
+        const auto got = co_await async_io(
+            [&](auto handler) { conn.socket.async_read_some(asio::buffer(sink), std::move(handler)); });
         if (got.ec) break;
         drained += got.bytes;
     }

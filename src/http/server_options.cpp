@@ -29,8 +29,10 @@ server_options server_options::from_environment(command_line& args) {
     read_number<unsigned>(args, "KEEL_IO_THREADS", "--io-threads", 1024, [&](auto n) { o.io_threads = n; });
     read_number<unsigned>(args, "KEEL_WORKER_CONCURRENCY", "--worker-concurrency", 4096,
                           [&](auto n) { o.worker_concurrency = n; });
-    read_number<unsigned>(args, "KEEL_WORKER_THREADS", "--worker-threads", 4096, [&](auto n) { o.worker_threads = n; });
-    if (const char* v = std::getenv("KEEL_ACCESS_LOG"); v && *v) o.access_log = parse_setting_flag("KEEL_ACCESS_LOG", v);
+    read_number<unsigned>(args, "KEEL_WORKER_THREADS", "--worker-threads", 4096,
+                          [&](auto n) { o.worker_threads = n; });
+    if (const char* v = std::getenv("KEEL_ACCESS_LOG"); v && *v)
+        o.access_log = parse_setting_flag("KEEL_ACCESS_LOG", v);
     if (args.has("--no-access-log")) o.access_log = false;
     return o;
 }

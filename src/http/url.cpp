@@ -44,7 +44,8 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
         const auto raw_value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
         auto key = percent_decode(raw_key, true);
         auto value = percent_decode(raw_value, true);
-        out.emplace_back(key ? std::move(*key) : std::string(raw_key), value ? std::move(*value) : std::string(raw_value));
+        out.emplace_back(key ? std::move(*key) : std::string(raw_key),
+                         value ? std::move(*value) : std::string(raw_value));
     }
     return out;
 }

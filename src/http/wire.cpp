@@ -15,9 +15,24 @@ bool is_token_char(unsigned char c) {
     if (c >= 'A' && c <= 'Z') return true;
     if (c >= '0' && c <= '9') return true;
     switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
-        default: return false;
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -38,7 +53,8 @@ bool safe_value(std::string_view value) {
 
 // Fields the server owns: the app cannot change the message's framing.
 bool server_owned(std::string_view name) {
-    return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") || iequals(name, "Connection");
+    return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
+           iequals(name, "Connection");
 }
 
 void append_number(std::string& out, std::size_t n) {
@@ -66,7 +82,8 @@ std::string_view http_date() {
 bool write_response(const response& res, const wire_options& options, std::string& out) {
     for (const auto& [name, value] : res.headers()) {
         if (!safe_name(name) || !safe_value(value)) {
-            write_response(framing_error(status::internal_server_error, "Internal Server Error"), options, out);
+            write_response(framing_error(status::internal_server_error, "Internal Server Error"), options,
+                           out);
             return false;
         }
     }

@@ -5,7 +5,7 @@
 namespace keel::detail {
 
 namespace {
-constexpr auto stall_after = std::chrono::milliseconds(15);   // no job finished for this long: let one more in
+constexpr auto stall_after = std::chrono::milliseconds(15);  // no job finished for this long: let one more in
 constexpr auto settle_after = std::chrono::milliseconds(100);  // jobs flow again: one fewer, this often
 }  // namespace
 

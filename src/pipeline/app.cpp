@@ -21,7 +21,8 @@ struct lifespan_hook {
 }  // namespace
 
 struct app::impl {
-    explicit impl(const keel::dependency_overrides& overrides) : registry(overrides), pipeline(registry, log) {}
+    explicit impl(const keel::dependency_overrides& overrides)
+        : registry(overrides), pipeline(registry, log) {}
 
     detail::service_registry registry;
     keel::logger log;
@@ -34,15 +35,18 @@ struct app::impl {
 };
 
 app::app()
-    : dependency_overrides([this](std::uintptr_t key, std::string_view name, const detail::override_entry& entry) {
-          check_override(key, name, entry);
-      }),
+    : dependency_overrides([this](std::uintptr_t key, std::string_view name,
+                                  const detail::override_entry& entry) { check_override(key, name, entry); }),
       impl_(std::make_unique<impl>(dependency_overrides)) {}
 
 app::~app() = default;
 
-keel::logger& app::logger() noexcept { return impl_->log; }
-const keel::logger& app::logger() const noexcept { return impl_->log; }
+keel::logger& app::logger() noexcept {
+    return impl_->log;
+}
+const keel::logger& app::logger() const noexcept {
+    return impl_->log;
+}
 
 void app::require_unbuilt(std::string_view what) const {
     if (impl_->built) {
@@ -62,11 +66,15 @@ void app::use(middleware m) {
     impl_->pipeline.middlewares.push_back(std::move(m));
 }
 
-void app::add_service(detail::service_definition definition) { impl_->registry.add(std::move(definition)); }
+void app::add_service(detail::service_definition definition) {
+    impl_->registry.add(std::move(definition));
+}
 
-void app::add_lifespan_hook(bool startup, std::string_view name, std::vector<detail::dependency_node> children,
+void app::add_lifespan_hook(bool startup, std::string_view name,
+                            std::vector<detail::dependency_node> children,
                             std::function<void(detail::call_context&)> hook) {
-    (startup ? impl_->startup_hooks : impl_->shutdown_hooks).push_back({name, std::move(children), std::move(hook)});
+    (startup ? impl_->startup_hooks : impl_->shutdown_hooks)
+        .push_back({name, std::move(children), std::move(hook)});
 }
 
 void app::add_exception_handler(detail::exception_mapper mapper) {
@@ -76,7 +84,8 @@ void app::add_exception_handler(detail::exception_mapper mapper) {
 
 // An override set after the build is checked at once; before it, build() checks the graph
 // with the overrides in place.
-void app::check_override(std::uintptr_t key, std::string_view name, const detail::override_entry& entry) const {
+void app::check_override(std::uintptr_t key, std::string_view name,
+                         const detail::override_entry& entry) const {
     if (!impl_ || !impl_->built || !entry.children) return;
     detail::graph_checker checker(impl_->registry, dependency_overrides);
     const std::string root = "the replacement provider of " + std::string(name);
@@ -157,9 +166,13 @@ void app::build() {
     impl_->built = true;
 }
 
-bool app::built() const noexcept { return impl_->built; }
+bool app::built() const noexcept {
+    return impl_->built;
+}
 
-error_counters app::error_counters() const noexcept { return impl_->pipeline.counters(); }
+error_counters app::error_counters() const noexcept {
+    return impl_->pipeline.counters();
+}
 
 task<response> app::handle(request& req) const {
     if (!impl_->built) throw std::logic_error("keel: app::handle() needs a built app (call build())");

@@ -10,9 +10,11 @@ namespace keel {
 
 namespace detail {
 
-bool check_text(std::string_view text, const std::vector<std::string>& loc, std::vector<field_error>& errors) {
+bool check_text(std::string_view text, const std::vector<std::string>& loc,
+                std::vector<field_error>& errors) {
     if (text.find('\0') == std::string_view::npos) return true;
-    errors.push_back({loc, "value contains a NUL character, which cannot be stored as text", "value_error.nul"});
+    errors.push_back(
+        {loc, "value contains a NUL character, which cannot be stored as text", "value_error.nul"});
     return false;
 }
 
@@ -90,7 +92,8 @@ void find_nul_strings(const nlohmann::json& body, std::vector<field_error>& erro
                 stack.push_back({&child, loc.size() + 1, key});
             }
         } else if (value.is_array()) {
-            for (std::size_t i = 0; i < value.size(); ++i) stack.push_back({&value[i], loc.size() + 1, std::to_string(i)});
+            for (std::size_t i = 0; i < value.size(); ++i)
+                stack.push_back({&value[i], loc.size() + 1, std::to_string(i)});
         }
     }
 }
@@ -115,16 +118,18 @@ std::optional<nlohmann::json> parse_json_body(const request& req, bool body_opti
         return std::nullopt;
     }
     if (auto content_type = req.header("Content-Type"); content_type && !is_json_media_type(*content_type)) {
-        errors.push_back({{"body"},
-                          "unsupported Content-Type '" + std::string(*content_type) + "': expected application/json",
-                          "value_error.content_type"});
+        errors.push_back(
+            {{"body"},
+             "unsupported Content-Type '" + std::string(*content_type) + "': expected application/json",
+             "value_error.content_type"});
         return std::nullopt;
     }
     std::optional<nlohmann::json> parsed;
     try {
         parsed.emplace(nlohmann::json::parse(text));
     } catch (const nlohmann::json::parse_error& e) {
-        errors.push_back({{"body", std::to_string(e.byte)}, strip_json_prefix(e.what()), "value_error.jsondecode"});
+        errors.push_back(
+            {{"body", std::to_string(e.byte)}, strip_json_prefix(e.what()), "value_error.jsondecode"});
         return std::nullopt;
     } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range.406: a number too large for a double
         errors.push_back({{"body"}, strip_json_prefix(e.what()), "value_error.jsondecode"});

@@ -45,7 +45,8 @@ response retry_later(std::string_view detail) {
 
 }  // namespace
 
-response pipeline::error_response(const std::exception_ptr& error, const request& req, std::string_view route) const {
+response pipeline::error_response(const std::exception_ptr& error, const request& req,
+                                  std::string_view route) const {
     try {
         for (const auto& mapper : exception_mappers) {
             if (auto res = mapper(error, req)) return std::move(*res);
@@ -72,7 +73,8 @@ response pipeline::error_response(const std::exception_ptr& error, const request
     } catch (const commit_in_doubt& e) {
         counts_.commit_outcome_unknown.fetch_add(1, std::memory_order_relaxed);
         log_.error("keel: commit outcome unknown in " + describe(req, route) +
-                   ": the connection broke during COMMIT; the transaction may or may not have committed: " + e.what());
+                   ": the connection broke during COMMIT; the transaction may or may not have committed: " +
+                   e.what());
         return response::json({{"detail",
                                 "the database connection was lost while committing: the outcome is unknown, "
                                 "the changes may or may not have been saved; check before retrying"}},

@@ -21,7 +21,7 @@ namespace {
 // After the handler: the teardowns see its outcome, and decide the request's. A teardown's
 // error (a failed commit) replaces a success; a swallowed handler error still has no value to
 // answer with, so the handler's error stands.
-response settle(request_scope& scope, std::optional<response>& answer, std::exception_ptr failure) {
+response settle(request_scope& scope, std::optional<response>& answer, const std::exception_ptr& failure) {
     auto outcome = scope.finish(failure);
     if (outcome) std::rethrow_exception(outcome);
     if (failure) std::rethrow_exception(failure);

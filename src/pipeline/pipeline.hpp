@@ -49,7 +49,8 @@ private:
 
     /// The answer for an error that escaped a handler, a dependency or a middleware. `route`
     /// is the matched route's template, for the log ("" outside a route).
-    response error_response(const std::exception_ptr& error, const request& req, std::string_view route) const;
+    response error_response(const std::exception_ptr& error, const request& req,
+                            std::string_view route) const;
 
     struct counting {
         std::atomic<std::uint64_t> commit_outcome_unknown{0};

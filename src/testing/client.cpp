@@ -6,9 +6,13 @@
 
 namespace keel::testing {
 
-client::client(app& application) : app_(application) { app_.start(); }
+client::client(app& application) : app_(application) {
+    app_.start();
+}
 
-client::~client() { app_.stop(); }
+client::~client() {
+    app_.stop();
+}
 
 test_response client::send(keel::method m, std::string_view target, std::string body, header_map headers) {
     request req(m, std::string(target), std::move(body));
@@ -23,10 +27,11 @@ test_response client::send(request req) {
     // The thread plays an I/O thread meanwhile, as a server's would: a blocking call made
     // outside keel::offload fails here as it would in production.
     const keel::detail::thread_role io(true);
-    keel::detail::start_detached(app_.handle(req), [&](std::optional<response> res, std::exception_ptr error) {
-        result = std::move(res);
-        failure = error;
-    });
+    keel::detail::start_detached(app_.handle(req),
+                                 [&](std::optional<response> res, const std::exception_ptr& error) {
+                                     result = std::move(res);
+                                     failure = error;
+                                 });
     if (failure) std::rethrow_exception(failure);
     if (!result) throw std::logic_error("keel::testing::client: the request did not complete in-process");
     if (req.method() == method::head) result->body().clear();

@@ -1,8 +1,8 @@
 #include <keel/testing/database_template.hpp>
 
+#include <unistd.h>
 #include <atomic>
 #include <pqxx/pqxx>
-#include <unistd.h>
 #include <utility>
 
 namespace keel::testing {
@@ -26,7 +26,9 @@ fresh_database::fresh_database(std::string admin_url, std::string name, std::str
     : admin_url_(std::move(admin_url)), name_(std::move(name)), url_(std::move(url)) {}
 
 fresh_database::fresh_database(fresh_database&& other) noexcept
-    : admin_url_(std::move(other.admin_url_)), name_(std::exchange(other.name_, {})), url_(std::move(other.url_)) {}
+    : admin_url_(std::move(other.admin_url_)),
+      name_(std::exchange(other.name_, {})),
+      url_(std::move(other.url_)) {}
 
 fresh_database::~fresh_database() {
     if (name_.empty()) return;
@@ -37,7 +39,8 @@ fresh_database::~fresh_database() {
     }
 }
 
-database_template::database_template(const postgres_server& server, std::string name, std::string_view schema_sql)
+database_template::database_template(const postgres_server& server, std::string name,
+                                     std::string_view schema_sql)
     : server_(server), name_(std::move(name)) {
     create_empty();
     // A simple-query round trip: the script may hold several statements. The connection
@@ -78,7 +81,8 @@ fresh_database database_template::make() const {
     static std::atomic<unsigned> made{0};
     const auto admin = server_.url();
     auto copy = name_ + "_" + std::to_string(::getpid()) + "_" + std::to_string(++made);
-    run_admin(admin, "CREATE DATABASE " + quoted(admin, copy) + " TEMPLATE " + quoted(admin, name_) + " STRATEGY FILE_COPY");
+    run_admin(admin, "CREATE DATABASE " + quoted(admin, copy) + " TEMPLATE " + quoted(admin, name_) +
+                         " STRATEGY FILE_COPY");
     auto url = server_.url_for(copy);
     return fresh_database(admin, std::move(copy), std::move(url));
 }

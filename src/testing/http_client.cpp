@@ -1,5 +1,7 @@
 #include <keel/testing/http_client.hpp>
 
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -10,8 +12,6 @@
 #include <limits>
 #include <optional>
 #include <stdexcept>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 namespace keel::testing {
 
@@ -53,19 +53,22 @@ struct http_client::impl {
     }
 };
 
-http_client::http_client(unsigned short port, std::chrono::milliseconds timeout) : impl_(std::make_unique<impl>()) {
+http_client::http_client(unsigned short port, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<impl>()) {
     impl_->port = port;
     impl_->timeout = timeout;
 }
 
 http_client::~http_client() = default;
 
-test_response http_client::send(keel::method m, std::string_view target, std::string body, header_map headers) {
+test_response http_client::send(keel::method m, std::string_view target, std::string body,
+                                const header_map& headers) {
     http::request<http::string_body> req(http::string_to_verb(to_string(m)), target, 11);
     req.set(http::field::host, "127.0.0.1:" + std::to_string(impl_->port));
     for (const auto& [name, value] : headers) req.insert(name, value);
     req.body() = std::move(body);
-    if (!req.body().empty() || m == method::post || m == method::put || m == method::patch) req.prepare_payload();
+    if (!req.body().empty() || m == method::post || m == method::put || m == method::patch)
+        req.prepare_payload();
     const bool reused = impl_->socket.has_value();
     try {
         return test_response(impl_->exchange(req));
@@ -74,8 +77,8 @@ test_response http_client::send(keel::method m, std::string_view target, std::st
         // A kept-alive connection the server had closed before reading this request: one
         // fresh attempt. Anything else (a timeout, a reset mid-answer) is the test's failure.
         const auto ec = e.code();
-        const bool stale = reused && (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-                                      ec == asio::error::broken_pipe);
+        const bool stale = reused && (ec == http::error::end_of_stream ||
+                                      ec == asio::error::connection_reset || ec == asio::error::broken_pipe);
         if (!stale) {
             throw std::runtime_error("keel::testing::http_client: " + std::string(to_string(m)) + " " +
                                      std::string(target) + ": " + e.what());

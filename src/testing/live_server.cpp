@@ -19,9 +19,13 @@ live_server::live_server(app& application, server_options options) {
     thread_ = std::thread([this] { server_->run(); });
 }
 
-live_server::~live_server() { stop(); }
+live_server::~live_server() {
+    stop();
+}
 
-std::string live_server::url() const { return "http://127.0.0.1:" + std::to_string(port()); }
+std::string live_server::url() const {
+    return "http://127.0.0.1:" + std::to_string(port());
+}
 
 void live_server::stop() {
     server_->stop();

@@ -1,22 +1,22 @@
-#include <keel/testing/postgres_server.hpp>
 #include <keel/testing/ports.hpp>
+#include <keel/testing/postgres_server.hpp>
 
 #include <arpa/inet.h>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sstream>
-#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <vector>
 
 namespace keel::testing {
@@ -48,6 +48,7 @@ struct postgres_server::impl {
     // Runs a program (as `postgres` when we are root) with its output in `log`; returns its exit status.
     int run(const std::vector<std::string>& args, const std::string& log) const {
         std::vector<char*> argv;
+        argv.reserve(args.size() + 1);
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
         const pid_t child = ::fork();
@@ -59,7 +60,8 @@ struct postgres_server::impl {
                 ::dup2(out, STDOUT_FILENO);
                 ::dup2(out, STDERR_FILENO);
             }
-            if (drop_privileges && (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) ::_exit(126);
+            if (drop_privileges && (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0))
+                ::_exit(126);
             if (::chdir("/") != 0) ::_exit(126);
             ::execv(argv[0], argv.data());
             ::_exit(127);
@@ -73,12 +75,16 @@ struct postgres_server::impl {
     // Stops the server and deletes the directory if this process dies first.
     void start_watchdog() {
         const pid_t parent = ::getpid();
-        const std::string script = "while kill -0 " + std::to_string(parent) +
-                                   " 2>/dev/null; do sleep 1; done; "
-                                   "pid=$(head -1 '" + data() + "/postmaster.pid' 2>/dev/null); "
-                                   "[ -n \"$pid\" ] && kill -INT \"$pid\" 2>/dev/null; "
-                                   "while [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null; do sleep 0.2; done; "
-                                   "rm -rf '" + dir + "'";
+        const std::string script =
+            "while kill -0 " + std::to_string(parent) +
+            " 2>/dev/null; do sleep 1; done; "
+            "pid=$(head -1 '" +
+            data() +
+            "/postmaster.pid' 2>/dev/null); "
+            "[ -n \"$pid\" ] && kill -INT \"$pid\" 2>/dev/null; "
+            "while [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null; do sleep 0.2; done; "
+            "rm -rf '" +
+            dir + "'";
         const pid_t child = ::fork();
         if (child < 0) return;  // no watchdog: the destructor still cleans up
         if (child == 0) {
@@ -98,7 +104,9 @@ struct postgres_server::impl {
 
 postgres_server::postgres_server(source where) : impl_(std::make_unique<impl>()), source_(where) {}
 
-postgres_server::~postgres_server() { stop(); }
+postgres_server::~postgres_server() {
+    stop();
+}
 
 std::string postgres_server::url_for(const std::string& database) const {
     if (base_url_.empty()) throw std::logic_error("keel::testing::postgres_server: start() it first");
@@ -121,10 +129,12 @@ void postgres_server::start() {
     auto& s = *impl_;
     const char* bin = std::getenv("PG_BIN");
     s.bin = bin && *bin ? bin : "/usr/lib/postgresql/15/bin";
-    if (::access((s.bin + "/initdb").c_str(), X_OK) != 0 || ::access((s.bin + "/pg_ctl").c_str(), X_OK) != 0) {
-        throw std::runtime_error("keel::testing::postgres_server: no PostgreSQL server binaries in " + s.bin +
-                                 "; install them with `apt-get install postgresql-15` (or set PG_BIN, or point "
-                                 "KEEL_TEST_DATABASE_URL at a running server)");
+    if (::access((s.bin + "/initdb").c_str(), X_OK) != 0 ||
+        ::access((s.bin + "/pg_ctl").c_str(), X_OK) != 0) {
+        throw std::runtime_error(
+            "keel::testing::postgres_server: no PostgreSQL server binaries in " + s.bin +
+            "; install them with `apt-get install postgresql-15` (or set PG_BIN, or point "
+            "KEEL_TEST_DATABASE_URL at a running server)");
     }
     char dir_template[] = "/tmp/keel-pg-XXXXXX";
     if (!::mkdtemp(dir_template)) throw std::runtime_error("keel::testing::postgres_server: mkdtemp failed");
@@ -133,8 +143,9 @@ void postgres_server::start() {
         const passwd* pw = ::getpwnam("postgres");
         if (!pw) {
             std::filesystem::remove_all(s.dir);
-            throw std::runtime_error("keel::testing::postgres_server: running as root, PostgreSQL must run as another "
-                                     "user and there is no `postgres` user (install postgresql-15, which adds it)");
+            throw std::runtime_error(
+                "keel::testing::postgres_server: running as root, PostgreSQL must run as another "
+                "user and there is no `postgres` user (install postgresql-15, which adds it)");
         }
         s.drop_privileges = true;
         s.uid = pw->pw_uid;
@@ -172,11 +183,13 @@ void postgres_server::start() {
 
 void postgres_server::restart() {
     auto& s = *impl_;
-    if (!owned_ || !s.running) throw std::logic_error("keel::testing::postgres_server: restart() needs a server it started");
-    if (s.run({s.bin + "/pg_ctl", "-D", s.data(), "-l", s.dir + "/postgres.log", "-m", "fast", "-w", "-t", "60", "-o",
-               s.server_options, "restart"},
+    if (!owned_ || !s.running)
+        throw std::logic_error("keel::testing::postgres_server: restart() needs a server it started");
+    if (s.run({s.bin + "/pg_ctl", "-D", s.data(), "-l", s.dir + "/postgres.log", "-m", "fast", "-w", "-t",
+               "60", "-o", s.server_options, "restart"},
               s.dir + "/pg_ctl.log") != 0) {
-        throw std::runtime_error("keel::testing::postgres_server: restart failed:\n" + read_file(s.dir + "/pg_ctl.log"));
+        throw std::runtime_error("keel::testing::postgres_server: restart failed:\n" +
+                                 read_file(s.dir + "/pg_ctl.log"));
     }
 }
 
@@ -186,7 +199,8 @@ void postgres_server::stop() noexcept {
     if (s.dir.empty()) return;
     try {
         if (s.running) {
-            s.run({s.bin + "/pg_ctl", "-D", s.data(), "-m", "fast", "-w", "-t", "60", "stop"}, s.dir + "/pg_ctl.log");
+            s.run({s.bin + "/pg_ctl", "-D", s.data(), "-m", "fast", "-w", "-t", "60", "stop"},
+                  s.dir + "/pg_ctl.log");
         }
     } catch (...) {
         // fall through: the watchdog below is told to finish the job

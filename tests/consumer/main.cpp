@@ -30,21 +30,25 @@ struct note {
 struct counter {
     int value = 0;
 };
-counter make_counter() { return counter{7}; }
+counter make_counter() {
+    return counter{7};
+}
 using counter_dep = keel::depends<make_counter>;
 
 // Never called here (no database in this check); compiled so that the session's and the row's
 // templates are instantiated under the user's warning flags.
-[[maybe_unused]] std::vector<note> notes_since(keel::session& db, std::int64_t after, std::optional<double> score) {
-    const auto rows = db.exec("SELECT id, text FROM notes WHERE id > $1 AND ($2::float8 IS NULL OR score > $2)", after,
-                              score);
+[[maybe_unused]] std::vector<note> notes_since(keel::session& db, std::int64_t after,
+                                               std::optional<double> score) {
+    const auto rows = db.exec(
+        "SELECT id, text FROM notes WHERE id > $1 AND ($2::float8 IS NULL OR score > $2)", after, score);
     std::vector<note> out;
     for (std::size_t i = 0; i < rows.size(); ++i) {
         out.push_back(note{rows[i].get<std::int64_t>("id"), rows[i].get<std::string>("text")});
     }
     auto optional = db.first<note>("SELECT id, text FROM notes LIMIT 1");
     if (optional) out.push_back(*optional);
-    out.push_back(note{db.scalar<std::int64_t>("SELECT 1"), db.scalar<std::optional<std::string>>("SELECT NULL").value_or("")});
+    out.push_back(note{db.scalar<std::int64_t>("SELECT 1"),
+                       db.scalar<std::optional<std::string>>("SELECT NULL").value_or("")});
     return out;
 }
 
@@ -53,13 +57,16 @@ using counter_dep = keel::depends<make_counter>;
 int main() {
     keel::app app;
     app.get("/ping/{n}", [](keel::path<int> n) { return *n + 1; });
-    app.get("/flags", [](keel::query<std::optional<bool>, "verbose"> verbose, keel::query<int, "limit", 20> limit) {
-        return std::string(verbose->value_or(false) ? "v" : "q") + std::to_string(*limit);
-    });
-    app.post("/notes", [](keel::body<new_note> in, counter_dep c) {
-        return note{c->value, in->text + "/" + std::to_string(in->priority.value_or(0)) + "/" +
-                                   std::to_string(in->tags.size())};
-    }).status(keel::status::created);
+    app.get("/flags",
+            [](keel::query<std::optional<bool>, "verbose"> verbose, keel::query<int, "limit", 20> limit) {
+                return std::string(verbose->value_or(false) ? "v" : "q") + std::to_string(*limit);
+            });
+    app.post("/notes",
+             [](keel::body<new_note> in, counter_dep c) {
+                 return note{c->value, in->text + "/" + std::to_string(in->priority.value_or(0)) + "/" +
+                                           std::to_string(in->tags.size())};
+             })
+        .status(keel::status::created);
     app.get("/agent", [](keel::header<std::optional<std::string>, "user-agent"> agent) {
         return agent->value_or("none");
     });
@@ -67,9 +74,11 @@ int main() {
 
     keel::testing::client client{app};
     int failures = 0;
-    const auto expect = [&](const keel::testing::test_response& res, keel::status status, const std::string& body) {
+    const auto expect = [&](const keel::testing::test_response& res, keel::status status,
+                            const std::string& body) {
         if (res.status() != status || res.text() != body) {
-            std::cerr << "unexpected answer: " << res << "\n  wanted " << keel::to_int(status) << ' ' << body << '\n';
+            std::cerr << "unexpected answer: " << res << "\n  wanted " << keel::to_int(status) << ' ' << body
+                      << '\n';
             ++failures;
         }
     };

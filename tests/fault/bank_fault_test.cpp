@@ -14,6 +14,7 @@
 #include <keel/testing/postgres_environment.hpp>
 #include <pqxx/pqxx>
 
+#include <sys/resource.h>
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -21,7 +22,6 @@
 #include <future>
 #include <memory>
 #include <sstream>
-#include <sys/resource.h>
 #include <thread>
 
 namespace {
@@ -39,10 +39,11 @@ constexpr int clients = 8;
 constexpr int accounts = 20;  // few accounts: transfers contend for the same rows
 
 keel::testing::database_template& seeded_bank() {
-    static keel::testing::database_template t(postgres_environment::server(), "bank_fault_seeded", [](keel::session& db) {
-        bank::apply_schema(db);
-        bank::seed(db);
-    });
+    static keel::testing::database_template t(postgres_environment::server(), "bank_fault_seeded",
+                                              [](keel::session& db) {
+                                                  bank::apply_schema(db);
+                                                  bank::seed(db);
+                                              });
     return t;
 }
 
@@ -63,7 +64,9 @@ void expect_ledger_consistent(const std::string& url, const load_outcome& o) {
     ids << '}';
     pqxx::connection c(url);
     pqxx::nontransaction q(c);
-    const auto stored = q.exec_params1("SELECT count(*) FROM transfers WHERE id = ANY($1::bigint[])", ids.str())[0].as<long>();
+    const auto stored =
+        q.exec_params1("SELECT count(*) FROM transfers WHERE id = ANY($1::bigint[])", ids.str())[0]
+            .as<long>();
     EXPECT_EQ(stored, static_cast<long>(o.acknowledged.size())) << "an acknowledged transfer is missing";
     const auto rows = q.exec1("SELECT count(*) FROM transfers")[0].as<long>();
     EXPECT_GE(rows, static_cast<long>(o.acknowledged.size()));
@@ -114,14 +117,16 @@ TEST_F(BankFault, SigtermUnderLoadDrainsAndExitsZero) {
     const auto outcome = load.stop();
     EXPECT_EQ(status, 0);
     EXPECT_LT(drained_in, 10s) << "longer than the drain deadline";
-    EXPECT_THROW(keel::testing::http_client(bank.port(), 1s).get("/healthz"), std::runtime_error) << "still accepting";
+    EXPECT_THROW(keel::testing::http_client(bank.port(), 1s).get("/healthz"), std::runtime_error)
+        << "still accepting";
     expect_ledger_consistent(database_.url(), outcome);
     std::cerr << "[ figures  ] SIGTERM under load: exited in "
               << std::chrono::duration_cast<std::chrono::milliseconds>(drained_in).count() << " ms\n";
 }
 
 TEST_F(BankFault, AnExhaustedPoolAnswers503WithinPoolTimeoutThenServesAgain) {
-    bank_process bank(database_.url(), 0, {"--pool-size", "2", "--pool-max-overflow", "0", "--pool-timeout-ms", "1000"});
+    bank_process bank(database_.url(), 0,
+                      {"--pool-size", "2", "--pool-max-overflow", "0", "--pool-timeout-ms", "1000"});
     pqxx::connection side(database_.url());
     pqxx::work lock(side);
     lock.exec("SELECT balance FROM accounts WHERE id = 1 FOR UPDATE");  // transfers from 1 now wait
@@ -135,20 +140,25 @@ TEST_F(BankFault, AnExhaustedPoolAnswers503WithinPoolTimeoutThenServesAgain) {
         keel::testing::http_client http(bank.port(), 15s);
         const auto start = std::chrono::steady_clock::now();
         const auto res = http.post("/transfers", {{"from_id", 1}, {"to_id", 2}, {"amount", 1}});
-        return answer{static_cast<int>(keel::to_int(res.status())), res.header("Retry-After").has_value(),
-                      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)};
+        return answer{
+            static_cast<int>(keel::to_int(res.status())), res.header("Retry-After").has_value(),
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)};
     };
     std::vector<std::future<answer>> holders;  // these two take both connections and wait for the lock
     for (int i = 0; i < 2; ++i) holders.push_back(std::async(std::launch::async, transfer_from_1));
     EXPECT_TRUE(eventually(
-        [&] { return scalar(database_.url(), "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") >= 2; },
+        [&] {
+            return scalar(database_.url(),
+                          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") >= 2;
+        },
         10s));
     const auto extra = transfer_from_1();  // no connection left for it
     EXPECT_EQ(extra.status, 503);
     EXPECT_TRUE(extra.retry_after);
     EXPECT_GE(extra.took, 900ms);
     EXPECT_LT(extra.took, 3s);
-    std::cerr << "[ figures  ] pool exhausted: 503 after " << extra.took.count() << " ms (pool_timeout 1000 ms)\n";
+    std::cerr << "[ figures  ] pool exhausted: 503 after " << extra.took.count()
+              << " ms (pool_timeout 1000 ms)\n";
     keel::testing::http_client probe(bank.port(), 10s);
     const auto asked = std::chrono::steady_clock::now();
     EXPECT_EQ(keel::to_int(probe.get("/readyz").status()), 503u) << "readiness while no connection is free";
@@ -158,7 +168,8 @@ TEST_F(BankFault, AnExhaustedPoolAnswers503WithinPoolTimeoutThenServesAgain) {
     for (auto& h : holders) EXPECT_EQ(h.get().status, 201);
     keel::testing::http_client http(bank.port());
     EXPECT_EQ(keel::to_int(http.get("/users/1").status()), 200);
-    EXPECT_EQ(keel::to_int(http.post("/transfers", {{"from_id", 3}, {"to_id", 4}, {"amount", 1}}).status()), 201);
+    EXPECT_EQ(keel::to_int(http.post("/transfers", {{"from_id", 3}, {"to_id", 4}, {"amount", 1}}).status()),
+              201);
     EXPECT_EQ(scalar(database_.url(), "SELECT sum(balance) FROM accounts"), 1'000'000);
 }
 
@@ -176,8 +187,10 @@ TEST(BankFaultRestart, ADatabaseRestartFailsFastThenRecoversByItself) {
         keel::testing::http_client http(bank.port(), 10s);
         while (probing) {
             const auto status = keel::to_int(http.get("/readyz").status());
-            if (status == 503) ++readyz_unavailable;
-            else if (status != 200) ++readyz_other;
+            if (status == 503)
+                ++readyz_unavailable;
+            else if (status != 200)
+                ++readyz_other;
             std::this_thread::sleep_for(5ms);
         }
     });
@@ -198,8 +211,10 @@ TEST(BankFaultRestart, ADatabaseRestartFailsFastThenRecoversByItself) {
     keel::testing::http_client http(bank.port());
     EXPECT_EQ(keel::to_int(http.get("/readyz").status()), 200);
     expect_ledger_consistent(database.url(), outcome);
-    std::cerr << "[ figures  ] PostgreSQL restart: " << outcome.unavailable << " answers 503, 200 more transfers within "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(recovered_in).count() << " ms of the restart\n";
+    std::cerr << "[ figures  ] PostgreSQL restart: " << outcome.unavailable
+              << " answers 503, 200 more transfers within "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(recovered_in).count()
+              << " ms of the restart\n";
 }
 
 }  // namespace
@@ -214,7 +229,8 @@ TEST_F(BankFault, HostileClientsDoNotDisturbTheOthers) {
     ::getrlimit(RLIMIT_NOFILE, &files);
     files.rlim_cur = files.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &files);
-    const int idle_count = static_cast<int>(std::min<rlim_t>(2000, files.rlim_cur > 200 ? files.rlim_cur - 200 : 0));
+    const int idle_count =
+        static_cast<int>(std::min<rlim_t>(2000, files.rlim_cur > 200 ? files.rlim_cur - 200 : 0));
 
     bank_process bank(database_.url());
     std::vector<std::unique_ptr<raw_client>> idle;
@@ -241,14 +257,18 @@ TEST_F(BankFault, HostileClientsDoNotDisturbTheOthers) {
     ASSERT_TRUE(too_big);
     EXPECT_EQ(too_big->status, 431);
     raw_client big_body(bank.port());
-    big_body.send("POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n");
+    big_body.send(
+        "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+        "2000000\r\n\r\n");
     const auto body_refused = big_body.read_response(10s);
     ASSERT_TRUE(body_refused);
     EXPECT_EQ(body_refused->status, 413);
     raw_client smuggler(bank.port());
-    smuggler.send("POST /transfers HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-                  "POST /transfers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
-                  "{\"from_id\":1,\"to_id\":2,\"amount\":999}");
+    smuggler.send(
+        "POST /transfers HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n0\r\n\r\n"
+        "POST /transfers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+        "{\"from_id\":1,\"to_id\":2,\"amount\":999}");
     const auto smuggled = smuggler.read_response(10s);
     ASSERT_TRUE(smuggled);
     EXPECT_EQ(smuggled->status, 400);
@@ -264,8 +284,9 @@ TEST_F(BankFault, HostileClientsDoNotDisturbTheOthers) {
     expect_ledger_consistent(database_.url(), outcome);
     keel::testing::http_client http(bank.port());
     EXPECT_EQ(keel::to_int(http.get("/healthz").status()), 200u);
-    std::cerr << "[ figures  ] hostile: " << idle_count << " idle keep-alive connections, " << outcome.acknowledged.size()
-              << " transfers answered meanwhile, slowest " << outcome.slowest.count() << " ms\n";
+    std::cerr << "[ figures  ] hostile: " << idle_count << " idle keep-alive connections, "
+              << outcome.acknowledged.size() << " transfers answered meanwhile, slowest "
+              << outcome.slowest.count() << " ms\n";
 }
 
 // A few minutes of mixed load in CI terms (KEEL_SOAK_SECONDS, default 20, after 5 s of warm-up):
@@ -284,11 +305,14 @@ TEST_F(BankFault, SoakKeepsMemoryAndDescriptorsFlat) {
             for (long n = 0; !stop; ++n) {
                 try {
                     if (i % 2 == 0) {
-                        const auto status = keel::to_int(http.get("/users/" + std::to_string(n % 10000 + 1)).status());
+                        const auto status =
+                            keel::to_int(http.get("/users/" + std::to_string(n % 10000 + 1)).status());
                         (status == 200 ? reads : failures)++;
                     } else {
-                        const auto email = "soak-" + std::to_string(i) + "-" + std::to_string(n) + "@example.com";
-                        const auto status = keel::to_int(http.post("/users", {{"email", email}, {"name", "Soak"}}).status());
+                        const auto email =
+                            "soak-" + std::to_string(i) + "-" + std::to_string(n) + "@example.com";
+                        const auto status =
+                            keel::to_int(http.post("/users", {{"email", email}, {"name", "Soak"}}).status());
                         (status == 201 ? signups : failures)++;
                     }
                 } catch (const std::exception&) {
@@ -307,12 +331,13 @@ TEST_F(BankFault, SoakKeepsMemoryAndDescriptorsFlat) {
 
     EXPECT_EQ(failures, 0);
     EXPECT_EQ(outcome.unknown + outcome.unavailable + outcome.in_doubt + outcome.other, 0);
-    EXPECT_LT(rss_after - rss_before, std::max(8L * 1024, rss_before / 4)) << "RSS grew from " << rss_before << " KiB";
+    EXPECT_LT(rss_after - rss_before, std::max(8L * 1024, rss_before / 4))
+        << "RSS grew from " << rss_before << " KiB";
     EXPECT_LE(std::abs(fds_after - fds_before), 4) << "descriptors " << fds_before << " -> " << fds_after;
     expect_ledger_consistent(database_.url(), outcome);
-    std::cerr << "[ figures  ] soak " << soak.count() << " s: " << outcome.acknowledged.size() << " transfers, " << reads
-              << " reads, " << signups << " sign-ups; RSS " << rss_before << " -> " << rss_after << " KiB, fds "
-              << fds_before << " -> " << fds_after << "\n";
+    std::cerr << "[ figures  ] soak " << soak.count() << " s: " << outcome.acknowledged.size()
+              << " transfers, " << reads << " reads, " << signups << " sign-ups; RSS " << rss_before << " -> "
+              << rss_after << " KiB, fds " << fds_before << " -> " << fds_after << "\n";
 }
 
 }  // namespace
@@ -329,9 +354,10 @@ TEST_F(BankFault, TerminatedBackendsAreReplacedWithoutARestart) {
     ASSERT_TRUE(eventually([&] { return load.acknowledged() >= 300; }, 20s));
     pqxx::connection admin(postgres_environment::server().url());
     const auto terminated = pqxx::nontransaction(admin)
-                                .exec_params1("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                              "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                                              database_.name())[0]
+                                .exec_params1(
+                                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                                    database_.name())[0]
                                 .as<int>();
     const auto killed = std::chrono::steady_clock::now();
     const long before = load.acknowledged();
@@ -341,11 +367,12 @@ TEST_F(BankFault, TerminatedBackendsAreReplacedWithoutARestart) {
 
     EXPECT_GE(terminated, 1);
     EXPECT_EQ(outcome.unknown, 0);
-    EXPECT_LE(outcome.unavailable + outcome.in_doubt, static_cast<long>(terminated)) << "more failures than dead connections";
+    EXPECT_LE(outcome.unavailable + outcome.in_doubt, static_cast<long>(terminated))
+        << "more failures than dead connections";
     EXPECT_LT(recovered_in, 5s);
     expect_ledger_consistent(database_.url(), outcome);
-    std::cerr << "[ figures  ] " << terminated << " backends terminated: " << outcome.unavailable << " answers 503, "
-              << outcome.in_doubt << " outcome unknown, 300 more transfers within "
+    std::cerr << "[ figures  ] " << terminated << " backends terminated: " << outcome.unavailable
+              << " answers 503, " << outcome.in_doubt << " outcome unknown, 300 more transfers within "
               << std::chrono::duration_cast<std::chrono::milliseconds>(recovered_in).count() << " ms\n";
 }
 

@@ -3,13 +3,13 @@
 #include <keel/testing/http_client.hpp>
 #include <keel/testing/ports.hpp>
 
-#include <csignal>
 #include <dirent.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
 #include <fstream>
 #include <stdexcept>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -17,13 +17,15 @@ namespace keel_fault {
 
 using namespace std::chrono_literals;
 
-bank_process::bank_process(const std::string& database_url, unsigned short port, std::vector<std::string> args)
+bank_process::bank_process(const std::string& database_url, unsigned short port,
+                           std::vector<std::string> args)
     : port_(port ? port : keel::testing::free_loopback_port()) {
     std::vector<std::string> env_strings = {"DATABASE_URL=" + database_url, "PORT=" + std::to_string(port_),
                                             "KEEL_ACCESS_LOG=0"};
     for (char** e = environ; *e; ++e) {
         const std::string entry = *e;
-        if (entry.rfind("DATABASE_URL=", 0) != 0 && entry.rfind("PORT=", 0) != 0) env_strings.push_back(entry);
+        if (entry.rfind("DATABASE_URL=", 0) != 0 && entry.rfind("PORT=", 0) != 0)
+            env_strings.push_back(entry);
     }
     args.insert(args.begin(), KEEL_BANK_BINARY);
     std::vector<char*> argv, envp;

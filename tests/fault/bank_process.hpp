@@ -3,10 +3,10 @@
 // The example bank as a separate process, for the fault tests: started with a database URL,
 // killed or stopped by signals, restarted on the same port.
 
+#include <sys/types.h>
 #include <chrono>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace keel_fault {
@@ -14,7 +14,8 @@ namespace keel_fault {
 class bank_process {
 public:
     /// Starts examples/bank's binary on `port` (0: a free one) and waits until /healthz answers.
-    bank_process(const std::string& database_url, unsigned short port = 0, std::vector<std::string> args = {});
+    bank_process(const std::string& database_url, unsigned short port = 0,
+                 std::vector<std::string> args = {});
     ~bank_process();  // SIGKILL if still running
     bank_process(const bank_process&) = delete;
     bank_process& operator=(const bank_process&) = delete;

@@ -10,11 +10,14 @@ namespace keel_fault {
 
 using namespace std::chrono_literals;
 
-transfer_load::transfer_load(unsigned short port, int clients, int accounts) : port_(port), accounts_(accounts) {
+transfer_load::transfer_load(unsigned short port, int clients, int accounts)
+    : port_(port), accounts_(accounts) {
     for (int i = 0; i < clients; ++i) threads_.emplace_back([this, i] { client(i); });
 }
 
-transfer_load::~transfer_load() { stop(); }
+transfer_load::~transfer_load() {
+    stop();
+}
 
 load_outcome transfer_load::stop() {
     stopping_ = true;
@@ -34,8 +37,9 @@ void transfer_load::client(int seed) {
         if (!http) http.emplace(port_, 10s);  // an answer slower than this is a hang: counted unknown
         const auto started = std::chrono::steady_clock::now();
         try {
-            const auto res = http->post("/transfers", {{"from_id", account(random)}, {"to_id", account(random)},
-                                                       {"amount", amount(random)}});
+            const auto res = http->post(
+                "/transfers",
+                {{"from_id", account(random)}, {"to_id", account(random)}, {"amount", amount(random)}});
             mine.slowest = std::max(mine.slowest, std::chrono::duration_cast<std::chrono::milliseconds>(
                                                       std::chrono::steady_clock::now() - started));
             ++answered_;
@@ -44,16 +48,23 @@ void transfer_load::client(int seed) {
                     mine.acknowledged.push_back(res.json().at("id").get<std::int64_t>());
                     ++acknowledged_;
                     break;
-                case 409: ++mine.refused; break;
-                case 503: ++mine.unavailable; break;
+                case 409:
+                    ++mine.refused;
+                    break;
+                case 503:
+                    ++mine.unavailable;
+                    break;
                 case 500:  // the connection broke during COMMIT: the only 500 a transfer may get
-                    if (!res.header("Retry-After") && res.body().find("outcome is unknown") != std::string::npos) {
+                    if (!res.header("Retry-After") &&
+                        res.body().find("outcome is unknown") != std::string::npos) {
                         ++mine.in_doubt;
                     } else {
                         ++mine.other;
                     }
                     break;
-                default: ++mine.other; break;
+                default:
+                    ++mine.other;
+                    break;
             }
         } catch (const std::exception&) {
             ++mine.unknown;  // the server went away mid-request (or refused the connection)
@@ -62,7 +73,8 @@ void transfer_load::client(int seed) {
         }
     }
     std::lock_guard lock(mutex_);
-    outcome_.acknowledged.insert(outcome_.acknowledged.end(), mine.acknowledged.begin(), mine.acknowledged.end());
+    outcome_.acknowledged.insert(outcome_.acknowledged.end(), mine.acknowledged.begin(),
+                                 mine.acknowledged.end());
     outcome_.refused += mine.refused;
     outcome_.unavailable += mine.unavailable;
     outcome_.unknown += mine.unknown;

@@ -33,7 +33,8 @@ public:
     bool send(std::string_view bytes);
     /// One response framed by Content-Length (no body for HEAD, 1xx, 204, 304); nullopt when
     /// the connection closed first or `timeout` passed.
-    std::optional<raw_response> read_response(std::chrono::milliseconds timeout = 5s, bool head_request = false);
+    std::optional<raw_response> read_response(std::chrono::milliseconds timeout = 5s,
+                                              bool head_request = false);
     /// Whether the server closed the connection within `timeout` (reading and dropping data).
     bool closed_within(std::chrono::milliseconds timeout);
     /// Whatever arrives within `timeout` (nothing is an empty string).

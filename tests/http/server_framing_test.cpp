@@ -55,27 +55,43 @@ protected:
 };
 }  // namespace
 
-TEST_F(ServerFramingTest, GarbageRequestLineIs400) { expect_rejected("HELLO\r\n\r\n", 400); }
+TEST_F(ServerFramingTest, GarbageRequestLineIs400) {
+    expect_rejected("HELLO\r\n\r\n", 400);
+}
 
-TEST_F(ServerFramingTest, BareLineFeedsAre400) { expect_rejected("GET / HTTP/1.1\nHost: t\n\n", 400); }
+TEST_F(ServerFramingTest, BareLineFeedsAre400) {
+    expect_rejected("GET / HTTP/1.1\nHost: t\n\n", 400);
+}
 
-TEST_F(ServerFramingTest, SpaceBeforeColonIs400) { expect_rejected("GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400); }
+TEST_F(ServerFramingTest, SpaceBeforeColonIs400) {
+    expect_rejected("GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400);
+}
 
-TEST_F(ServerFramingTest, MissingHostIs400) { expect_rejected("GET / HTTP/1.1\r\n\r\n", 400); }
+TEST_F(ServerFramingTest, MissingHostIs400) {
+    expect_rejected("GET / HTTP/1.1\r\n\r\n", 400);
+}
 
-TEST_F(ServerFramingTest, TwoHostsAre400) { expect_rejected("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400); }
+TEST_F(ServerFramingTest, TwoHostsAre400) {
+    expect_rejected("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+}
 
-TEST_F(ServerFramingTest, UnsupportedVersionIs505) { expect_rejected("GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505); }
+TEST_F(ServerFramingTest, UnsupportedVersionIs505) {
+    expect_rejected("GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505);
+}
 
-TEST_F(ServerFramingTest, BadRequestTargetIs400) { expect_rejected("GET nopath HTTP/1.1\r\nHost: t\r\n\r\n", 400); }
+TEST_F(ServerFramingTest, BadRequestTargetIs400) {
+    expect_rejected("GET nopath HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+}
 
 TEST_F(ServerFramingTest, ContentLengthWithTransferEncodingIsRejected) {
-    expect_rejected("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n",
-                    400);
-    expect_rejected("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
-                    "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n",
-                    400);
+    expect_rejected(
+        "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n",
+        400);
+    expect_rejected(
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+        "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n",
+        400);
 }
 
 TEST_F(ServerFramingTest, TwoContentLengthsAreRejectedEvenWhenEqual) {
@@ -91,10 +107,12 @@ TEST_F(ServerFramingTest, MalformedContentLengthIsRejected) {
 }
 
 TEST_F(ServerFramingTest, TransferEncodingNotEndingInChunkedIsRejected) {
-    expect_rejected("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n"
-                    "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n",
+    expect_rejected(
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n"
+        "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n",
+        400);
+    expect_rejected("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
                     400);
-    expect_rejected("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 400);
 }
 
 TEST_F(ServerFramingTest, OtherCodingsBeforeChunkedAreNotImplemented) {
@@ -106,10 +124,12 @@ TEST_F(ServerFramingTest, TransferEncodingInHttp10IsRejected) {
 }
 
 TEST_F(ServerFramingTest, BadChunkSizeIsRejected) {
-    expect_rejected("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400);
-    expect_rejected("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    "ffffffffffffffffff\r\nhello\r\n0\r\n\r\n",
-                    400);
+    expect_rejected(
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400);
+    expect_rejected(
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "ffffffffffffffffff\r\nhello\r\n0\r\n\r\n",
+        400);
 }
 
 TEST_F(ServerFramingTest, UnsupportedExpectationIs417) {
@@ -120,8 +140,8 @@ TEST_F(ServerFramingTest, BodyAfterAValidRequestIsParsedAsTheBodyNotARequest) {
     // A well-formed request with a body that looks like a request: it stays a body.
     raw_client c(server_->port());
     const std::string inner = "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n";
-    c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(inner.size()) +
-           "\r\n\r\n" + inner);
+    c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: " +
+           std::to_string(inner.size()) + "\r\n\r\n" + inner);
     const auto res = c.read_response();
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);

@@ -14,8 +14,8 @@
 #include <future>
 #include <memory>
 #include <mutex>
-#include <vector>
 #include <string>
+#include <vector>
 
 using keel::testing::live_server;
 using keel_test::get_request;
@@ -134,8 +134,9 @@ TEST(ServerTest, ChunkedRequestBodyIsAssembled) {
     add_basic_routes(app);
     live_server server(app);
     raw_client c(server.port());
-    c.send("POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "5\r\nHello\r\n8;ext=1\r\n, World!\r\n0\r\n\r\n");
+    c.send(
+        "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nHello\r\n8;ext=1\r\n, World!\r\n0\r\n\r\n");
     const auto res = c.read_response();
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
@@ -168,7 +169,7 @@ TEST(ServerTest, BlockingHandlerDoesNotStallOtherRequests) {
         ~release_on_exit() {
             if (!done) p.set_value();
         }
-    } guard{release};
+    };
     std::promise<void> entered;
     app.get("/slow", [&] {
         entered.set_value();
@@ -179,10 +180,11 @@ TEST(ServerTest, BlockingHandlerDoesNotStallOtherRequests) {
     keel::server_options options = live_server::quiet_options();
     options.io_threads = 1;  // one I/O thread: a handler on it would stall everything
     live_server server(app, options);
+    release_on_exit guard{release};  // after the server: destroyed first, so the server can stop
 
     raw_client slow(server.port());
     slow.send(get_request("/slow"));
-    entered.get_future().wait();
+    ASSERT_EQ(entered.get_future().wait_for(10s), std::future_status::ready) << "the slow handler never ran";
     raw_client fast(server.port());
     fast.send(get_request("/fast"));
     const auto res = fast.read_response(5s);
@@ -223,7 +225,9 @@ TEST(ServerTest, BlockedWorkersLetMoreInUpToWorkerThreads) {
     {
         std::unique_lock lock(m);
         EXPECT_TRUE(cv.wait_for(lock, 5s, [&] { return inside == 3; })) << inside << " handlers running";
-        EXPECT_FALSE(cv.wait_for(lock, 100ms, [&] { return inside > 3; })) << "more than worker_threads ran";
+        // A fourth would be let in within a few stall periods (15 ms each) if the limit were
+        // not kept; half a second is far beyond that, even under TSan on two cores.
+        EXPECT_FALSE(cv.wait_for(lock, 500ms, [&] { return inside > 3; })) << "more than worker_threads ran";
         open = true;
     }
     cv.notify_all();
@@ -277,7 +281,10 @@ TEST(ServerTest, TheAccessLogWorksWhenATestClientBuiltTheAppFirst) {
         co_return res;
     });
     app.get("/logged", [] { return "yes"; });
-    { keel::testing::client first(app); EXPECT_EQ(first.get("/logged").body(), "\"yes\""); }
+    {
+        keel::testing::client first(app);
+        EXPECT_EQ(first.get("/logged").body(), "\"yes\"");
+    }
     ASSERT_TRUE(app.built());
 
     auto options = live_server::quiet_options();

@@ -4,9 +4,9 @@
 #include "../../src/db/pooled_connection.hpp"
 
 #include <gtest/gtest.h>
-#include <keel/session.hpp>
 #include <keel/database_error.hpp>
 #include <keel/pool_timeout.hpp>
+#include <keel/session.hpp>
 #include <keel/testing/postgres_environment.hpp>
 #include <pqxx/pqxx>
 
@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 using keel::testing::postgres_environment;
 
 namespace {
-keel::engine_options small_pool(std::size_t size, std::size_t overflow, std::chrono::milliseconds timeout = 300ms) {
+keel::engine_options small_pool(std::size_t size, std::size_t overflow,
+                                std::chrono::milliseconds timeout = 300ms) {
     keel::engine_options o;
     o.url = postgres_environment::server().url();
     o.pool_size = size;
@@ -29,7 +30,9 @@ keel::engine_options small_pool(std::size_t size, std::size_t overflow, std::chr
     return o;
 }
 
-int backend_pid(keel::engine::lease& l) { return l.connection().connection->backendpid(); }
+int backend_pid(keel::engine::lease& l) {
+    return l.connection().connection->backendpid();
+}
 
 int select_one(keel::engine::lease& l) {
     pqxx::nontransaction tx(*l.connection().connection);
@@ -104,8 +107,24 @@ TEST(EngineTest, ACheckoutMayWaitLessThanPoolTimeout) {
     keel::session_options quick;
     quick.pool_timeout = 100ms;
     keel::session s(engine, quick);
+    const auto session_start = std::chrono::steady_clock::now();
     EXPECT_THROW(s.exec("SELECT 1"), keel::pool_timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - session_start,
+              2s);  // the session's 100 ms, not the pool's 5 s
 }
+
+namespace {
+// Waits (10 s at most) until `condition()`; says whether it came true.
+template <class F>
+bool within_deadline(F condition) {
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+}  // namespace
 
 TEST(EngineTest, AWaiterIsHandedTheNextReturnedConnection) {
     keel::engine engine(small_pool(1, 0, 5s));
@@ -116,7 +135,7 @@ TEST(EngineTest, AWaiterIsHandedTheNextReturnedConnection) {
         auto l = engine.checkout();
         got = backend_pid(l);
     });
-    while (engine.status().waiting == 0) std::this_thread::yield();
+    EXPECT_TRUE(within_deadline([&] { return engine.status().waiting == 1; })) << "the waiter never waited";
     held.reset();
     waiter.join();
     EXPECT_EQ(got.load(), pid);
@@ -135,7 +154,10 @@ TEST(EngineTest, WaitersAreServedFirstComeFirstServed) {
             std::lock_guard lock(order_mutex);
             order.push_back(i);
         });
-        while (engine.status().waiting != static_cast<std::size_t>(i + 1)) std::this_thread::yield();
+        EXPECT_TRUE(within_deadline([&] {
+            return engine.status().waiting == static_cast<std::size_t>(i + 1);
+        })) << "waiter "
+            << i << " never waited";
     }
     held.reset();
     for (auto& t : waiters) t.join();
@@ -196,17 +218,20 @@ TEST(EngineTest, DisposeWaitsForCheckedOutConnectionsThenClosesEverything) {
         disposed = true;
     });
     // Once disposing has begun, checkouts are refused; the checked-out connection still holds dispose().
-    for (;;) {
+    EXPECT_TRUE(within_deadline([&] {
         try {
             auto l = engine.checkout();
+            return false;
         } catch (const keel::pool_timeout&) {
-            break;
+            return true;
         }
-        std::this_thread::yield();
-    }
-    EXPECT_FALSE(disposed.load());
+    })) << "checkouts were still served while disposing";
+    std::this_thread::sleep_for(300ms);  // a dispose() that did not wait would have returned by now
+    EXPECT_FALSE(disposed.load()) << "dispose() did not wait for the checked-out connection";
+    const auto released = std::chrono::steady_clock::now();
     out.reset();  // the request finishes: dispose() returns well before its 30 s
     disposer.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - released, 5s) << "dispose() waited out its grace period";
     EXPECT_TRUE(disposed.load());
     EXPECT_EQ(engine.status().size, 0u);
     EXPECT_EQ(engine.status().checked_out, 0u);

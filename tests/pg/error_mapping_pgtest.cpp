@@ -9,8 +9,8 @@
 #include <keel/model.hpp>
 #include <keel/offload.hpp>
 #include <keel/testing/client.hpp>
-#include <keel/testing/live_server.hpp>
 #include <keel/testing/http_client.hpp>
+#include <keel/testing/live_server.hpp>
 #include <keel/testing/postgres_environment.hpp>
 #include <pqxx/pqxx>
 
@@ -60,7 +60,8 @@ protected:
         o.pool_size = 2;
         o.pool_timeout = 2s;
         app_.provide<keel::engine>(keel::scope::app, [o] { return std::make_shared<keel::engine>(o); });
-        app_.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+        app_.provide<keel::session_factory>(keel::scope::app,
+                                            [](keel::engine& e) { return keel::session_factory{e}; });
         app_.logger().set_sink([this](keel::log_level, std::string_view line) {
             std::lock_guard lock(log_mutex_);
             log_.emplace_back(line);
@@ -85,11 +86,14 @@ protected:
 
 // Terminates the one backend of `table`'s test that waits for advisory lock `lock_key`.
 void terminate_the_waiter(long lock_key) {
-    const auto waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = " +
-                         std::to_string(lock_key);
+    const auto waiting =
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = " +
+        std::to_string(lock_key);
     ASSERT_TRUE(eventually(waiting)) << "the request never reached the lock";
-    admin("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = " +
-          std::to_string(lock_key));
+    admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND "
+        "objid = " +
+        std::to_string(lock_key));
 }
 
 }  // namespace
@@ -98,8 +102,10 @@ void terminate_the_waiter(long lock_key) {
 // pins the request in the middle of its COMMIT, where the test terminates its backend.
 TEST_F(ErrorMappingTest, AConnectionLostDuringCommitIsAnsweredOutcomeUnknownNeverRetryAfter) {
     constexpr long lock_key = 7701;
-    admin("CREATE OR REPLACE FUNCTION keel_wait_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ "
-          "BEGIN PERFORM pg_advisory_xact_lock(" + std::to_string(lock_key) + "); RETURN NULL; END $$");
+    admin(
+        "CREATE OR REPLACE FUNCTION keel_wait_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN PERFORM pg_advisory_xact_lock(" +
+        std::to_string(lock_key) + "); RETURN NULL; END $$");
     admin("CREATE CONSTRAINT TRIGGER wait_at_commit AFTER INSERT ON " + table_ +
           " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION keel_wait_at_commit()");
     app_.post("/rows", [this](keel::depends<keel::get_session> db) {
@@ -131,7 +137,8 @@ TEST_F(ErrorMappingTest, AConnectionLostBeforeCommitIs503WithRetryAfter) {
     constexpr long lock_key = 7702;
     app_.post("/rows", [this](keel::depends<keel::get_session> db) {
         db->exec("INSERT INTO " + table_ + " (note) VALUES ('lost')");
-        db->exec("SELECT pg_advisory_xact_lock(" + std::to_string(lock_key) + ")");  // terminated while waiting here
+        db->exec("SELECT pg_advisory_xact_lock(" + std::to_string(lock_key) +
+                 ")");  // terminated while waiting here
         return "inserted";
     });
     pqxx::connection holder(postgres_environment::server().url());
@@ -149,7 +156,8 @@ TEST_F(ErrorMappingTest, AConnectionLostBeforeCommitIs503WithRetryAfter) {
     EXPECT_EQ(app_.error_counters().database_unavailable, 1u);
     EXPECT_EQ(app_.error_counters().commit_outcome_unknown, 0u);
     EXPECT_EQ(rows(), 0);
-    EXPECT_EQ(client.post("/rows", nullptr).status(), keel::status::ok) << "the dead connection was not replaced";
+    EXPECT_EQ(client.post("/rows", nullptr).status(), keel::status::ok)
+        << "the dead connection was not replaced";
     EXPECT_EQ(rows(), 1);
 }
 
@@ -157,7 +165,8 @@ TEST_F(ErrorMappingTest, AConnectionLostBeforeCommitIs503WithRetryAfter) {
 // session notices before it sends COMMIT, so the answer is the safe 503, not "unknown".
 TEST_F(ErrorMappingTest, AConnectionFoundDeadBeforeCommitIs503NotOutcomeUnknown) {
     app_.post("/rows", [this](keel::depends<keel::get_session> db) {
-        const auto pid = db->scalar<long>("INSERT INTO " + table_ + " (note) VALUES ('x') RETURNING pg_backend_pid()");
+        const auto pid =
+            db->scalar<long>("INSERT INTO " + table_ + " (note) VALUES ('x') RETURNING pg_backend_pid()");
         admin("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
         const auto until = std::chrono::steady_clock::now() + 10s;  // the backend is gone once pg says so
         while (scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid)) > 0 &&
@@ -222,12 +231,14 @@ struct note {
 };
 
 TEST_F(ErrorMappingTest, ANulInAnyRequestValueIsA422NamingTheFieldAndNothingIsStored) {
-    app_.post("/notes/{tag}", [this](keel::path<std::string, "tag"> tag, keel::query<std::optional<std::string>, "q"> q,
-                                     keel::header<std::optional<std::string>, "x-who"> who,
-                                     keel::body<note> in, keel::depends<keel::get_session> db) {
-        db->exec("INSERT INTO " + table_ + " (note) VALUES ($1)", *tag + q->value_or("") + who->value_or("") + in->text);
-        return "stored";
-    });
+    app_.post("/notes/{tag}",
+              [this](keel::path<std::string, "tag"> tag, keel::query<std::optional<std::string>, "q"> q,
+                     keel::header<std::optional<std::string>, "x-who"> who, keel::body<note> in,
+                     keel::depends<keel::get_session> db) {
+                  db->exec("INSERT INTO " + table_ + " (note) VALUES ($1)",
+                           *tag + q->value_or("") + who->value_or("") + in->text);
+                  return "stored";
+              });
     keel::testing::client client(app_);
     const auto expect_422 = [&](const keel::testing::test_response& res, const std::string& loc) {
         EXPECT_EQ(res.status(), keel::status::unprocessable_entity) << res;
@@ -239,7 +250,8 @@ TEST_F(ErrorMappingTest, ANulInAnyRequestValueIsA422NamingTheFieldAndNothingIsSt
     expect_422(client.send(keel::method::post, "/notes/a", R"({"text": "t"})",
                            {{"Content-Type", "application/json"}, {"x-who", std::string("a\0b", 3)}}),
                R"(["header","x-who"])");
-    expect_422(client.post("/notes/a", nlohmann::json{{"text", std::string("a\0b", 3)}}), R"(["body","text"])");
+    expect_422(client.post("/notes/a", nlohmann::json{{"text", std::string("a\0b", 3)}}),
+               R"(["body","text"])");
     EXPECT_EQ(rows(), 0);
     EXPECT_EQ(client.post("/notes/a", nlohmann::json{{"text", "fine"}}).status(), keel::status::ok);
     EXPECT_EQ(rows(), 1);

@@ -21,7 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* notes_schema = "CREATE TABLE IF NOT EXISTS notes (id bigserial PRIMARY KEY, text text NOT NULL UNIQUE)";
+constexpr const char* notes_schema =
+    "CREATE TABLE IF NOT EXISTS notes (id bigserial PRIMARY KEY, text text NOT NULL UNIQUE)";
 
 // One engine for the binary's isolated tests, as a service's test suite would keep one.
 keel::engine& shared_engine() {
@@ -45,7 +46,8 @@ long committed_notes() {  // what every other connection sees
 // The service under test, declared as in production.
 struct notes_service {
     notes_service() {
-        app.provide<keel::session_factory>(keel::scope::app, [] { return keel::session_factory{shared_engine()}; });
+        app.provide<keel::session_factory>(keel::scope::app,
+                                           [] { return keel::session_factory{shared_engine()}; });
         add_routes();
     }
     void add_routes();
@@ -53,15 +55,19 @@ struct notes_service {
 };
 
 void notes_service::add_routes() {
-    app.post("/notes/{text}", [](keel::path<std::string> text, keel::depends<keel::get_session> db) {
-           return db->scalar<std::int64_t>("INSERT INTO notes (text) VALUES ($1) RETURNING id", *text);
-       })
+    app.post("/notes/{text}",
+             [](keel::path<std::string> text, keel::depends<keel::get_session> db) {
+                 return db->scalar<std::int64_t>("INSERT INTO notes (text) VALUES ($1) RETURNING id", *text);
+             })
         .status(keel::status::created);
-    app.post("/notes/{text}/fail", [](keel::path<std::string> text, keel::depends<keel::get_session> db) -> int {
-        db->exec("INSERT INTO notes (text) VALUES ($1)", *text);
-        throw std::runtime_error("the handler failed after writing");
+    app.post("/notes/{text}/fail",
+             [](keel::path<std::string> text, keel::depends<keel::get_session> db) -> int {
+                 db->exec("INSERT INTO notes (text) VALUES ($1)", *text);
+                 throw std::runtime_error("the handler failed after writing");
+             });
+    app.get("/notes/count", [](keel::depends<keel::get_session> db) {
+        return db->scalar<std::int64_t>("SELECT count(*) FROM notes");
     });
-    app.get("/notes/count", [](keel::depends<keel::get_session> db) { return db->scalar<std::int64_t>("SELECT count(*) FROM notes"); });
 }
 
 class IsolatedDatabaseTest : public ::testing::Test {
@@ -82,8 +88,16 @@ TEST_F(IsolatedDatabaseTest, CommittedWorkIsSeenInTheTestButNotOutsideIt) {
     EXPECT_EQ(committed_notes(), 0);  // still the test's own
 }
 
-// Runs after the test above (GoogleTest keeps declaration order): what it wrote is gone.
-TEST_F(IsolatedDatabaseTest, TheDataOfTheLastTestIsGone) {
+// What an earlier test wrote is gone when its isolated database ends: shown here without
+// relying on the order GoogleTest runs tests in (a filter or a shuffle would break that).
+TEST_F(IsolatedDatabaseTest, WhatAnEarlierTestWroteIsGoneWhenItsDatabaseEnds) {
+    {
+        keel::testing::isolated_database earlier(shared_engine());
+        auto s = earlier.sessions().open();
+        s.exec("INSERT INTO notes (text) VALUES ('first')");
+        s.commit();
+        EXPECT_EQ(earlier.open().scalar<std::int64_t>("SELECT count(*) FROM notes"), 1);
+    }  // ends as a test's does
     EXPECT_EQ(client_.get("/notes/count").json(), 0);
     EXPECT_EQ(client_.post("/notes/first", nullptr).status(), 201);  // no unique clash with it either
 }
@@ -105,7 +119,8 @@ TEST_F(IsolatedDatabaseTest, ACodeLevelRollbackUndoesOnlyThatSession) {
         s.exec("INSERT INTO notes (text) VALUES ('c')");
     }
     s.rollback();
-    EXPECT_EQ(db_.open().all<std::string>("SELECT text FROM notes ORDER BY text"), std::vector<std::string>{"a"});
+    EXPECT_EQ(db_.open().all<std::string>("SELECT text FROM notes ORDER BY text"),
+              std::vector<std::string>{"a"});
 }
 
 TEST_F(IsolatedDatabaseTest, AFailedStatementLeavesTheTestsTransactionUsable) {
@@ -144,7 +159,8 @@ TEST(IsolatedDatabase, EverythingIsRolledBackWhenItEnds) {
 // --- fresh database per test, from a template ---
 
 keel::testing::database_template& notes_template() {
-    static keel::testing::database_template t(postgres_environment::server(), "keel_notes_template", notes_schema);
+    static keel::testing::database_template t(postgres_environment::server(), "keel_notes_template",
+                                              notes_schema);
     return t;
 }
 
@@ -178,10 +194,12 @@ TEST(DatabaseTemplate, TheDatabaseIsDroppedEvenWithConnectionsOpen) {
         keel::session_factory(*e).open().exec("SELECT 1");
         ASSERT_EQ(e->status().idle, 1u);
         pqxx::nontransaction probe(admin);
-        EXPECT_EQ(probe.exec_params1("SELECT count(*) FROM pg_database WHERE datname = $1", name)[0].as<long>(), 1);
+        EXPECT_EQ(
+            probe.exec_params1("SELECT count(*) FROM pg_database WHERE datname = $1", name)[0].as<long>(), 1);
     }
     pqxx::nontransaction probe(admin);
-    EXPECT_EQ(probe.exec_params1("SELECT count(*) FROM pg_database WHERE datname = $1", name)[0].as<long>(), 0);
+    EXPECT_EQ(probe.exec_params1("SELECT count(*) FROM pg_database WHERE datname = $1", name)[0].as<long>(),
+              0);
 }
 
 }  // namespace

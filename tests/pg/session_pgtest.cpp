@@ -1,6 +1,6 @@
 // keel::session and get_session against a real PostgreSQL.
-#include <keel/session.hpp>
 #include <keel/http_error.hpp>
+#include <keel/session.hpp>
 
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
@@ -11,13 +11,13 @@
 #include <keel/testing/postgres_environment.hpp>
 #include <pqxx/pqxx>
 
+#include <atomic>
+#include <keel/retry.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-#include <atomic>
-#include <keel/retry.hpp>
 
 using keel::testing::postgres_environment;
 using namespace std::chrono_literals;
@@ -42,7 +42,8 @@ protected:
         engine_ = std::make_unique<keel::engine>(options_);
         table_ = std::string("people_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
         admin("DROP TABLE IF EXISTS " + table_);
-        admin("CREATE TABLE " + table_ + " (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, nickname text)");
+        admin("CREATE TABLE " + table_ +
+              " (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, nickname text)");
     }
 
     void admin(const std::string& sql) {
@@ -53,7 +54,9 @@ protected:
         pqxx::connection c(postgres_environment::server().url());
         return pqxx::nontransaction(c).exec1("SELECT count(*) FROM " + table_)[0].as<long>();
     }
-    std::string insert_sql() const { return "INSERT INTO " + table_ + " (email, nickname) VALUES ($1, $2) RETURNING id"; }
+    std::string insert_sql() const {
+        return "INSERT INTO " + table_ + " (email, nickname) VALUES ($1, $2) RETURNING id";
+    }
 
     keel::engine_options options_;
     std::unique_ptr<keel::engine> engine_;
@@ -133,15 +136,17 @@ TEST_F(SessionTest, RowsMapToModelsByColumnName) {
     ASSERT_EQ(all.size(), 2u);
     EXPECT_FALSE(all[1].nickname.has_value());
     EXPECT_FALSE(s.first<person>("SELECT * FROM " + table_ + " WHERE id = $1", -1).has_value());
-    EXPECT_THROW(s.one<person>("SELECT * FROM " + table_), std::logic_error);            // two rows
-    EXPECT_THROW(s.scalar<int>("SELECT NULL::int"), std::runtime_error);                 // NULL into int
-    EXPECT_THROW(s.one<person>("SELECT 1 AS id, 'x' AS email"), std::exception);         // missing column
+    EXPECT_THROW(s.one<person>("SELECT * FROM " + table_), std::logic_error);     // two rows
+    EXPECT_THROW(s.scalar<int>("SELECT NULL::int"), std::runtime_error);          // NULL into int
+    EXPECT_THROW(s.one<person>("SELECT 1 AS id, 'x' AS email"), std::exception);  // missing column
 }
 
 TEST_F(SessionTest, RepeatedStatementsArePreparedOnce) {
     keel::session s(*engine_);
     for (int i = 0; i < 5; ++i) s.scalar<int>("SELECT $1::int + 1", i);
-    EXPECT_EQ(s.scalar<long>("SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 1'"), 1);
+    EXPECT_EQ(
+        s.scalar<long>("SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 1'"),
+        1);
 }
 
 TEST_F(SessionTest, StatementTimeoutCancels) {
@@ -170,17 +175,21 @@ TEST_F(SessionTest, ALostConnectionIsReportedAndNotReused) {
 class GetSessionTest : public SessionTest {
 protected:
     GetSessionTest() {
-        app_.provide<keel::engine>(keel::scope::app, [this] { return std::make_shared<keel::engine>(options_); });
-        app_.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+        app_.provide<keel::engine>(keel::scope::app,
+                                   [this] { return std::make_shared<keel::engine>(options_); });
+        app_.provide<keel::session_factory>(keel::scope::app,
+                                            [](keel::engine& e) { return keel::session_factory{e}; });
         const std::string sql = insert_sql();
-        app_.post("/people/{email}", [sql](keel::path<std::string> email, keel::depends<keel::get_session> db) {
-                return db->scalar<std::int64_t>(sql, *email, nullptr);
-            })
+        app_.post("/people/{email}",
+                  [sql](keel::path<std::string> email, keel::depends<keel::get_session> db) {
+                      return db->scalar<std::int64_t>(sql, *email, nullptr);
+                  })
             .status(keel::status::created);
-        app_.post("/people/{email}/fail", [sql](keel::path<std::string> email, keel::depends<keel::get_session> db) -> int {
-            db->exec(sql, *email, nullptr);
-            throw keel::http_error(keel::status::conflict, "no");
-        });
+        app_.post("/people/{email}/fail",
+                  [sql](keel::path<std::string> email, keel::depends<keel::get_session> db) -> int {
+                      db->exec(sql, *email, nullptr);
+                      throw keel::http_error(keel::status::conflict, "no");
+                  });
     }
     keel::app app_;
 };
@@ -194,7 +203,8 @@ TEST_F(GetSessionTest, CommitsOnSuccessAndRollsBackOnFailure) {
 
 TEST_F(GetSessionTest, AFailingCommitIsAnErrorNotASuccess) {
     // A deferred constraint is only checked at COMMIT.
-    admin("ALTER TABLE " + table_ + " ADD CONSTRAINT nick_unique UNIQUE (nickname) DEFERRABLE INITIALLY DEFERRED");
+    admin("ALTER TABLE " + table_ +
+          " ADD CONSTRAINT nick_unique UNIQUE (nickname) DEFERRABLE INITIALLY DEFERRED");
     admin("INSERT INTO " + table_ + " (email, nickname) VALUES ('first@x', 'dup')");
     app_.build();
     keel::testing::client c{app_};
@@ -203,7 +213,9 @@ TEST_F(GetSessionTest, AFailingCommitIsAnErrorNotASuccess) {
         s.exec("SET CONSTRAINTS ALL DEFERRED");
         try {
             co_yield s;
-            s.exec("UPDATE people_AFailingCommitIsAnErrorNotASuccess SET nickname = 'dup' WHERE email <> 'first@x'");
+            s.exec(
+                "UPDATE people_AFailingCommitIsAnErrorNotASuccess SET nickname = 'dup' WHERE email <> "
+                "'first@x'");
             s.commit();
         } catch (...) {
             s.rollback();
@@ -234,9 +246,11 @@ TEST_F(SessionTest, ConcurrentSessionsOnManyThreadsKeepTheirWorkApart) {
     admin("DROP TABLE IF EXISTS " + accounts);
     admin("CREATE TABLE " + accounts + " (id int PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))");
     admin("INSERT INTO " + accounts + " SELECT g, 100 FROM generate_series(1, 5) g");
-    const std::string lock_sql = "SELECT balance FROM " + accounts + " WHERE id IN ($1, $2) ORDER BY id FOR UPDATE";
-    const std::string move_sql =
-        "UPDATE " + accounts + " SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END WHERE id IN ($1, $2)";
+    const std::string lock_sql =
+        "SELECT balance FROM " + accounts + " WHERE id IN ($1, $2) ORDER BY id FOR UPDATE";
+    const std::string move_sql = "UPDATE " + accounts +
+                                 " SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE "
+                                 "$3::bigint END WHERE id IN ($1, $2)";
 
     keel::session_factory sessions(*engine_);
     constexpr int threads = 8, per_thread = 40;
@@ -249,7 +263,8 @@ TEST_F(SessionTest, ConcurrentSessionsOnManyThreadsKeepTheirWorkApart) {
                 try {
                     keel::retry_on_conflict([&] {
                         auto db = sessions.open();
-                        db.exec(insert_sql(), "t" + std::to_string(t) + "-" + std::to_string(i) + "@x", nullptr);
+                        db.exec(insert_sql(), "t" + std::to_string(t) + "-" + std::to_string(i) + "@x",
+                                nullptr);
                         if (from != to) {
                             db.exec(lock_sql, from, to);
                             db.exec(move_sql, from, to, 7);

@@ -20,21 +20,26 @@ struct todo {
     KEEL_MODEL(todo, id, title)
 };
 
-constexpr const char* todo_schema = "CREATE TABLE IF NOT EXISTS todos (id bigserial PRIMARY KEY, title text NOT NULL)";
+constexpr const char* todo_schema =
+    "CREATE TABLE IF NOT EXISTS todos (id bigserial PRIMARY KEY, title text NOT NULL)";
 
 void configure(keel::app& app, keel::engine_options database) {
-    app.provide<keel::engine>(keel::scope::app, [database] { return std::make_shared<keel::engine>(database); });
-    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+    app.provide<keel::engine>(keel::scope::app,
+                              [database] { return std::make_shared<keel::engine>(database); });
+    app.provide<keel::session_factory>(keel::scope::app,
+                                       [](keel::engine& e) { return keel::session_factory{e}; });
     app.on_startup([](keel::session_factory& sessions) {
         auto db = sessions.open();
         db.exec(todo_schema);
         db.commit();
     });
     using db_session = keel::depends<keel::get_session>;
-    app.post("/todos", [](keel::query<std::string, "title"> title, db_session db) {
-           if (title->empty()) throw keel::http_error(keel::status::unprocessable_entity, "a todo needs a title");
-           return db->one<todo>("INSERT INTO todos (title) VALUES ($1) RETURNING id, title", *title);
-       })
+    app.post("/todos",
+             [](keel::query<std::string, "title"> title, db_session db) {
+                 if (title->empty())
+                     throw keel::http_error(keel::status::unprocessable_entity, "a todo needs a title");
+                 return db->one<todo>("INSERT INTO todos (title) VALUES ($1) RETURNING id, title", *title);
+             })
         .status(keel::status::created);
     app.get("/todos", [](db_session db) { return db->all<todo>("SELECT id, title FROM todos ORDER BY id"); });
 }
@@ -88,7 +93,8 @@ TEST_F(TodoTest, RollsBackOnError) {
 
 // Template mode: a database of its own, with real commits and as many connections as needed.
 TEST(TodoConcurrency, TwoSessionsSeeEachOthersCommits) {
-    static keel::testing::database_template todos(postgres_environment::server(), "todo_template", todo_schema);
+    static keel::testing::database_template todos(postgres_environment::server(), "todo_template",
+                                                  todo_schema);
     auto database = todos.make();
     keel::engine_options o;
     o.url = database.url();

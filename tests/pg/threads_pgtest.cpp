@@ -15,9 +15,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <thread>
-#include <pqxx/pqxx>
 #include <memory>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
 #include <vector>
 
 using keel::testing::postgres_environment;
@@ -25,36 +26,48 @@ using keel_test::get_request;
 using keel_test::raw_client;
 using namespace std::chrono_literals;
 
-TEST(ThreadsTest, HealthzAnswersWhileRequestsSleepInTheDatabase) {
+namespace {
+// Polls `sql` (a count) until it reaches `at_least`; false at the deadline.
+bool count_reaches(const std::string& sql, int at_least, std::chrono::milliseconds deadline = 10s) {
+    pqxx::connection watch(postgres_environment::server().url());
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+        if (pqxx::nontransaction(watch).exec1(sql)[0].as<int>() >= at_least) return true;
+        std::this_thread::sleep_for(2ms);
+    }
+    return false;
+}
+}  // namespace
+
+TEST(ThreadsTest, HealthzAnswersWhileRequestsWaitInTheDatabase) {
     keel::app app;
     app.provide<keel::engine>(keel::scope::app, [] {
         keel::engine_options o;
         o.url = postgres_environment::server().url();
         return std::make_shared<keel::engine>(o);
     });
-    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
-    app.get("/slow", [](keel::depends<keel::get_session> db) { return db->scalar<std::string>("SELECT pg_sleep(1)::text"); });
+    app.provide<keel::session_factory>(keel::scope::app,
+                                       [](keel::engine& e) { return keel::session_factory{e}; });
+    app.get("/slow", [](keel::depends<keel::get_session> db) {  // waits for the test's lock
+        return db->scalar<std::string>("SELECT pg_advisory_xact_lock_shared(4343)::text");
+    });
     app.get("/healthz", []() -> keel::task<nlohmann::json> { co_return nlohmann::json{{"status", "ok"}}; });
     auto options = keel::testing::live_server::quiet_options();
     options.io_threads = 1;  // one I/O thread: a query on it would stall everything
     keel::testing::live_server server(app, options);
 
+    pqxx::connection holder(postgres_environment::server().url());
+    pqxx::work hold(holder);
+    hold.exec("SELECT pg_advisory_xact_lock(4343)");
     std::vector<std::unique_ptr<raw_client>> sleepers;
     for (int i = 0; i < 6; ++i) {
         sleepers.push_back(std::make_unique<raw_client>(server.port()));
         sleepers.back()->send(get_request("/slow"));
     }
-    {
-        // Wait until all six are inside pg_sleep (each sleeps a whole second there).
-        pqxx::connection watch(postgres_environment::server().url());
-        for (;;) {
-            pqxx::nontransaction tx(watch);
-            const auto sleeping =
-                tx.exec1("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1)%' "
-                         "AND state = 'active'")[0].as<int>();
-            if (sleeping >= 6) break;
-        }
-    }
+    // All six wait in PostgreSQL until the test lets go: each holds a worker meanwhile.
+    constexpr const char* waiting =
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343 AND NOT granted";
+    ASSERT_TRUE(count_reaches(waiting, 6)) << "the six requests never all waited in the database";
     raw_client probe(server.port());
     const auto start = std::chrono::steady_clock::now();
     probe.send(get_request("/healthz"));
@@ -62,7 +75,12 @@ TEST(ThreadsTest, HealthzAnswersWhileRequestsSleepInTheDatabase) {
     const auto took = std::chrono::steady_clock::now() - start;
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
-    EXPECT_LT(took, 100ms) << "healthz waited for the database";
+    // The six are still waiting (the lock is held), so any answer at all shows /healthz did not
+    // queue behind them; the bound is generous for TSan on two cores, and far below "never".
+    EXPECT_LT(took, 1s) << "healthz waited for the database";
+    EXPECT_TRUE(count_reaches(waiting, 6, 1s))
+        << "the requests stopped waiting before the probe was answered";
+    hold.commit();  // lets them go
     for (auto& s : sleepers) {
         const auto slow = s->read_response(10s);
         ASSERT_TRUE(slow);
@@ -80,7 +98,8 @@ TEST(ThreadsTest, AnExhaustedPoolAnswers503WithRetryAfterThenServesAgain) {
         o.pool_timeout = 300ms;
         return std::make_shared<keel::engine>(o);
     });
-    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+    app.provide<keel::session_factory>(keel::scope::app,
+                                       [](keel::engine& e) { return keel::session_factory{e}; });
     // Holds the pool's only connection until the side connection releases the advisory lock.
     app.get("/hold", [](keel::depends<keel::get_session> db) {
         return db->scalar<std::string>("SELECT pg_advisory_lock(4242)::text");
@@ -92,15 +111,10 @@ TEST(ThreadsTest, AnExhaustedPoolAnswers503WithRetryAfterThenServesAgain) {
     pqxx::nontransaction(side).exec("SELECT pg_advisory_lock(4242)");
     raw_client holder(server.port());
     holder.send(get_request("/hold"));
-    {
-        pqxx::connection watch(postgres_environment::server().url());
-        for (;;) {  // until /hold is waiting for the lock, with the pool's connection
-            pqxx::nontransaction tx(watch);
-            if (tx.exec1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0].as<int>() > 0) {
-                break;
-            }
-        }
-    }
+    // Until /hold waits for the lock, with the pool's one connection.
+    ASSERT_TRUE(count_reaches(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted", 1))
+        << "/hold never waited for the lock";
     raw_client starved(server.port());
     const auto start = std::chrono::steady_clock::now();
     starved.send(get_request("/quick"));
@@ -130,7 +144,8 @@ std::shared_ptr<keel::engine> serve_ping(keel::app& app, std::string url, std::s
     o.pool_timeout = 2s;
     auto engine = std::make_shared<keel::engine>(o);
     app.provide<keel::engine>(keel::scope::app, [engine] { return engine; });
-    app.provide<keel::session_factory>(keel::scope::app, [](keel::engine& e) { return keel::session_factory{e}; });
+    app.provide<keel::session_factory>(keel::scope::app,
+                                       [](keel::engine& e) { return keel::session_factory{e}; });
     app.get("/ping", [](keel::depends<keel::get_session> db) { return db->scalar<int>("SELECT 1"); });
     return engine;
 }
@@ -169,7 +184,8 @@ TEST(ThreadsTest, TheServiceRecoversByItselfWhenPostgresRestarts) {
 // COMMIT in flight, 500 "outcome unknown" without Retry-After), the dead connections are
 // discarded, and the service is whole again without a restart of its own.
 TEST(ThreadsTest, TheServiceRecoversWhenItsConnectionsAreTerminatedUnderLoad) {
-    static keel::testing::database_template empty(postgres_environment::server(), "keel_terminate_template", "SELECT 1");
+    static keel::testing::database_template empty(postgres_environment::server(), "keel_terminate_template",
+                                                  "SELECT 1");
     const auto database = empty.make();  // only this service connects to it: easy to find its backends
     keel::app app;
     const auto engine = serve_ping(app, database.url(), 4);
@@ -180,7 +196,8 @@ TEST(ThreadsTest, TheServiceRecoversWhenItsConnectionsAreTerminatedUnderLoad) {
     std::vector<std::thread> clients;
     for (int i = 0; i < 4; ++i) {
         clients.emplace_back([&] {
-            keel::testing::http_client http(server.port(), 10s);  // a hang fails the test, it does not block it
+            keel::testing::http_client http(server.port(),
+                                            10s);  // a hang fails the test, it does not block it
             while (!stop) {
                 try {
                     const auto res = http.get("/ping");
@@ -203,9 +220,10 @@ TEST(ThreadsTest, TheServiceRecoversWhenItsConnectionsAreTerminatedUnderLoad) {
 
     pqxx::connection admin(postgres_environment::server().url());
     const auto terminated = pqxx::nontransaction(admin)
-                                .exec_params1("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                              "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                                              database.name())[0]
+                                .exec_params1(
+                                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                                    database.name())[0]
                                 .as<int>();
     EXPECT_GE(terminated, 1);
     const auto killed_at = std::chrono::steady_clock::now();
@@ -216,7 +234,8 @@ TEST(ThreadsTest, TheServiceRecoversWhenItsConnectionsAreTerminatedUnderLoad) {
     for (auto& c : clients) c.join();
 
     EXPECT_EQ(other, 0) << "a request got something other than 200, 503 or outcome-unknown, or hung";
-    EXPECT_LE(unavailable + in_doubt, 2 * 4) << "each dead connection should fail at most the request that found it";
+    EXPECT_LE(unavailable + in_doubt, 2 * 4)
+        << "each dead connection should fail at most the request that found it";
     EXPECT_GE(engine->status().discarded, static_cast<std::size_t>(std::min(terminated, 1)));
     EXPECT_LT(recovered_in, 5s);
 }

@@ -87,7 +87,8 @@ TEST(AppTest, OtherExceptionsAre500AndAreLoggedNotSent) {
 TEST(AppTest, ApplicationExceptionHandlersAnswerTheirTypes) {
     keel::app app;
     app.exception_handler<teapot_error>([](const teapot_error& e, const keel::request& req) {
-        return keel::response::json({{"teapot", e.what()}, {"path", std::string(req.path())}}, keel::status{418});
+        return keel::response::json({{"teapot", e.what()}, {"path", std::string(req.path())}},
+                                    keel::status{418});
     });
     app.get("/tea", []() -> int { throw teapot_error("short and stout"); });
     app.get("/other", []() -> int { throw std::logic_error("not tea"); });
@@ -161,7 +162,9 @@ TEST(AppTest, CoroutineHandlersRunAndMayOffloadBlockingWork) {
 
 TEST(AppTest, HandlerThrowingValidationErrorGets422) {
     keel::app app;
-    app.get("/", []() -> int { throw keel::validation_error({{{"query", "sort"}, "unknown column", "value_error"}}); });
+    app.get("/", []() -> int {
+        throw keel::validation_error({{{"query", "sort"}, "unknown column", "value_error"}});
+    });
     client c{app};
     const auto res = c.get("/");
     EXPECT_EQ(res.status(), keel::status::unprocessable_entity);

@@ -21,7 +21,10 @@ struct new_user {
 keel::app& user_app() {
     static keel::app app;
     static bool once = [] {
-        app.post("/users", [](keel::body<new_user> user) { return json{{"email", user->email}, {"name", user->name}}; })
+        app.post("/users",
+                 [](keel::body<new_user> user) {
+                     return json{{"email", user->email}, {"name", user->name}};
+                 })
             .status(keel::status::created);
         app.post("/maybe", [](keel::body<std::optional<new_user>> user) { return user->has_value(); });
         return true;
@@ -81,7 +84,8 @@ TEST(BodyTest, JsonSuffixMediaTypesAndParametersAreAccepted) {
     client c{user_app()};
     keel::header_map h;
     h.set("Content-Type", "application/merge-patch+json; charset=utf-8");
-    EXPECT_EQ(c.send(keel::method::post, "/users", R"({"email":"a","name":"b"})", h).status(), keel::status::created);
+    EXPECT_EQ(c.send(keel::method::post, "/users", R"({"email":"a","name":"b"})", h).status(),
+              keel::status::created);
 }
 
 TEST(BodyTest, EmptyBodyIsMissingUnlessOptional) {

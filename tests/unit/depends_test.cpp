@@ -23,7 +23,9 @@ struct counter {
     int value;
 };
 int made = 0;
-counter make_counter() { return counter{++made}; }
+counter make_counter() {
+    return counter{++made};
+}
 using counter_dep = keel::depends<make_counter>;
 using fresh_counter = keel::depends<make_counter, keel::scope::transient>;
 
@@ -139,7 +141,8 @@ TEST_F(DependsTest, ProvidersAreInjectedLikeHandlersAndShareTheRequestsInstances
     keel::header_map h;
     h.set("X-User", "ann");
     EXPECT_EQ(c.get("/me", h).json(), "ann@db");
-    EXPECT_EQ(journal, (std::vector<std::string>{"open", "user from db", "commit"}));  // one session, opened once
+    EXPECT_EQ(journal,
+              (std::vector<std::string>{"open", "user from db", "commit"}));  // one session, opened once
 }
 
 TEST_F(DependsTest, ProviderParametersThatDoNotBindAre422) {
@@ -219,17 +222,20 @@ TEST_F(DependsTest, CoroutineHandlersGetDependenciesAndTeardownToo) {
 TEST_F(DependsTest, ARouteRetriesTheWholeHandlerOnATransactionConflict) {
     keel::app app;
     int tries = 0;
-    app.post("/transfer", [&](session_dep) {
-           if (++tries < 3) throw keel::serialization_failure("could not serialize access", "40001");
-           return tries;
-       })
+    app.post("/transfer",
+             [&](session_dep) {
+                 if (++tries < 3) throw keel::serialization_failure("could not serialize access", "40001");
+                 return tries;
+             })
         .retry_on_conflict(3);
-    app.post("/always-deadlocks", [&](session_dep) -> int { throw keel::deadlock_detected("deadlock detected", "40P01"); })
+    app.post("/always-deadlocks",
+             [&](session_dep) -> int { throw keel::deadlock_detected("deadlock detected", "40P01"); })
         .retry_on_conflict(2);
-    app.post("/co", [&](session_dep) -> keel::task<int> {
-           if (++tries < 6) throw keel::serialization_failure("again", "40001");
-           co_return tries;
-       })
+    app.post("/co",
+             [&](session_dep) -> keel::task<int> {
+                 if (++tries < 6) throw keel::serialization_failure("again", "40001");
+                 co_return tries;
+             })
         .retry_on_conflict(3);
     client c{app};
     const auto res = c.post("/transfer", nullptr);
@@ -240,6 +246,6 @@ TEST_F(DependsTest, ARouteRetriesTheWholeHandlerOnATransactionConflict) {
                                                  "rollback: could not serialize access", "open", "commit"}));
     journal.clear();
     EXPECT_EQ(c.post("/always-deadlocks", nullptr).status(), keel::status::internal_server_error);
-    EXPECT_EQ(journal.size(), 4u);  // two tries, each opened and rolled back
+    EXPECT_EQ(journal.size(), 4u);                // two tries, each opened and rolled back
     EXPECT_EQ(c.post("/co", nullptr).json(), 6);  // coroutine handlers too
 }

@@ -29,9 +29,9 @@ TEST(HeaderTest, RequiredHeaderMissingIs422) {
 
 TEST(HeaderTest, OptionalAndDefault) {
     keel::app app;
-    app.get("/", [](keel::header<std::optional<std::string>, "if-none-match"> tag, keel::header<int, "x-page", 1> page) {
-        return tag->value_or("-") + std::to_string(*page);
-    });
+    app.get("/",
+            [](keel::header<std::optional<std::string>, "if-none-match"> tag,
+               keel::header<int, "x-page", 1> page) { return tag->value_or("-") + std::to_string(*page); });
     client c{app};
     EXPECT_EQ(c.get("/").json(), "-1");
     keel::header_map h;
@@ -42,7 +42,8 @@ TEST(HeaderTest, OptionalAndDefault) {
 
 TEST(HeaderTest, RawRequestIsAvailableToo) {
     keel::app app;
-    app.get("/", [](const keel::request& req) { return std::string(req.header("user-agent").value_or("?")); });
+    app.get("/",
+            [](const keel::request& req) { return std::string(req.header("user-agent").value_or("?")); });
     client c{app};
     keel::header_map h;
     h.add("User-Agent", "tests");

@@ -73,9 +73,10 @@ TEST(ModelTest, EveryFailingFieldIsNamedWithItsPath) {
     bad["items"].push_back({{"quantity", 1}});
     const auto res = c.post("/orders", bad);
     ASSERT_EQ(res.status(), keel::status::unprocessable_entity) << res;
-    EXPECT_EQ(locs(res), (std::vector<json>{json::parse(R"(["body","email"])"), json::parse(R"(["body","gift"])"),
-                                            json::parse(R"(["body","items","0","quantity"])"),
-                                            json::parse(R"(["body","items","1","sku"])")}))
+    EXPECT_EQ(locs(res),
+              (std::vector<json>{json::parse(R"(["body","email"])"), json::parse(R"(["body","gift"])"),
+                                 json::parse(R"(["body","items","0","quantity"])"),
+                                 json::parse(R"(["body","items","1","sku"])")}))
         << res;
 }
 
@@ -143,5 +144,5 @@ TEST(ModelTest, InvalidUtf8IsReplacedNotSent) {
     std::string out;
     keel::detail::append_json(out, std::string("bad \xff byte"));
     EXPECT_TRUE(json::accept(out)) << out;
-    EXPECT_EQ(out.find('\xff'), std::string::npos);
+    EXPECT_EQ(json::parse(out), "bad \xef\xbf\xbd byte");  // U+FFFD in place of the bad byte, the rest kept
 }

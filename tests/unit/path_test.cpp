@@ -23,7 +23,8 @@ TEST(PathTest, NotAnIntegerIs422NamingTheParameter) {
     client c{app};
     const auto res = c.get("/users/abc");
     EXPECT_EQ(res.status(), keel::status::unprocessable_entity) << res;
-    EXPECT_EQ(res.json(), json::parse(R"({"detail":[{"loc":["path","user_id"],"msg":"value is not a valid integer",
+    EXPECT_EQ(res.json(),
+              json::parse(R"({"detail":[{"loc":["path","user_id"],"msg":"value is not a valid integer",
                                          "type":"type_error.integer"}]})"));
 }
 
@@ -48,7 +49,8 @@ TEST(PathTest, TrailingGarbageAndEmptyNumbersAreRejected) {
 
 TEST(PathTest, NamedParametersBindByNameWhateverTheirOrder) {
     keel::app app;
-    app.get("/a/{x}/b/{y}", [](keel::path<std::string, "y"> y, keel::path<std::string, "x"> x) { return *x + *y; });
+    app.get("/a/{x}/b/{y}",
+            [](keel::path<std::string, "y"> y, keel::path<std::string, "x"> x) { return *x + *y; });
     client c{app};
     EXPECT_EQ(c.get("/a/1/b/2").json(), "12");
 }

@@ -39,7 +39,9 @@ struct request_id {
 };
 std::atomic<int> next_id{0};
 
-int session_number() { return 42; }
+int session_number() {
+    return 42;
+}
 using session_number_dep = keel::depends<session_number>;
 
 struct cache {
@@ -55,9 +57,15 @@ struct chicken {
     int hatched;
 };
 
-std::string test_greeting() { return "test"; }
-std::string real_greeting() { return "real"; }
-std::string loud(keel::depends<real_greeting> g) { return *g + "!"; }
+std::string test_greeting() {
+    return "test";
+}
+std::string real_greeting() {
+    return "real";
+}
+std::string loud(keel::depends<real_greeting> g) {
+    return *g + "!";
+}
 
 }  // namespace
 
@@ -75,6 +83,8 @@ TEST(ProvideTest, RequestScopedProviderRunsOncePerRequest) {
 
     EXPECT_EQ(client.get("/twice").body(), "2");
     EXPECT_EQ(made, 1);
+    EXPECT_EQ(client.get("/twice").body(), "4");  // the next request has its own
+    EXPECT_EQ(made, 2);
 }
 
 TEST(ProvideTest, TestClientOverrideIsUndoneAtScopeEnd) {
@@ -214,7 +224,9 @@ TEST(ProvideTest, ConcurrentRequestsShareAppServicesAndNotRequestOnes) {
         return settings{};
     });
     app.provide<request_id>(keel::scope::request, [] { return request_id{++next_id}; });
-    app.get("/", [](settings& s, request_id& a, request_id& b) { return s.greeting.size() + (a.value == b.value); });
+    app.get("/", [](settings& s, request_id& a, request_id& b) {
+        return s.greeting.size() + (a.value == b.value);
+    });
     client keeper{app};  // the app runs (started once) for the whole test
     std::vector<std::thread> threads;
     std::atomic<int> good{0};
@@ -240,7 +252,8 @@ TEST(ProvideTest, LifespanHooksRunAroundTheAppAndServicesDieAtShutdown) {
         return std::make_shared<audit_log>();
     });
     app.on_startup([&](audit_log&) { events.push_back("startup"); });
-    app.on_shutdown([&](audit_log& log) { events.push_back("shutdown with " + std::to_string(log.entries)); });
+    app.on_shutdown(
+        [&](audit_log& log) { events.push_back("shutdown with " + std::to_string(log.entries)); });
     app.get("/", [](audit_log& log) { return ++log.entries; });
     {
         client c{app};
@@ -256,15 +269,20 @@ TEST(ProvideTest, AFailingStartupStopsTheStart) {
     app.on_startup([] { throw std::runtime_error("database unreachable"); });
     app.get("/", [] { return 1; });
     EXPECT_THROW(client{app}, std::runtime_error);
-    EXPECT_EQ(app.run(keel::testing::live_server::quiet_options()), 1);  // a clear message and a non-zero exit
+    EXPECT_EQ(app.run(keel::testing::live_server::quiet_options()),
+              1);  // a clear message and a non-zero exit
 }
 
 namespace {
 struct tenant_cache {
     std::string tenant;
 };
-std::string current_tenant(keel::header<std::string, "x-tenant"> t) { return *t; }
-std::string self_referring(keel::depends<real_greeting> g) { return *g; }
+std::string current_tenant(keel::header<std::string, "x-tenant"> t) {
+    return *t;
+}
+std::string self_referring(keel::depends<real_greeting> g) {
+    return *g;
+}
 
 // build()'s message, or "" when the app fits together.
 std::string build_problems(keel::app& app) {
@@ -303,7 +321,8 @@ TEST(ProvideTest, ALifespanHookAskingForRequestThingsIsACaptiveDependency) {
     app.on_shutdown([](session_number_dep n) { (void)n; });
     const auto what = build_problems(app);
     EXPECT_NE(what.find("on_startup hook (app) -> keel::request& (request)"), std::string::npos) << what;
-    EXPECT_NE(what.find("on_shutdown hook (app) -> {anonymous}::session_number (request)"), std::string::npos) << what;
+    EXPECT_NE(what.find("on_shutdown hook (app) -> {anonymous}::session_number (request)"), std::string::npos)
+        << what;
 }
 
 TEST(ProvideTest, ARequestScopedFactoryMayAskForRequestValues) {
@@ -325,7 +344,9 @@ TEST(ProvideTest, AnOverrideSetOnABuiltAppIsCheckedAtOnce) {
         app.dependency_overrides.set(real_greeting, [](mailer& m) { return m.greeting; });
         FAIL() << "an override needing a missing service was accepted";
     } catch (const std::logic_error& e) {
-        EXPECT_NE(std::string(e.what()).find("mailer>(...) (needed by the replacement provider of"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("mailer>(...) (needed by the replacement provider of"),
+                  std::string::npos)
+            << e.what();
     }
     try {
         app.dependency_overrides.set(real_greeting, self_referring);

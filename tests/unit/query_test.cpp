@@ -49,9 +49,8 @@ TEST(QueryTest, VectorCollectsRepeatedKeys) {
 
 TEST(QueryTest, EveryFailingParameterIsNamed) {
     keel::app app;
-    app.get("/items/{id}", [](keel::path<int> id, keel::query<int, "limit"> limit, keel::query<bool, "full"> full) {
-        return *id + *limit + (*full ? 1 : 0);
-    });
+    app.get("/items/{id}", [](keel::path<int> id, keel::query<int, "limit"> limit,
+                              keel::query<bool, "full"> full) { return *id + *limit + (*full ? 1 : 0); });
     client c{app};
     const auto res = c.get("/items/x?full=perhaps");
     ASSERT_EQ(res.status(), keel::status::unprocessable_entity) << res;

@@ -14,8 +14,12 @@ TEST(RetryTest, RetriesConflictsUpToTheAttempts) {
     EXPECT_EQ(tries, 3);
 
     tries = 0;
-    EXPECT_THROW(keel::retry_on_conflict([&]() -> int { ++tries; throw keel::serialization_failure("no", "40001"); },
-                                         {.attempts = 4, .base_delay = 1ms}),
+    EXPECT_THROW(keel::retry_on_conflict(
+                     [&]() -> int {
+                         ++tries;
+                         throw keel::serialization_failure("no", "40001");
+                     },
+                     {.attempts = 4, .base_delay = 1ms}),
                  keel::serialization_failure);
     EXPECT_EQ(tries, 4);
 }

@@ -99,7 +99,8 @@ TEST(RouterTest, ConflictingRoutesAreAnErrorWhenTheAppIsBuilt) {
         app.build();
         FAIL() << "build() accepted two GET routes of the same shape";
     } catch (const std::logic_error& e) {
-        EXPECT_NE(std::string(e.what()).find("GET /users/{user_id} conflicts with GET /users/{id}"), std::string::npos)
+        EXPECT_NE(std::string(e.what()).find("GET /users/{user_id} conflicts with GET /users/{id}"),
+                  std::string::npos)
             << e.what();
     }
 }

@@ -52,8 +52,12 @@ TEST(ServerOptionsTest, BadValuesAreNamed) {
 }
 
 TEST(ServerOptionsTest, ItMarksTheFlagsItReadsAndLeavesTheRestForTheApplication) {
-    const char* argv[] = {"app",     "--host",         "127.0.0.2",      "--port", "9", "--io-threads=3",
-                          "--seed",  "--worker-concurrency", "5", "--worker-threads", "7", "--no-access-log",
+    const char* argv[] = {"app",         "--host",
+                          "127.0.0.2",   "--port",
+                          "9",           "--io-threads=3",
+                          "--seed",      "--worker-concurrency",
+                          "5",           "--worker-threads",
+                          "7",           "--no-access-log",
                           "--pool-size", "4"};
     keel::command_line args(14, argv);
     const auto o = keel::server_options::from_environment(args);

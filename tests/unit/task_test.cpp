@@ -8,13 +8,19 @@
 #include <string>
 
 namespace {
-keel::task<int> answer() { co_return 42; }
-keel::task<int> add_one() { co_return co_await answer() + 1; }
+keel::task<int> answer() {
+    co_return 42;
+}
+keel::task<int> add_one() {
+    co_return co_await answer() + 1;
+}
 keel::task<void> fail() {
     co_await answer();
     throw std::runtime_error("failed");
 }
-keel::task<std::string> offloaded() { co_return co_await keel::offload([] { return std::string("done"); }); }
+keel::task<std::string> offloaded() {
+    co_return co_await keel::offload([] { return std::string("done"); });
+}
 
 template <class T>
 T run(keel::task<T> t) {
@@ -29,7 +35,9 @@ T run(keel::task<T> t) {
 }
 }  // namespace
 
-TEST(TaskTest, NestedTasksProduceValues) { EXPECT_EQ(run(add_one()), 43); }
+TEST(TaskTest, NestedTasksProduceValues) {
+    EXPECT_EQ(run(add_one()), 43);
+}
 
 TEST(TaskTest, ExceptionsPropagateToTheAwaiter) {
     std::exception_ptr error;
@@ -49,6 +57,12 @@ TEST(TaskTest, TasksAreLazyUntilAwaited) {
         EXPECT_FALSE(ran);
     }  // destroyed unstarted: no leak, no run
     EXPECT_FALSE(ran);
+    auto t = make();
+    EXPECT_FALSE(ran);
+    EXPECT_EQ(run(std::move(t)), 1);  // awaited: now it runs
+    EXPECT_TRUE(ran);
 }
 
-TEST(TaskTest, OffloadRunsInlineOutsideAServer) { EXPECT_EQ(run(offloaded()), "done"); }
+TEST(TaskTest, OffloadRunsInlineOutsideAServer) {
+    EXPECT_EQ(run(offloaded()), "done");
+}

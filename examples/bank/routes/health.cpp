@@ -12,7 +12,9 @@ namespace bank {
 namespace {
 
 // Liveness: the process serves. Runs on the I/O thread (a coroutine that never blocks).
-keel::task<health> healthz() { co_return health{"ok"}; }
+keel::task<health> healthz() {
+    co_return health{"ok"};
+}
 
 // Readiness: a round trip through the pool. A database that cannot be reached (or a pool with
 // no connection free for 2 s) answers 503, so a load balancer stops sending traffic until it is back.

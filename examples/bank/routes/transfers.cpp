@@ -20,7 +20,8 @@ transfer_created create_transfer(keel::body<transfer_request> in, db_session db)
     }
     // Lock both accounts in id order, so two opposite transfers cannot deadlock, then check.
     const auto locked = db->all<account>(
-        "SELECT id, owner_id, balance FROM accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE", t.from_id, t.to_id);
+        "SELECT id, owner_id, balance FROM accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE", t.from_id,
+        t.to_id);
     const account* from = nullptr;
     bool to_exists = false;
     for (const auto& a : locked) {
@@ -31,12 +32,14 @@ transfer_created create_transfer(keel::body<transfer_request> in, db_session db)
     if (from->balance < t.amount) throw keel::http_error(keel::status::conflict, "insufficient funds");
 
     if (t.from_id != t.to_id) {  // to oneself the balance stays as it is
-        db->exec("UPDATE accounts SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END "
-                 "WHERE id IN ($1, $2)",
-                 t.from_id, t.to_id, t.amount);
+        db->exec(
+            "UPDATE accounts SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END "
+            "WHERE id IN ($1, $2)",
+            t.from_id, t.to_id, t.amount);
     }
-    return db->one<transfer_created>("INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3) RETURNING id",
-                                     t.from_id, t.to_id, t.amount);
+    return db->one<transfer_created>(
+        "INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3) RETURNING id", t.from_id, t.to_id,
+        t.amount);
 }
 
 }  // namespace

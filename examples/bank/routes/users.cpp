@@ -19,8 +19,8 @@ user get_user(keel::path<std::int64_t, "id"> id, db_session db) {
 
 user create_user(keel::body<new_user> in, db_session db) {
     try {
-        return db->one<user>("INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id, email, name", in->email,
-                             in->name);
+        return db->one<user>("INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id, email, name",
+                             in->email, in->name);
     } catch (const keel::unique_violation&) {
         throw keel::http_error(keel::status::conflict, "email already registered");
     }

@@ -20,10 +20,11 @@ using keel::testing::postgres_environment;
 
 // Schema and the contract's seed, made once and copied for each test.
 keel::testing::database_template& seeded_bank() {
-    static keel::testing::database_template t(postgres_environment::server(), "bank_seeded", [](keel::session& db) {
-        bank::apply_schema(db);
-        bank::seed(db);
-    });
+    static keel::testing::database_template t(postgres_environment::server(), "bank_seeded",
+                                              [](keel::session& db) {
+                                                  bank::apply_schema(db);
+                                                  bank::seed(db);
+                                              });
     return t;
 }
 
@@ -65,17 +66,23 @@ TEST_F(BankEndToEnd, ConcurrentTransfersKeepTheTotalAndRecordExactlyTheAcknowled
     {
         keel::testing::live_server server(app_);
         std::vector<std::thread> threads;
+        threads.reserve(clients);
         for (int c = 0; c < clients; ++c) {
             threads.emplace_back([&, c] {
                 keel::testing::http_client http(server.port());
                 std::mt19937 random(static_cast<unsigned>(c));
-                std::uniform_int_distribution<int> account(1, 10), amount(1, 700);  // few accounts: contention
+                std::uniform_int_distribution<int> account(1, 10),
+                    amount(1, 700);  // few accounts: contention
                 for (int i = 0; i < per_client; ++i) {
-                    const auto res = http.post("/transfers", {{"from_id", account(random)}, {"to_id", account(random)},
+                    const auto res = http.post("/transfers", {{"from_id", account(random)},
+                                                              {"to_id", account(random)},
                                                               {"amount", amount(random)}});
-                    if (res.status() == 201) ++created;
-                    else if (res.status() == 409) ++refused;
-                    else ++other;
+                    if (res.status() == 201)
+                        ++created;
+                    else if (res.status() == 409)
+                        ++refused;
+                    else
+                        ++other;
                 }
             });
         }

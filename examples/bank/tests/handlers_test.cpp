@@ -40,14 +40,16 @@ protected:
     // Arranges data in the test's own transaction.
     std::int64_t add_user(const std::string& email) {
         auto s = db_.open();
-        auto id = s.scalar<std::int64_t>("INSERT INTO users (email, name) VALUES ($1, 'Test') RETURNING id", email);
+        auto id =
+            s.scalar<std::int64_t>("INSERT INTO users (email, name) VALUES ($1, 'Test') RETURNING id", email);
         s.commit();
         return id;
     }
     std::int64_t add_account(std::int64_t balance) {
         auto s = db_.open();
         auto id = s.scalar<std::int64_t>(
-            "INSERT INTO accounts (owner_id, balance) VALUES ((SELECT min(id) FROM users), $1) RETURNING id", balance);
+            "INSERT INTO accounts (owner_id, balance) VALUES ((SELECT min(id) FROM users), $1) RETURNING id",
+            balance);
         s.commit();
         return id;
     }
@@ -90,7 +92,9 @@ TEST_F(BankHandlers, CreateUserAnswers201ThenRefusesTheSameEmail) {
 TEST_F(BankHandlers, CreateUserRefusesABodyOfTheWrongShape) {
     EXPECT_EQ(client_.post("/users", {{"email", "x@example.com"}}).status(), 422);
     EXPECT_EQ(client_.post("/users", {{"email", 5}, {"name", "X"}}).status(), 422);
-    EXPECT_EQ(client_.send(keel::method::post, "/users", "{not json", {{"Content-Type", "application/json"}}).status(), 422);
+    EXPECT_EQ(client_.send(keel::method::post, "/users", "{not json", {{"Content-Type", "application/json"}})
+                  .status(),
+              422);
 }
 
 TEST_F(BankHandlers, TransferMovesTheAmountAndRecordsIt) {
@@ -118,8 +122,10 @@ TEST_F(BankHandlers, InsufficientFundsIs409AndChangesNothing) {
 TEST_F(BankHandlers, TransferToAMissingAccountIs404) {
     add_user("owner@example.com");
     const auto from = add_account(10);
-    EXPECT_EQ(client_.post("/transfers", {{"from_id", from}, {"to_id", from + 1000}, {"amount", 1}}).status(), 404);
-    EXPECT_EQ(client_.post("/transfers", {{"from_id", from + 1000}, {"to_id", from}, {"amount", 1}}).status(), 404);
+    EXPECT_EQ(client_.post("/transfers", {{"from_id", from}, {"to_id", from + 1000}, {"amount", 1}}).status(),
+              404);
+    EXPECT_EQ(client_.post("/transfers", {{"from_id", from + 1000}, {"to_id", from}, {"amount", 1}}).status(),
+              404);
     EXPECT_EQ(balance(from), 10);
 }
 
@@ -138,7 +144,8 @@ TEST_F(BankHandlers, TransferRefusesANonPositiveAmountOrABadBody) {
 TEST_F(BankHandlers, TransferToOneselfChangesNoBalance) {
     add_user("owner@example.com");
     const auto account = add_account(10);
-    EXPECT_EQ(client_.post("/transfers", {{"from_id", account}, {"to_id", account}, {"amount", 4}}).status(), 201);
+    EXPECT_EQ(client_.post("/transfers", {{"from_id", account}, {"to_id", account}, {"amount", 4}}).status(),
+              201);
     EXPECT_EQ(balance(account), 10);
 }
 

@@ -123,15 +123,18 @@ constexpr dependency_node request_value_node(std::string_view what, std::string_
 // is a service: `T&` of a type registered with app.provide<T>(...).
 template <class D>
 struct binder {
-    static_assert(std::is_class_v<D>,
-                  "keel: this handler parameter type is not understood. Use keel::path<T>, keel::query<T, "
-                  "\"name\">, keel::header<T, \"name\">, keel::body<T>, keel::depends<provider>, keel::request&, "
-                  "or a service registered with app.provide<T>(...) taken as T&");
+    static_assert(
+        std::is_class_v<D>,
+        "keel: this handler parameter type is not understood. Use keel::path<T>, keel::query<T, "
+        "\"name\">, keel::header<T, \"name\">, keel::body<T>, keel::depends<provider>, keel::request&, "
+        "or a service registered with app.provide<T>(...) taken as T&");
     using slot = D*;
     static constexpr bool is_path = false;
     static constexpr bool is_service = true;
 
-    static dependency_node node() { return {node_kind::service, type_key<D>(), type_name<D>(), keel::scope::app, nullptr, {}}; }
+    static dependency_node node() {
+        return {node_kind::service, type_key<D>(), type_name<D>(), keel::scope::app, nullptr, {}};
+    }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) {
         out = static_cast<D*>(ctx.registry.service(type_key<D>(), type_name<D>(), ctx));
     }
@@ -152,8 +155,12 @@ struct binder<depends<Provider, Scope>> {
     static constexpr bool is_path = false;
 
     static dependency_node node() {
-        return {node_kind::provider, provider_key(Provider), value_name<Provider>(), Scope,
-                &dependency_children<decltype(Provider)>, {}};
+        return {node_kind::provider,
+                provider_key(Provider),
+                value_name<Provider>(),
+                Scope,
+                &dependency_children<decltype(Provider)>,
+                {}};
     }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) {
         const auto key = provider_key(Provider);
@@ -261,7 +268,9 @@ template <class A>
 using binder_for = binder<std::remove_cvref_t<A>>;
 
 template <class B>
-concept service_binder = requires { requires B::is_service; };
+concept service_binder = requires {
+    requires B::is_service;
+};
 
 // A service is shared: taking it by value would copy it, silently.
 template <class A>
@@ -302,7 +311,8 @@ void bind_into(bound_slots<A...>& slots, call_context& ctx, type_list<A...> args
 }
 
 template <class F, class... A, std::size_t... I>
-decltype(auto) invoke_bound(const F& f, bound_slots<A...>& slots, type_list<A...>, std::index_sequence<I...>) {
+decltype(auto) invoke_bound(const F& f, bound_slots<A...>& slots, type_list<A...>,
+                            std::index_sequence<I...>) {
     return std::invoke(f, binder_for<A>::take(std::get<I>(slots))...);
 }
 
@@ -351,7 +361,8 @@ T& resolve_provider(const F& provider, call_context& ctx, std::uintptr_t key, ke
         auto& generator = ctx.scope.keep(std::make_unique<returned>(call_bound(provider, ctx)));
         value = &generator.start();  // a set-up that throws has nothing to tear down
         ctx.scope.on_finish([&generator](std::exception_ptr outcome) { return generator.finish(outcome); });
-    } else if constexpr (std::is_same_v<returned, std::unique_ptr<T>> || std::is_same_v<returned, std::shared_ptr<T>>) {
+    } else if constexpr (std::is_same_v<returned, std::unique_ptr<T>> ||
+                         std::is_same_v<returned, std::shared_ptr<T>>) {
         auto& owner = ctx.scope.keep(std::make_unique<returned>(call_bound(provider, ctx)));
         if (!owner) throw_null_provider(type_name<T>());
         value = owner.get();

@@ -34,11 +34,11 @@ enum class node_kind {
 // One edge of the dependency graph, as declared by a parameter.
 struct dependency_node {
     node_kind kind = node_kind::provider;
-    std::uintptr_t key = 0;       // the provider's address, or the type's key
-    std::string_view name;        // for messages: the type, the provider, or the parameter's name
+    std::uintptr_t key = 0;  // the provider's address, or the type's key
+    std::string_view name;   // for messages: the type, the provider, or the parameter's name
     keel::scope declared = keel::scope::request;  // a provider's scope; a service's comes from the registry
     std::vector<dependency_node> (*children)() = nullptr;  // a provider's own parameters
-    std::string_view what;        // request values: "keel::query", ...
+    std::string_view what;                                 // request values: "keel::query", ...
 };
 
 // An override: resolves a replacement provider in place of the original (same key, same scope).

@@ -11,6 +11,7 @@ namespace keel::detail {
 
 // One app.exception_handler<E>(...), type-erased: the response for `error`, or nullopt when
 // the error is not an E.
-using exception_mapper = std::function<std::optional<response>(const std::exception_ptr& error, const request&)>;
+using exception_mapper =
+    std::function<std::optional<response>(const std::exception_ptr& error, const request&)>;
 
 }  // namespace keel::detail

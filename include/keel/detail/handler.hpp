@@ -87,8 +87,9 @@ handler_info make_handler(F f) {
     handler_info info;
     info.path_params = declared_path_params(signature_args<F>{});
     info.dependencies = dependency_children<F>();
-    info.has_dependencies = std::any_of(info.dependencies.begin(), info.dependencies.end(),
-                                        [](const dependency_node& n) { return n.kind != node_kind::request_value; });
+    info.has_dependencies =
+        std::any_of(info.dependencies.begin(), info.dependencies.end(),
+                    [](const dependency_node& n) { return n.kind != node_kind::request_value; });
     if constexpr (is_task<result>::value) {
         info.on_io_thread = true;
         info.bind_coroutine = [f = std::move(f)](call_context& ctx) -> std::unique_ptr<bound_coroutine> {

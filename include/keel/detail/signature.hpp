@@ -34,16 +34,19 @@ template <class C, class R, class... A>
 struct callable_traits<R (C::*)(A...) const noexcept> : callable_traits<R(A...)> {};
 
 template <class F>
-concept has_call_operator = requires { &F::operator(); };
+concept has_call_operator = requires {
+    &F::operator();
+};
 
 template <class F>
 struct handler_signature {
-    static_assert(std::is_function_v<std::remove_pointer_t<F>>,
-                  "keel: a handler or provider must have one fixed signature: no `auto` parameters, no overloads");
+    static_assert(
+        std::is_function_v<std::remove_pointer_t<F>>,
+        "keel: a handler or provider must have one fixed signature: no `auto` parameters, no overloads");
     using traits = callable_traits<std::remove_pointer_t<F>>;
 };
 template <class F>
-    requires has_call_operator<F>
+requires has_call_operator<F>
 struct handler_signature<F> {
     using traits = callable_traits<decltype(&F::operator())>;
 };

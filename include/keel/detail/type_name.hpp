@@ -19,7 +19,8 @@ constexpr std::string_view type_name() {
 
 template <auto F>
 constexpr std::string_view value_name() {
-    return pretty_argument(__PRETTY_FUNCTION__, "F = ");  // "... value_name() [with auto F = get_session; ...]"
+    return pretty_argument(__PRETTY_FUNCTION__,
+                           "F = ");  // "... value_name() [with auto F = get_session; ...]"
 }
 
 }  // namespace keel::detail

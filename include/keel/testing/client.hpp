@@ -32,7 +32,8 @@ public:
     // get, head, delete_, options, post, put and patch come from request_methods.
 
     /// Any method, any body, exactly the fields given.
-    test_response send(keel::method m, std::string_view target, std::string body = {}, header_map headers = {});
+    test_response send(keel::method m, std::string_view target, std::string body = {},
+                       header_map headers = {});
     /// A fully formed request.
     test_response send(request req);
 

@@ -45,7 +45,8 @@ public:
     database_template(const postgres_server& server, std::string name, std::string_view schema_sql);
     /// The same, prepared by the service's own code in one committed session:
     /// `database_template bank(server, "bank", [](keel::session& db) { apply_schema(db); seed(db); });`
-    database_template(const postgres_server& server, std::string name, const std::function<void(keel::session&)>& prepare);
+    database_template(const postgres_server& server, std::string name,
+                      const std::function<void(keel::session&)>& prepare);
     /// Drops the template. Never throws.
     ~database_template();
     database_template(const database_template&) = delete;

@@ -30,7 +30,8 @@ public:
     // get, head, delete_, options, post, put and patch come from request_methods.
 
     /// Any method and body, exactly the header fields given (Host and Content-Length added).
-    test_response send(keel::method m, std::string_view target, std::string body = {}, header_map headers = {});
+    test_response send(keel::method m, std::string_view target, std::string body = {},
+                       const header_map& headers = {});
 
 private:
     struct impl;  // Beast stays in src/testing/http_client.cpp

@@ -5,7 +5,9 @@
 
 #include <string>
 
-int answer() { return 42; }
+int answer() {
+    return 42;
+}
 
 void f(keel::app& app) {
     app.dependency_overrides.set(answer, [] { return std::string("forty-two"); });

@@ -15,8 +15,12 @@ namespace keel::testing::detail {
 template <class Client>
 class request_methods {
 public:
-    test_response get(std::string_view target, header_map headers = {}) { return send_empty(method::get, target, headers); }
-    test_response head(std::string_view target, header_map headers = {}) { return send_empty(method::head, target, headers); }
+    test_response get(std::string_view target, header_map headers = {}) {
+        return send_empty(method::get, target, headers);
+    }
+    test_response head(std::string_view target, header_map headers = {}) {
+        return send_empty(method::head, target, headers);
+    }
     test_response delete_(std::string_view target, header_map headers = {}) {
         return send_empty(method::delete_, target, headers);
     }
@@ -38,7 +42,8 @@ private:
     test_response send_empty(keel::method m, std::string_view target, header_map& headers) {
         return static_cast<Client&>(*this).send(m, target, std::string{}, std::move(headers));
     }
-    test_response send_json(keel::method m, std::string_view target, const nlohmann::json& body, header_map& headers) {
+    test_response send_json(keel::method m, std::string_view target, const nlohmann::json& body,
+                            header_map& headers) {
         if (!headers.contains("Content-Type")) headers.set("Content-Type", "application/json");
         return static_cast<Client&>(*this).send(m, target, body.dump(), std::move(headers));
     }
