@@ -166,22 +166,21 @@ void read_value(const nlohmann::json& value, T& out, const std::vector<std::stri
     } else if constexpr (std::is_same_v<T, bool>) {
         if (!value.is_boolean())
             return errors.push_back({loc, "value is not a valid boolean", "type_error.bool"});
-        out = value.get<bool>();
+        out = *value.get_ptr<const bool*>();  // get_ptr: far cheaper to compile than get<>
     } else if constexpr (std::is_integral_v<T>) {
         if (!value.is_number_integer()) {
             return errors.push_back({loc, "value is not a valid integer", "type_error.integer"});
         }
-        const bool fits =
-            value.is_number_unsigned()
-                ? value.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
-                : std::in_range<T>(value.get<std::int64_t>());
+        const auto* as_unsigned = value.get_ptr<const std::uint64_t*>();
+        const auto* as_signed = value.get_ptr<const std::int64_t*>();
+        const bool fits = as_unsigned ? *as_unsigned <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+                                      : std::in_range<T>(*as_signed);
         if (!fits) {
             return errors.push_back(
                 {loc, "value is out of range for a " + std::to_string(sizeof(T) * 8) + "-bit integer",
                  "value_error.number.not_in_range"});
         }
-        out = value.is_number_unsigned() ? static_cast<T>(value.get<std::uint64_t>())
-                                         : static_cast<T>(value.get<std::int64_t>());
+        out = as_unsigned ? static_cast<T>(*as_unsigned) : static_cast<T>(*as_signed);
     } else if constexpr (std::is_floating_point_v<T>) {
         if (!value.is_number())
             return errors.push_back({loc, "value is not a valid float", "type_error.float"});

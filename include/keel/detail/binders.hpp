@@ -237,8 +237,13 @@ struct binder<body<T>> {
         }
         try {
             // nlohmann 3.11 has no std::optional support: convert the element, then wrap it.
-            if constexpr (shape::optional) {
-                out.emplace(T(json->template get<typename shape::element>()));
+            using element = typename shape::element;
+            if constexpr (keel_model<element>) {
+                element value{};
+                from_json(*json, value);  // the model's own reader: no trip through nlohmann's get<>
+                out.emplace(T(std::move(value)));
+            } else if constexpr (shape::optional) {
+                out.emplace(T(json->template get<element>()));
             } else {
                 out.emplace(json->template get<T>());
             }
