@@ -173,8 +173,9 @@ void read_value(const nlohmann::json& value, T& out, const std::vector<std::stri
         }
         const auto* as_unsigned = value.get_ptr<const std::uint64_t*>();
         const auto* as_signed = value.get_ptr<const std::int64_t*>();
-        const bool fits = as_unsigned ? *as_unsigned <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
-                                      : std::in_range<T>(*as_signed);
+        const bool fits = as_unsigned
+                              ? *as_unsigned <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+                              : std::in_range<T>(*as_signed);
         if (!fits) {
             return errors.push_back(
                 {loc, "value is out of range for a " + std::to_string(sizeof(T) * 8) + "-bit integer",
