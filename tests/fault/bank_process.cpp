@@ -27,8 +27,10 @@ bank_process::bank_process(const std::string& database_url, unsigned short port,
         if (entry.rfind("DATABASE_URL=", 0) != 0 && entry.rfind("PORT=", 0) != 0)
             env_strings.push_back(entry);
     }
-    args.insert(args.begin(), KEEL_BANK_BINARY);
+    std::string program = KEEL_BANK_BINARY;
     std::vector<char*> argv, envp;
+    argv.reserve(args.size() + 2);
+    argv.push_back(program.data());
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     for (auto& e : env_strings) envp.push_back(e.data());
