@@ -70,15 +70,27 @@ task<response> pipeline::dispatch(request& req) const {
     co_return error_response(error, req, route.path);
 }
 
+// One try of the handler, on the thread it belongs on. Not a coroutine itself: a route without
+// retries costs no frame of its own.
+task<response> pipeline::run_route(const route_spec& route, request& req) const {
+    if (route.conflict_attempts > 1) return run_with_retries(route, req);
+    if (route.handler->on_io_thread) return run_coroutine(route, req);
+    return run_offloaded(route, req);
+}
+
+task<response> pipeline::run_offloaded(const route_spec& route, request& req) const {
+    co_return co_await offload([&] { return run_blocking(route, req); });
+}
+
 // Re-runs the whole handler while it fails with a transaction_conflict, when the route asks for
 // it. Each try has its own request scope, whose teardowns (the rollback) have run before the
 // next try begins; nothing has been written to the client yet.
-task<response> pipeline::run_route(const route_spec& route, request& req) const {
+task<response> pipeline::run_with_retries(const route_spec& route, request& req) const {
     const retry_policy policy{.attempts = route.conflict_attempts};
     for (int attempt = 0;; ++attempt) {
         try {
             if (route.handler->on_io_thread) co_return co_await run_coroutine(route, req);
-            co_return co_await offload([&] { return run_blocking(route, req); });
+            co_return co_await run_offloaded(route, req);
         } catch (const transaction_conflict&) {
             if (attempt + 1 >= policy.attempts) throw;
         }

@@ -44,6 +44,8 @@ private:
     task<response> run_middleware(std::size_t index, request& req) const;
     task<response> dispatch(request& req) const;
     task<response> run_route(const route_spec& route, request& req) const;
+    task<response> run_with_retries(const route_spec& route, request& req) const;
+    task<response> run_offloaded(const route_spec& route, request& req) const;
     task<response> run_coroutine(const route_spec& route, request& req) const;
     response run_blocking(const route_spec& route, request& req) const;
 
