@@ -42,11 +42,14 @@ namespace {
 
 // PostgreSQL's text cannot hold a NUL, and libpq would cut the value at it: refuse instead of
 // storing less than was asked.
-void refuse_nul(std::string_view text, std::string_view what) {
+// `parameter` is the 1-based $N, or 0 for the statement itself; the name is built only to throw.
+void refuse_nul(std::string_view text, std::size_t parameter) {
     if (std::memchr(text.data(), 0, text.size()) == nullptr) return;
-    throw database_error("keel: " + std::string(what) +
-                             " contains a NUL byte, which PostgreSQL text cannot store; nothing was sent",
-                         "22021");
+    const std::string what =
+        parameter ? "statement parameter $" + std::to_string(parameter) : "the statement";
+    throw database_error(
+        "keel: " + what + " contains a NUL byte, which PostgreSQL text cannot store; nothing was sent",
+        "22021");
 }
 
 }  // namespace
@@ -148,9 +151,9 @@ bool session::in_transaction() const noexcept {
 keel::result session::run(std::string_view sql, std::vector<std::optional<std::string>> params) {
     auto& s = impl::usable(impl_);
     detail::require_blocking_allowed("keel::session::exec");
-    refuse_nul(sql, "the statement");
+    refuse_nul(sql, 0);
     for (std::size_t i = 0; i < params.size(); ++i) {
-        if (params[i]) refuse_nul(*params[i], "statement parameter $" + std::to_string(i + 1));
+        if (params[i]) refuse_nul(*params[i], i + 1);
     }
     if (!s.connection) s.begin_transaction();
     auto& pooled = *s.connection;

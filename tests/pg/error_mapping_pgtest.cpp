@@ -96,6 +96,19 @@ void terminate_the_waiter(long lock_key) {
         std::to_string(lock_key));
 }
 
+// Sends POST /rows while the test holds advisory lock `lock_key`; the request's backend, once it
+// waits for the lock, is terminated. Returns the answer.
+keel::testing::test_response post_and_terminate_the_waiter(keel::testing::client& client, long lock_key) {
+    pqxx::connection holder(postgres_environment::server().url());
+    pqxx::work hold(holder);
+    hold.exec("SELECT pg_advisory_xact_lock(" + std::to_string(lock_key) + ")");
+    std::thread terminator([lock_key] { terminate_the_waiter(lock_key); });
+    auto res = client.post("/rows", nullptr);
+    terminator.join();
+    hold.abort();
+    return res;
+}
+
 }  // namespace
 
 // A deferred constraint trigger runs inside COMMIT; making it wait for a lock the test holds
@@ -113,15 +126,8 @@ TEST_F(ErrorMappingTest, AConnectionLostDuringCommitIsAnsweredOutcomeUnknownNeve
         return "inserted";
     });
 
-    pqxx::connection holder(postgres_environment::server().url());
-    pqxx::work hold(holder);
-    hold.exec("SELECT pg_advisory_xact_lock(" + std::to_string(lock_key) + ")");
-    std::thread terminator([] { terminate_the_waiter(lock_key); });
-
     keel::testing::client client(app_);
-    const auto res = client.post("/rows", nullptr);
-    terminator.join();
-    hold.abort();
+    const auto res = post_and_terminate_the_waiter(client, lock_key);
 
     EXPECT_EQ(res.status(), keel::status::internal_server_error) << res;
     EXPECT_FALSE(res.header("Retry-After")) << "a write that may have happened must not invite a retry";
@@ -141,15 +147,8 @@ TEST_F(ErrorMappingTest, AConnectionLostBeforeCommitIs503WithRetryAfter) {
                  ")");  // terminated while waiting here
         return "inserted";
     });
-    pqxx::connection holder(postgres_environment::server().url());
-    pqxx::work hold(holder);
-    hold.exec("SELECT pg_advisory_xact_lock(" + std::to_string(lock_key) + ")");
-    std::thread terminator([] { terminate_the_waiter(lock_key); });
-
     keel::testing::client client(app_);
-    const auto res = client.post("/rows", nullptr);
-    terminator.join();
-    hold.abort();
+    const auto res = post_and_terminate_the_waiter(client, lock_key);
 
     EXPECT_EQ(res.status(), keel::status::service_unavailable) << res;
     EXPECT_EQ(res.header("Retry-After").value_or(""), "1");
