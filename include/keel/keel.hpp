@@ -5,6 +5,9 @@
 #include <keel/access_log.hpp>
 #include <keel/app.hpp>
 #include <keel/body.hpp>
+#include <keel/bytes.hpp>
+#include <keel/chrono.hpp>
+#include <keel/codec.hpp>
 #include <keel/command_line.hpp>
 #include <keel/database_error.hpp>
 #include <keel/dependency_overrides.hpp>
@@ -20,7 +23,6 @@
 #include <keel/middleware.hpp>
 #include <keel/model.hpp>
 #include <keel/offload.hpp>
-#include <keel/param_parser.hpp>
 #include <keel/path.hpp>
 #include <keel/pool_timeout.hpp>
 #include <keel/query.hpp>
@@ -37,5 +39,6 @@
 #include <keel/setting.hpp>
 #include <keel/status.hpp>
 #include <keel/task.hpp>
+#include <keel/uuid.hpp>
 #include <keel/validation_error.hpp>
 #include <keel/yield.hpp>

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <keel/codec.hpp>
+#include <keel/detail/for_each_macro.hpp>
+#include <keel/detail/json_node.hpp>
 #include <keel/detail/value_shape.hpp>
 #include <keel/validation_error.hpp>
 
@@ -8,7 +11,7 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,32 +37,35 @@
 ///   bool; `std::optional` fields may be missing or null, every other field is required;
 /// - keys the struct does not name are ignored.
 /// It defines `to_json` and `from_json`, so the type works everywhere nlohmann_json does, and
-/// maps database rows by column name (`session.all<T>(...)`, `one<T>`, `first<T>`).
-/// Place it inside the struct, after the members (like the nlohmann macro, up to 64 fields).
-#define KEEL_MODEL(Type, ...)                                                              \
-    using keel_model_tag = void;                                                           \
-    friend void to_json(nlohmann::json& keel_json, const Type& keel_model) {               \
-        keel_json = nlohmann::json::object();                                              \
-        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_WRITE, __VA_ARGS__))    \
-    }                                                                                      \
-    friend void keel_append_json(std::string& keel_out, const Type& keel_model) {          \
-        char keel_separator = '{';                                                         \
-        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_APPEND, __VA_ARGS__))   \
-        keel_out += keel_separator == '{' ? "{}" : "}";                                    \
-    }                                                                                      \
-    template <class KeelRow>                                                               \
-    friend void keel_from_row(const KeelRow& keel_row, Type& keel_model) {                 \
-        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_COLUMN, __VA_ARGS__))   \
-    }                                                                                      \
-    friend void from_json(const nlohmann::json& keel_json, Type& keel_model) {             \
-        ::keel::detail::model_reader keel_reader(keel_json);                               \
-        if (keel_reader.is_object()) {                                                     \
-            NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(KEEL_DETAIL_MODEL_READ, __VA_ARGS__)) \
-        }                                                                                  \
-        keel_reader.finish();                                                              \
+/// maps database rows by column name (`session.all<T>(...)`, `one<T>`, `first<T>`). Neither
+/// needs <nlohmann/json.hpp>: keel reads and writes models without nlohmann's templates. A field
+/// of a type keel does not know (one with nlohmann's own from_json/to_json) goes through
+/// nlohmann_json, and the file that uses it includes <nlohmann/json.hpp>.
+/// Place it inside the struct, after the members (like the nlohmann macro; up to 256 fields).
+#define KEEL_MODEL(Type, ...)                                                           \
+    using keel_model_tag = void;                                                        \
+    friend void to_json(nlohmann::json& keel_json, const Type& keel_model) {            \
+        std::string keel_text;                                                          \
+        keel_append_json(keel_text, keel_model);                                        \
+        ::keel::detail::assign_json_text(keel_json, keel_text);                         \
+    }                                                                                   \
+    friend void keel_append_json(std::string& keel_out, const Type& keel_model) {       \
+        char keel_separator = '{';                                                      \
+        KEEL_DETAIL_FOR_EACH(KEEL_DETAIL_MODEL_APPEND, __VA_ARGS__)                     \
+        keel_out += keel_separator == '{' ? "{}" : "}";                                 \
+    }                                                                                   \
+    template <class KeelRow>                                                            \
+    friend void keel_from_row(const KeelRow& keel_row, Type& keel_model) {              \
+        KEEL_DETAIL_FOR_EACH(KEEL_DETAIL_MODEL_COLUMN, __VA_ARGS__)                     \
+    }                                                                                   \
+    friend void from_json(const nlohmann::json& keel_json, Type& keel_model) {          \
+        ::keel::detail::model_reader keel_reader{::keel::detail::json_node(keel_json)}; \
+        if (keel_reader.is_object()) {                                                  \
+            KEEL_DETAIL_FOR_EACH(KEEL_DETAIL_MODEL_READ, __VA_ARGS__)                   \
+        }                                                                               \
+        keel_reader.finish();                                                           \
     }
 
-#define KEEL_DETAIL_MODEL_WRITE(field) ::keel::detail::write_field(keel_json, #field, keel_model.field);
 #define KEEL_DETAIL_MODEL_APPEND(field) \
     ::keel::detail::append_member(keel_out, keel_separator, "\"" #field "\":", keel_model.field);
 #define KEEL_DETAIL_MODEL_READ(field) keel_reader.read(#field, keel_model.field);
@@ -84,23 +90,44 @@ concept keel_model = requires {
     typename T::keel_model_tag;
 };
 
-template <class T>
-void write_field(nlohmann::json& out, const char* name, const T& value) {
-    if constexpr (value_shape<T>::optional) {
-        if (value) {
-            write_field(out, name, *value);
-        } else {
-            out[name] = nullptr;
-        }
-    } else {
-        out[name] = value;
+// Fills `out` with the JSON `text` keel wrote (a model's to_json).
+void assign_json_text(nlohmann::json& out, const std::string& text);
+
+// A type keel does not know is read and written by nlohmann_json. Json is a template parameter
+// only so that nlohmann's full header is needed where such a type is used, not by every file.
+template <class Json>
+concept complete_json = requires {
+    sizeof(Json);
+};
+
+template <class Json, class T>
+concept json_serialisable = complete_json<Json> && std::is_constructible_v<Json, const T&>;
+
+template <class T, class Json = nlohmann::json>
+void append_foreign_json(std::string& out, const T& value) {
+    static_assert(json_serialisable<Json, T>,
+                  "keel: a handler must return keel::response, void, or a value nlohmann_json can serialise: "
+                  "a KEEL_MODEL struct, a number, bool, string or std::vector/std::optional of those, or a "
+                  "type with nlohmann's to_json (then #include <nlohmann/json.hpp>)");
+    out += Json(value).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+template <class T, class Json = nlohmann::json>
+void read_foreign_json(const Json& value, T& out, const std::vector<std::string>& loc,
+                       std::vector<field_error>& errors) {
+    static_assert(complete_json<Json>,
+                  "keel: this type is read by nlohmann_json's from_json: #include <nlohmann/json.hpp> "
+                  "(or declare it with KEEL_MODEL)");
+    try {
+        value.get_to(out);
+    } catch (const typename Json::exception& e) {
+        errors.push_back({loc, e.what(), "type_error"});
     }
 }
 
 // Serialising a KEEL_MODEL straight into the response body, without building a json value
 // first: what makes returning a model about as cheap as returning a string.
 void append_json_string(std::string& out, std::string_view text);
-void append_json_double(std::string& out, double value);
 
 template <class T>
 void append_json(std::string& out, const T& value) {
@@ -110,14 +137,6 @@ void append_json(std::string& out, const T& value) {
         } else {
             out += "null";
         }
-    } else if constexpr (std::is_same_v<T, bool>) {
-        out += value ? "true" : "false";
-    } else if constexpr (std::is_integral_v<T>) {
-        char digits[24];
-        const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-        out.append(digits, end);
-    } else if constexpr (std::is_floating_point_v<T>) {
-        append_json_double(out, static_cast<double>(value));
     } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
                          std::is_same_v<T, const char*> || std::is_same_v<T, char*>) {
         append_json_string(out, value);
@@ -128,10 +147,16 @@ void append_json(std::string& out, const T& value) {
             append_json(out, value[i]);
         }
         out += ']';
+    } else if constexpr (mapped<T> && has_write_json<T>) {
+        codec<T>::write_json(out, value);
+    } else if constexpr (mapped<T>) {
+        std::string text;
+        codec<T>::format(text, value);
+        append_json_string(out, text);
     } else if constexpr (keel_model<T>) {
         keel_append_json(out, value);
     } else {
-        out += nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        append_foreign_json(out, value);
     }
 }
 
@@ -149,10 +174,32 @@ inline std::vector<std::string> child_loc(const std::vector<std::string>& loc, s
     return out;
 }
 
+// The strict readers behind read_value, compiled once: each returns the value, or records why
+// not (located at `loc`) and returns nothing.
+std::optional<bool> read_json_bool(json_node value, const std::vector<std::string>& loc,
+                                   std::vector<field_error>& errors);
+std::optional<std::int64_t> read_json_signed(json_node value, std::int64_t min, std::int64_t max, int bits,
+                                             const std::vector<std::string>& loc,
+                                             std::vector<field_error>& errors);
+std::optional<std::uint64_t> read_json_unsigned(json_node value, std::uint64_t max, int bits,
+                                                const std::vector<std::string>& loc,
+                                                std::vector<field_error>& errors);
+std::optional<double> read_json_number(json_node value, const std::vector<std::string>& loc,
+                                       std::vector<field_error>& errors);
+const std::string* read_json_string(json_node value, const std::vector<std::string>& loc,
+                                    std::vector<field_error>& errors);
+bool check_json_array(json_node value, const std::vector<std::string>& loc, std::vector<field_error>& errors);
+// A nested model's failures, moved into `errors` located under `loc`.
+void add_nested_errors(model_errors& nested, const std::vector<std::string>& loc,
+                       std::vector<field_error>& errors);
+void add_missing(std::vector<std::string> loc, std::vector<field_error>& errors);
+void add_parse_failure(const std::vector<std::string>& loc, parse_failure&& why,
+                       std::vector<field_error>& errors);
+
 // Reads `value` into `out` strictly; on failure appends to `errors` (located at `loc`) and
 // leaves `out` as it was.
 template <class T>
-void read_value(const nlohmann::json& value, T& out, const std::vector<std::string>& loc,
+void read_value(json_node value, T& out, const std::vector<std::string>& loc,
                 std::vector<field_error>& errors) {
     if constexpr (value_shape<T>::optional) {
         if (value.is_null()) {
@@ -164,33 +211,19 @@ void read_value(const nlohmann::json& value, T& out, const std::vector<std::stri
         read_value(value, inner, loc, errors);
         if (errors.size() == before) out = std::move(inner);
     } else if constexpr (std::is_same_v<T, bool>) {
-        if (!value.is_boolean())
-            return errors.push_back({loc, "value is not a valid boolean", "type_error.bool"});
-        out = *value.get_ptr<const bool*>();  // get_ptr: far cheaper to compile than get<>
+        if (auto v = read_json_bool(value, loc, errors)) out = *v;
+    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+        constexpr auto min = std::numeric_limits<T>::min(), max = std::numeric_limits<T>::max();
+        if (auto v = read_json_signed(value, min, max, sizeof(T) * 8, loc, errors)) out = static_cast<T>(*v);
     } else if constexpr (std::is_integral_v<T>) {
-        if (!value.is_number_integer()) {
-            return errors.push_back({loc, "value is not a valid integer", "type_error.integer"});
-        }
-        const auto* as_unsigned = value.get_ptr<const std::uint64_t*>();
-        const auto* as_signed = value.get_ptr<const std::int64_t*>();
-        const bool fits = as_unsigned
-                              ? *as_unsigned <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
-                              : std::in_range<T>(*as_signed);
-        if (!fits) {
-            return errors.push_back(
-                {loc, "value is out of range for a " + std::to_string(sizeof(T) * 8) + "-bit integer",
-                 "value_error.number.not_in_range"});
-        }
-        out = as_unsigned ? static_cast<T>(*as_unsigned) : static_cast<T>(*as_signed);
+        constexpr auto max = std::numeric_limits<T>::max();
+        if (auto v = read_json_unsigned(value, max, sizeof(T) * 8, loc, errors)) out = static_cast<T>(*v);
     } else if constexpr (std::is_floating_point_v<T>) {
-        if (!value.is_number())
-            return errors.push_back({loc, "value is not a valid float", "type_error.float"});
-        out = value.get<T>();
+        if (auto v = read_json_number(value, loc, errors)) out = static_cast<T>(*v);
     } else if constexpr (std::is_same_v<T, std::string>) {
-        if (!value.is_string()) return errors.push_back({loc, "str type expected", "type_error.str"});
-        out = value.get_ref<const std::string&>();
+        if (const auto* v = read_json_string(value, loc, errors)) out = *v;
     } else if constexpr (value_shape<T>::list) {
-        if (!value.is_array()) return errors.push_back({loc, "value is not a valid list", "type_error.list"});
+        if (!check_json_array(value, loc, errors)) return;
         T items;
         items.reserve(value.size());
         const auto before = errors.size();
@@ -200,56 +233,53 @@ void read_value(const nlohmann::json& value, T& out, const std::vector<std::stri
             items.push_back(std::move(item));
         }
         if (errors.size() == before) out = std::move(items);
+    } else if constexpr (mapped<T>) {  // a type of its own (a uuid, a time): a JSON string
+        const auto* text = read_json_string(value, loc, errors);
+        if (!text) return;
+        parse_failure why;
+        if (auto parsed = codec<T>::parse(*text, why)) {
+            out = std::move(*parsed);
+        } else {
+            add_parse_failure(loc, std::move(why), errors);
+        }
     } else if constexpr (keel_model<T>) {
         try {
             T parsed{};
-            from_json(value, parsed);
+            from_json(value.json(), parsed);
             out = std::move(parsed);
         } catch (model_errors& nested) {
-            for (auto& e : nested.errors()) {
-                auto full = loc;
-                full.insert(full.end(), e.loc.begin(), e.loc.end());
-                errors.push_back({std::move(full), std::move(e.msg), std::move(e.type)});
-            }
+            add_nested_errors(nested, loc, errors);
         }
     } else {
-        try {
-            value.get_to(out);
-        } catch (const nlohmann::json::exception& e) {
-            errors.push_back({loc, e.what(), "type_error"});
-        }
+        read_foreign_json(value.json(), out, loc, errors);
     }
 }
 
 /// The reading half of KEEL_MODEL: reads each named field, collecting every failure.
 class model_reader {
 public:
-    explicit model_reader(const nlohmann::json& json) : json_(json) {
-        if (!json_.is_object()) errors_.push_back({{}, "value is not a valid dict", "type_error.dict"});
-    }
+    explicit model_reader(json_node json);
 
     bool is_object() const noexcept { return json_.is_object(); }
 
     template <class T>
     void read(const char* name, T& out) {
-        const auto it = json_.find(name);
-        if (it == json_.end()) {
+        const auto member = json_.member(name);
+        if (!member) {
             if constexpr (value_shape<T>::optional) {
                 out.reset();
             } else {
-                errors_.push_back({{name}, "field required", "value_error.missing"});
+                add_missing({name}, errors_);
             }
             return;
         }
-        read_value(*it, out, {name}, errors_);
+        read_value(*member, out, {name}, errors_);
     }
 
-    void finish() {
-        if (!errors_.empty()) throw model_errors(std::move(errors_));
-    }
+    void finish();
 
 private:
-    const nlohmann::json& json_;
+    json_node json_;
     std::vector<field_error> errors_;
 };
 

@@ -1,7 +1,8 @@
 #pragma once
 
+#include <keel/codec.hpp>
+#include <keel/detail/type_name.hpp>
 #include <keel/detail/value_shape.hpp>
-#include <keel/param_parser.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -20,7 +21,10 @@ std::size_t result_affected(const result_data& r) noexcept;
 // The text of a field, or nullopt for NULL; throws std::out_of_range for an unknown column.
 std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::string_view column);
 std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::size_t column);
-[[noreturn]] void throw_column_error(std::string_view column, std::string_view text, std::string_view why);
+// "keel: column created_at ('2026-13-01 …') does not map to a std::chrono::sys_time<…>: why".
+// `text` is nullopt for NULL.
+[[noreturn]] void throw_column_error(std::string_view column, std::optional<std::string_view> text,
+                                     std::string_view type, std::string_view why);
 }  // namespace detail
 
 /// One row of a result, read by column name (or index) into C++ types: integers, floating
@@ -39,8 +43,8 @@ public:
             return T(convert<typename T::value_type>(column_name(column), *text));
         } else {
             if (!text)
-                detail::throw_column_error(column_name(column), "NULL",
-                                           "is NULL; read it as a std::optional");
+                detail::throw_column_error(column_name(column), std::nullopt, detail::type_name<T>(),
+                                           "the column is NULL: read it as a std::optional");
             return convert<T>(column_name(column), *text);
         }
     }
@@ -57,9 +61,12 @@ private:
 
     template <class T>
     static T convert(const std::string& column, std::string_view text) {
+        static_assert(
+            mapped<T>,
+            "keel: no codec<T> for this column type; read a type keel maps, or specialise keel::codec<T>");
         parse_failure why;
-        auto value = param_parser<T>::parse(text, why);
-        if (!value) detail::throw_column_error(column, text, why.msg);
+        auto value = detail::parse_column<T>(text, why);
+        if (!value) detail::throw_column_error(column, text, detail::type_name<T>(), why.msg);
         return std::move(*value);
     }
 

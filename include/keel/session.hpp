@@ -28,32 +28,26 @@ struct session_options {
 namespace detail {
 struct outer_transaction;  // one connection's transaction that sessions join; src/outer_transaction.hpp
 
-/// A floating-point parameter as the shortest text that reads back as the same value
-/// (`1e-09`, not `0.000000`); infinities and NaN as PostgreSQL spells them.
-std::string format_param(double value);
-std::string format_param(float value);
-
+// A statement parameter as PostgreSQL reads it: codec<T>::format's text, or NULL.
 template <class T>
 std::optional<std::string> to_param(const T& value) {
     if constexpr (std::is_same_v<T, std::nullptr_t>) {
         return std::nullopt;
     } else if constexpr (is_std_optional<T>::value) {
         return value ? to_param(*value) : std::nullopt;
-    } else if constexpr (std::is_same_v<T, bool>) {
-        return std::string(value ? "true" : "false");
-    } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-        return format_param(value);
-    } else if constexpr (std::is_arithmetic_v<T>) {
-        static_assert(
-            !std::is_same_v<T, char> && !std::is_same_v<T, signed char> &&
-                !std::is_same_v<T, unsigned char> && !std::is_same_v<T, long double>,
-            "keel: a statement parameter of type char is ambiguous (a letter or a number?): pass a "
-            "std::string or an integer; long double has no lossless PostgreSQL type: pass a double");
-        return std::to_string(value);
+    } else if constexpr (character<T>) {
+        static_assert(sizeof(T) == 0,
+                      "keel: a statement parameter of type char is ambiguous (a letter or a number?): pass a "
+                      "std::string or a sized integer");
+        return std::nullopt;
+    } else if constexpr (mapped<T>) {
+        std::string text;
+        codec<T>::format(text, value);
+        return text;
     } else {
-        static_assert(
-            std::is_convertible_v<const T&, std::string_view>,
-            "keel: a statement parameter is a number, bool, string, std::optional of those, or nullptr");
+        static_assert(std::is_convertible_v<const T&, std::string_view>,
+                      "keel: a statement parameter is a type keel maps (a number, bool, string, keel::uuid, "
+                      "time point, ...), a std::optional of one, or nullptr; or specialise keel::codec<T>");
         return std::string(std::string_view(value));
     }
 }

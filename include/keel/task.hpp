@@ -1,6 +1,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -26,6 +27,11 @@ struct task_promise_base {
         }
         void await_resume() const noexcept {}
     };
+
+    // Frames come from a per-thread cache of recently freed ones (src/http/task.cpp): a request
+    // through a coroutine handler makes several frames, and a malloc/free pair for each showed.
+    static void* operator new(std::size_t size);
+    static void operator delete(void* frame, std::size_t size) noexcept;
 
     std::suspend_always initial_suspend() const noexcept { return {}; }  // lazy: runs when awaited
     final_awaiter final_suspend() const noexcept { return {}; }

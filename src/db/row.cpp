@@ -47,9 +47,13 @@ std::optional<std::string_view> result_field(const result_data& r, std::size_t r
     return field_text(r, row, static_cast<int>(column));
 }
 
-void throw_column_error(std::string_view column, std::string_view text, std::string_view why) {
-    throw std::runtime_error("keel: column " + std::string(column) + " ('" + std::string(text.substr(0, 64)) +
-                             "') does not map: " + std::string(why));
+void throw_column_error(std::string_view column, std::optional<std::string_view> text, std::string_view type,
+                        std::string_view why) {
+    constexpr std::size_t shown = 64;  // enough to recognise the value, not a whole document
+    std::string quoted = "NULL";
+    if (text) quoted = "'" + std::string(text->substr(0, shown)) + (text->size() > shown ? "…'" : "'");
+    throw std::runtime_error("keel: column " + std::string(column) + " (" + quoted + ") does not map to " +
+                             std::string(type) + ": " + std::string(why));
 }
 
 }  // namespace detail

@@ -16,28 +16,6 @@
 
 namespace keel {
 
-namespace detail {
-
-namespace {
-template <class F>
-std::string shortest_text(F value) {
-    if (std::isnan(value)) return "NaN";
-    if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
-    char text[64];
-    const auto [end, ec] = std::to_chars(text, text + sizeof text, value);  // shortest round trip
-    return std::string(text, ec == std::errc{} ? end : text);
-}
-}  // namespace
-
-std::string format_param(double value) {
-    return shortest_text(value);
-}
-std::string format_param(float value) {
-    return shortest_text(value);
-}
-
-}  // namespace detail
-
 namespace {
 
 // PostgreSQL's text cannot hold a NUL, and libpq would cut the value at it: refuse instead of

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 namespace keel {
 
@@ -16,10 +17,6 @@ bool check_text(std::string_view text, const std::vector<std::string>& loc,
     errors.push_back(
         {loc, "value contains a NUL character, which cannot be stored as text", "value_error.nul"});
     return false;
-}
-
-void add_missing(std::vector<std::string> loc, std::vector<field_error>& errors) {
-    errors.push_back({std::move(loc), "field required", "value_error.missing"});
 }
 
 std::vector<std::string_view> query_values(const request& req, std::string_view name) {
@@ -109,8 +106,8 @@ std::string strip_json_prefix(std::string_view what) {
 
 }  // namespace
 
-std::optional<nlohmann::json> parse_json_body(const request& req, bool body_optional, bool& present,
-                                              std::vector<field_error>& errors) {
+std::optional<json_document> parse_json_body(const request& req, bool body_optional, bool& present,
+                                             std::vector<field_error>& errors) {
     const auto& text = req.body();
     present = !text.empty();
     if (!present) {
@@ -124,9 +121,9 @@ std::optional<nlohmann::json> parse_json_body(const request& req, bool body_opti
              "value_error.content_type"});
         return std::nullopt;
     }
-    std::optional<nlohmann::json> parsed;
+    nlohmann::json parsed;
     try {
-        parsed.emplace(nlohmann::json::parse(text));
+        parsed = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
         errors.push_back(
             {{"body", std::to_string(e.byte)}, strip_json_prefix(e.what()), "value_error.jsondecode"});
@@ -137,17 +134,18 @@ std::optional<nlohmann::json> parse_json_body(const request& req, bool body_opti
     }
     // JSON text carries a NUL only as the escape \u0000 (a raw one does not parse): without
     // one, there is nothing to look for.
-    if (text.find("\\u0000") == std::string::npos) return parsed;
-    const auto before = errors.size();
-    find_nul_strings(*parsed, errors);
-    if (errors.size() != before) return std::nullopt;
-    return parsed;
+    if (text.find("\\u0000") != std::string::npos) {
+        const auto before = errors.size();
+        find_nul_strings(parsed, errors);
+        if (errors.size() != before) return std::nullopt;
+    }
+    return json_document(std::move(parsed));
 }
 
-void add_json_conversion_error(const nlohmann::json::exception& e, std::vector<field_error>& errors) {
-    const std::string msg = strip_json_prefix(e.what());
+void add_json_conversion_error(int id, const char* what, std::vector<field_error>& errors) {
+    const std::string msg = strip_json_prefix(what);
     // nlohmann names the missing key but not the path of a wrongly typed value.
-    if (e.id == 403) {  // out_of_range.403: key 'email' not found
+    if (id == 403) {  // out_of_range.403: key 'email' not found
         const auto open = msg.find('\'');
         const auto close = msg.rfind('\'');
         if (open != std::string::npos && close > open) {
@@ -155,7 +153,7 @@ void add_json_conversion_error(const nlohmann::json::exception& e, std::vector<f
             return;
         }
     }
-    const bool is_type_error = e.id >= 300 && e.id < 400;
+    const bool is_type_error = id >= 300 && id < 400;
     errors.push_back({{"body"}, msg, is_type_error ? "type_error" : "value_error"});
 }
 

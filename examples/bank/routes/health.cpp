@@ -6,6 +6,7 @@
 #include <keel/task.hpp>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 namespace bank {
 

@@ -9,6 +9,7 @@
 // compiled once, in src/pipeline/.
 
 #include <keel/body.hpp>
+#include <keel/codec.hpp>
 #include <keel/depends.hpp>
 #include <keel/detail/dependency_graph.hpp>
 #include <keel/detail/request_scope.hpp>
@@ -17,7 +18,6 @@
 #include <keel/detail/value_shape.hpp>
 #include <keel/header.hpp>
 #include <keel/model.hpp>
-#include <keel/param_parser.hpp>
 #include <keel/path.hpp>
 #include <keel/query.hpp>
 #include <keel/request.hpp>
@@ -27,7 +27,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,12 +57,13 @@ std::optional<E> convert_value(std::string_view text, const std::vector<std::str
                                std::vector<field_error>& errors) {
     if (!check_text(text, loc, errors)) return std::nullopt;
     parse_failure why;
-    auto value = param_parser<E>::parse(text, why);
-    if (!value) errors.push_back({loc, std::move(why.msg), std::move(why.type)});
+    static_assert(mapped<E>,
+                  "keel: no codec<T> for this parameter type; use an integer, floating point, bool, "
+                  "std::string, std::string_view or another type keel maps, or specialise keel::codec<T>");
+    auto value = codec<E>::parse(text, why);
+    if (!value) add_parse_failure(loc, std::move(why), errors);
     return value;
 }
-
-void add_missing(std::vector<std::string> loc, std::vector<field_error>& errors);
 
 // Converts the values found for one parameter (0, 1 or several) into T, which may be an
 // optional, a vector, or a plain type with or without a default.
@@ -106,10 +107,32 @@ std::optional<std::string_view> path_value(const request& req, std::string_view 
 
 // Checks Content-Type and parses the body; nullopt (with errors) when it is not usable JSON,
 // or holds a string PostgreSQL cannot store. `present` says whether there was a body at all.
-std::optional<nlohmann::json> parse_json_body(const request& req, bool body_optional, bool& present,
-                                              std::vector<field_error>& errors);
-// Turns nlohmann's conversion error into a field_error located under "body".
-void add_json_conversion_error(const nlohmann::json::exception& e, std::vector<field_error>& errors);
+std::optional<json_document> parse_json_body(const request& req, bool body_optional, bool& present,
+                                             std::vector<field_error>& errors);
+// Turns nlohmann's conversion error (its id and what()) into a field_error located under "body".
+void add_json_conversion_error(int id, const char* what, std::vector<field_error>& errors);
+
+// keel reads these itself (strictly, every failing field named); any other type goes through
+// nlohmann_json's from_json.
+template <class T>
+struct keel_json_readable : std::bool_constant<mapped<T> || keel_model<T>> {};
+template <class T>
+struct keel_json_readable<std::optional<T>> : keel_json_readable<T> {};
+template <class T, class A>
+struct keel_json_readable<std::vector<T, A>> : keel_json_readable<T> {};
+
+// A body of a type keel does not know, through nlohmann's get<> (Json: see read_foreign_json).
+template <class T, class Json = nlohmann::json>
+void read_foreign_body(Json& json, std::optional<T>& out, std::vector<field_error>& errors) {
+    static_assert(complete_json<Json>,
+                  "keel: a body<T> of a type that is not a KEEL_MODEL is read by nlohmann_json's from_json: "
+                  "#include <nlohmann/json.hpp>");
+    try {
+        out.emplace(json.template get<T>());
+    } catch (const typename Json::exception& e) {
+        add_json_conversion_error(e.id, e.what(), errors);
+    }
+}
 
 // A value bound from the request itself, as the dependency graph sees it: an app-scoped
 // factory that asks for one is a captive dependency.
@@ -235,25 +258,18 @@ struct binder<body<T>> {
             }
             return;
         }
-        try {
-            // nlohmann 3.11 has no std::optional support: convert the element, then wrap it.
-            using element = typename shape::element;
-            if constexpr (keel_model<element>) {
-                element value{};
-                from_json(*json, value);  // the model's own reader: no trip through nlohmann's get<>
-                out.emplace(T(std::move(value)));
-            } else if constexpr (shape::optional) {
-                out.emplace(T(json->template get<element>()));
-            } else {
-                out.emplace(json->template get<T>());
-            }
-        } catch (model_errors& e) {  // a KEEL_MODEL: every failing field, located
-            for (auto& f : e.errors()) {
-                f.loc.insert(f.loc.begin(), "body");
-                errors.push_back(std::move(f));
-            }
-        } catch (const nlohmann::json::exception& e) {
-            add_json_conversion_error(e, errors);
+        using element = typename shape::element;
+        if constexpr (keel_json_readable<element>::value) {
+            element value{};
+            const auto before = errors.size();
+            read_value(json->root(), value, {"body"}, errors);
+            if (errors.size() == before) out.emplace(T(std::move(value)));
+        } else if constexpr (std::is_same_v<element, nlohmann::json>) {
+            out.emplace(T(std::move(json->value())));
+        } else {
+            std::optional<element> value;
+            read_foreign_body(json->value(), value, errors);
+            if (value) out.emplace(T(std::move(*value)));
         }
     }
     static body<T>&& take(slot& s) { return std::move(*s); }

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -29,9 +28,6 @@ response make_response(R&& value, keel::status success) {
     if constexpr (std::is_same_v<D, response>) {
         return std::forward<R>(value);
     } else {
-        static_assert(std::is_constructible_v<nlohmann::json, R&&>,
-                      "keel: a handler must return keel::response, void, or a value nlohmann_json can "
-                      "serialise (give your type a to_json, e.g. with NLOHMANN_DEFINE_TYPE_INTRUSIVE)");
         std::string body;
         append_json(body, value);  // models and plain values directly; anything else through nlohmann
         return response(success, std::move(body), "application/json");

@@ -1,5 +1,5 @@
 // A query parameter of a type nothing knows how to parse from text.
-// expect: keel: no param_parser<T> for this parameter type
+// expect: keel: no codec<T> for this parameter type
 #include <keel/app.hpp>
 
 struct color {

@@ -1,0 +1,67 @@
+#include <keel/uuid.hpp>
+
+#include <cstring>
+#include <functional>
+
+namespace keel {
+
+namespace {
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Where the canonical form has its hyphens.
+bool hyphen_at(std::size_t i) noexcept { return i == 8 || i == 13 || i == 18 || i == 23; }
+
+}  // namespace
+
+std::optional<uuid> uuid::parse(std::string_view text) noexcept {
+    if (text.size() == 38 && text.front() == '{' && text.back() == '}') text = text.substr(1, 36);
+    const bool hyphenated = text.size() == 36;
+    if (!hyphenated && text.size() != 32) return std::nullopt;
+    bytes_type bytes{};
+    std::size_t digit = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (hyphenated && hyphen_at(i)) {
+            if (text[i] != '-') return std::nullopt;
+            continue;
+        }
+        const int v = hex_value(text[i]);
+        if (v < 0) return std::nullopt;
+        bytes[digit / 2] = static_cast<std::uint8_t>(digit % 2 ? bytes[digit / 2] | v : v << 4);
+        ++digit;
+    }
+    return uuid(bytes);
+}
+
+std::string uuid::to_string() const {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(36);
+    for (std::size_t i = 0; i < bytes_.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+        out += hex[bytes_[i] >> 4];
+        out += hex[bytes_[i] & 0xf];
+    }
+    return out;
+}
+
+std::optional<uuid> codec<uuid>::parse(std::string_view text, parse_failure& why) {
+    auto id = uuid::parse(text);
+    if (!id) why = {"value is not a valid uuid", "type_error.uuid"};
+    return id;
+}
+
+void codec<uuid>::format(std::string& out, const uuid& value) { out += value.to_string(); }
+
+}  // namespace keel
+
+std::size_t std::hash<keel::uuid>::operator()(const keel::uuid& id) const noexcept {
+    std::uint64_t halves[2];
+    std::memcpy(halves, id.bytes().data(), sizeof halves);
+    return std::hash<std::uint64_t>{}(halves[0] ^ (halves[1] * 0x9e3779b97f4a7c15ULL));
+}

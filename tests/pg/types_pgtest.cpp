@@ -1,0 +1,231 @@
+// keel's own types against a real PostgreSQL: what PostgreSQL reads from keel's parameters, and
+// what keel reads back from its columns, for the edge values of each type.
+#include <keel/bytes.hpp>
+#include <keel/chrono.hpp>
+#include <keel/session.hpp>
+#include <keel/uuid.hpp>
+
+#include <gtest/gtest.h>
+#include <keel/app.hpp>
+#include <keel/get_session.hpp>
+#include <keel/model.hpp>
+#include <keel/testing/client.hpp>
+#include <keel/testing/postgres_environment.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+using keel::testing::postgres_environment;
+using namespace std::chrono;
+using namespace std::chrono_literals;
+using micro_time = sys_time<microseconds>;
+
+namespace {
+
+struct typed_row {
+    std::int64_t id;
+    keel::uuid key;
+    micro_time created_at;
+    micro_time local_at;  // a `timestamp` column: read as UTC
+    year_month_day day;
+    keel::bytes payload;
+    std::optional<micro_time> deleted_at;
+    KEEL_MODEL(typed_row, id, key, created_at, local_at, day, payload, deleted_at)
+};
+
+class TypesTest : public ::testing::Test {
+protected:
+    TypesTest() {
+        keel::engine_options options;
+        options.url = postgres_environment::server().url();
+        options.pool_size = 2;
+        engine_ = std::make_unique<keel::engine>(options);
+        keel::session db(*engine_);
+        db.exec("DROP TABLE IF EXISTS typed");
+        db.exec(
+            "CREATE TABLE typed (id bigserial PRIMARY KEY, key uuid NOT NULL, created_at timestamptz NOT "
+            "NULL, "
+            "local_at timestamp NOT NULL, day date NOT NULL, payload bytea NOT NULL, deleted_at "
+            "timestamptz)");
+        db.commit();
+    }
+
+    keel::session session() { return keel::session(*engine_); }
+
+    // What PostgreSQL makes of a parameter, as its own text in UTC.
+    template <class T>
+    std::string seen_by_postgres(const T& value, const std::string& type) {
+        auto db = session();
+        db.exec("SET LOCAL TIME ZONE 'UTC'");
+        return db.scalar<std::string>("SELECT $1::" + type + "::text", value);
+    }
+
+    std::unique_ptr<keel::engine> engine_;
+};
+
+const auto sample_key = *keel::uuid::parse("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+
+keel::bytes every_byte() {
+    keel::bytes all(256);
+    for (int i = 0; i < 256; ++i) all[static_cast<std::size_t>(i)] = static_cast<std::byte>(i);
+    return all;
+}
+
+}  // namespace
+
+TEST_F(TypesTest, PostgresReadsTimestampParametersExactly) {
+    EXPECT_EQ(
+        seen_by_postgres(micro_time(sys_days(2024y / 2 / 29) + 23h + 59min + 59s + 999999us), "timestamptz"),
+        "2024-02-29 23:59:59.999999+00");
+    EXPECT_EQ(seen_by_postgres(micro_time(sys_days(1970y / 1 / 1) - 1us), "timestamptz"),
+              "1969-12-31 23:59:59.999999+00");
+    EXPECT_EQ(seen_by_postgres(sys_seconds(sys_days(1000y / 1 / 1)), "timestamptz"),
+              "1000-01-01 00:00:00+00");
+    EXPECT_EQ(seen_by_postgres(sys_days(9999y / 12 / 31), "timestamp"), "9999-12-31 00:00:00");
+    EXPECT_EQ(seen_by_postgres(year_month_day(2024y / 2 / 29), "date"), "2024-02-29");
+    EXPECT_EQ(seen_by_postgres(year_month_day(year(1) / 1 / 1), "date"), "0001-01-01");
+}
+
+TEST_F(TypesTest, PostgresReadsUuidAndByteaParametersExactly) {
+    EXPECT_EQ(seen_by_postgres(sample_key, "uuid"), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    EXPECT_EQ(seen_by_postgres(keel::uuid(), "uuid"), "00000000-0000-0000-0000-000000000000");
+    auto db = session();
+    EXPECT_EQ(db.scalar<std::int64_t>("SELECT length($1::bytea)", every_byte()), 256);
+    EXPECT_EQ(db.scalar<std::int64_t>("SELECT get_byte($1::bytea, 255)", every_byte()), 255);
+    EXPECT_EQ(db.scalar<std::int64_t>("SELECT length($1::bytea)", keel::bytes{}), 0);
+}
+
+TEST_F(TypesTest, EveryColumnRoundTripsIntoAModelAndOutAsJson) {
+    const micro_time created = sys_days(1969y / 7 / 20) + 20h + 17min + 40s + 1us;
+    const micro_time local = sys_days(2024y / 2 / 29) + 12h;
+    {
+        auto db = session();
+        db.exec(
+            "INSERT INTO typed (key, created_at, local_at, day, payload, deleted_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            sample_key, created, local, year_month_day(2024y / 2 / 29), every_byte(),
+            std::optional<micro_time>());
+        db.commit();
+    }
+    auto db = session();
+    db.exec("SET LOCAL TIME ZONE 'Asia/Kolkata'");  // the server writes +05:30 offsets: the same instants
+    const auto row = db.one<typed_row>("SELECT * FROM typed");
+    EXPECT_EQ(row.key, sample_key);
+    EXPECT_EQ(row.created_at, created);
+    EXPECT_EQ(row.local_at, local);
+    EXPECT_EQ(row.day, 2024y / 2 / 29);
+    EXPECT_EQ(row.payload, every_byte());
+    EXPECT_FALSE(row.deleted_at);
+
+    std::string json;
+    keel::detail::append_json(json, row);
+    EXPECT_NE(json.find(R"("created_at":"1969-07-20T20:17:40.000001Z")"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("local_at":"2024-02-29T12:00:00Z")"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("key":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("payload":"AAECAwQF)"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("deleted_at":null)"), std::string::npos) << json;
+}
+
+TEST_F(TypesTest, HistoricalOffsetsToTheSecondAreRead) {
+    auto db = session();
+    db.exec("SET LOCAL TIME ZONE 'Europe/Amsterdam'");  // +00:19:32 in 1900
+    const auto text = db.scalar<std::string>("SELECT '1900-01-01 00:00:00Z'::timestamptz::text");
+    EXPECT_EQ(text, "1900-01-01 00:19:32+00:19:32");
+    EXPECT_EQ(db.scalar<micro_time>("SELECT '1900-01-01 00:00:00Z'::timestamptz"),
+              micro_time(sys_days(1900y / 1 / 1)));
+}
+
+TEST_F(TypesTest, ColumnsThatDoNotMapSayWhichColumnWhatTextAndWhy) {
+    auto db = session();
+    try {
+        db.scalar<micro_time>("SELECT 'infinity'::timestamptz AS ends");
+        FAIL() << "infinity was read";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("column #0"), std::string::npos) << what;
+        EXPECT_NE(what.find("'infinity'"), std::string::npos) << what;
+        EXPECT_NE(what.find("no std::chrono value"), std::string::npos) << what;
+    }
+    try {
+        db.one<typed_row>(
+            "SELECT 1::bigint AS id, gen_random_uuid() AS key, now() AS created_at, "
+            "now()::timestamp AS local_at, NULL::date AS day, ''::bytea AS payload, "
+            "NULL::timestamptz AS deleted_at");
+        FAIL() << "NULL was read into a non-optional field";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("column day (NULL)"), std::string::npos) << what;
+        EXPECT_NE(what.find("std::optional"), std::string::npos) << what;
+    }
+    try {
+        db.scalar<sys_seconds>("SELECT '2026-12-02 01:02:03.5+00'::timestamptz");
+        FAIL() << "a fraction was dropped";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("precision"), std::string::npos) << e.what();
+    }
+}
+
+namespace {
+struct sku {  // docs/database.md's example of a user's own codec, here as parameter and column
+    std::string code;
+};
+}  // namespace
+
+template <>
+struct keel::codec<sku> {
+    static std::optional<sku> parse(std::string_view text, keel::parse_failure& why) {
+        if (text.size() < 3 || text.find('-') == std::string_view::npos) {
+            why = {"value is not a SKU (ABC-123)", "value_error.sku"};
+            return std::nullopt;
+        }
+        return sku{std::string(text)};
+    }
+    static void format(std::string& out, const sku& value) { out += value.code; }
+};
+
+TEST_F(TypesTest, AUsersOwnCodecServesParametersAndColumns) {
+    auto db = session();
+    EXPECT_EQ(db.scalar<sku>("SELECT lower($1::text)", sku{"ABC-123"}).code, "abc-123");
+    EXPECT_THROW(db.scalar<sku>("SELECT 'no'"), std::runtime_error);
+}
+
+TEST_F(TypesTest, HandlersTakeAndGiveTypedValuesThroughTheBinders) {
+    keel::app app;
+    keel::engine_options options;
+    options.url = postgres_environment::server().url();
+    app.provide<keel::engine>(keel::scope::app,
+                              [options] { return std::make_shared<keel::engine>(options); });
+    app.provide<keel::session_factory>(keel::scope::app,
+                                       [](keel::engine& e) { return keel::session_factory{e}; });
+    app.post("/typed", [](keel::body<typed_row> in, keel::depends<keel::get_session> db) {
+        return db->one<typed_row>(
+            "INSERT INTO typed (key, created_at, local_at, day, payload, deleted_at) VALUES ($1, $2, $3, $4, "
+            "$5, $6) "
+            "RETURNING *",
+            in->key, in->created_at, in->local_at, in->day, in->payload, in->deleted_at);
+    });
+    app.get("/typed/{key}", [](keel::path<keel::uuid> key, keel::depends<keel::get_session> db) {
+        return db->all<typed_row>("SELECT * FROM typed WHERE key = $1", *key);
+    });
+    keel::testing::client c{app};
+    const nlohmann::json in = {{"id", 0},
+                               {"key", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"},
+                               {"created_at", "2026-12-02T09:30:00.123456+01:00"},
+                               {"local_at", "2026-12-02T09:30:00Z"},
+                               {"day", "2026-12-02"},
+                               {"payload", "3q2+7w=="},
+                               {"deleted_at", nullptr}};
+    const auto created = c.post("/typed", in);
+    ASSERT_EQ(created.status(), keel::status::ok) << created;
+    EXPECT_EQ(created.json()["created_at"], "2026-12-02T08:30:00.123456Z");
+    EXPECT_EQ(created.json()["payload"], "3q2+7w==");
+    const auto found = c.get("/typed/a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    ASSERT_EQ(found.status(), keel::status::ok) << found;
+    ASSERT_EQ(found.json().size(), 1u);
+    EXPECT_EQ(found.json()[0]["key"], "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    EXPECT_EQ(found.json()[0]["day"], "2026-12-02");
+    EXPECT_EQ(c.get("/typed/not-a-uuid").status(), keel::status::unprocessable_entity);
+}
