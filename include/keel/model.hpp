@@ -233,6 +233,10 @@ void read_value(json_node value, T& out, const std::vector<std::string>& loc,
             items.push_back(std::move(item));
         }
         if (errors.size() == before) out = std::move(items);
+    } else if constexpr (std::is_same_v<T, std::string_view>) {
+        static_assert(!std::is_same_v<T, std::string_view>,
+                      "keel: a std::string_view read from JSON would view a document that is gone once the "
+                      "request is bound: use std::string");
     } else if constexpr (mapped<T>) {  // a type of its own (a uuid, a time): a JSON string
         const auto* text = read_json_string(value, loc, errors);
         if (!text) return;
