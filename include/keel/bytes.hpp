@@ -22,9 +22,7 @@ public:
     /// The bytes of `text`, as they are.
     static bytes from_string(std::string_view text);
 
-    std::string_view as_string() const noexcept {
-        return {reinterpret_cast<const char*>(data()), size()};
-    }
+    std::string_view as_string() const noexcept { return {reinterpret_cast<const char*>(data()), size()}; }
 };
 
 /// Base64 (RFC 4648 §4, with padding); nullopt for text that is not exactly that.
@@ -35,8 +33,8 @@ template <>
 struct codec<bytes> {
     static std::optional<bytes> parse(std::string_view text, parse_failure& why);        // base64
     static std::optional<bytes> from_column(std::string_view text, parse_failure& why);  // \x hex
-    static void format(std::string& out, const bytes& value);                             // \x hex
-    static void write_json(std::string& out, const bytes& value);                         // "base64"
+    static void format(std::string& out, const bytes& value);                            // \x hex
+    static void write_json(std::string& out, const bytes& value);                        // "base64"
 };
 
 }  // namespace keel

@@ -71,7 +71,9 @@ struct codec<std::chrono::year_month_day> {
     static std::optional<std::chrono::year_month_day> parse(std::string_view text, parse_failure& why) {
         return detail::parse_date(text, why);
     }
-    static void format(std::string& out, std::chrono::year_month_day value) { detail::format_date(out, value); }
+    static void format(std::string& out, std::chrono::year_month_day value) {
+        detail::format_date(out, value);
+    }
 };
 
 }  // namespace keel

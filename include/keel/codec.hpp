@@ -46,14 +46,17 @@ struct codec {
 
 /// Whether codec<T> has been specialised.
 template <class T>
-concept mapped = !requires { typename codec<T>::keel_no_codec; };
+concept mapped = !requires {
+    typename codec<T>::keel_no_codec;
+};
 
 namespace detail {
 // The number codecs' work, compiled once (src/http/codec.cpp): `bits` names the width in the
 // out-of-range message.
 std::optional<std::int64_t> parse_signed(std::string_view text, std::int64_t min, std::int64_t max, int bits,
                                          parse_failure& why);
-std::optional<std::uint64_t> parse_unsigned(std::string_view text, std::uint64_t max, int bits, parse_failure& why);
+std::optional<std::uint64_t> parse_unsigned(std::string_view text, std::uint64_t max, int bits,
+                                            parse_failure& why);
 void format_signed(std::string& out, std::int64_t value);
 void format_unsigned(std::string& out, std::uint64_t value);
 template <std::floating_point T>
@@ -67,8 +70,8 @@ void append_json_double(std::string& out, double value);
 
 template <class T>
 concept character = std::same_as<T, char> || std::same_as<T, signed char> || std::same_as<T, unsigned char> ||
-                    std::same_as<T, wchar_t> || std::same_as<T, char8_t> || std::same_as<T, char16_t> ||
-                    std::same_as<T, char32_t>;
+    std::same_as<T, wchar_t> || std::same_as<T, char8_t> || std::same_as<T, char16_t> ||
+    std::same_as<T, char32_t>;
 }  // namespace detail
 
 /// Integers of any width; a text out of the type's range is refused, never wrapped. char types
@@ -117,7 +120,9 @@ struct codec<bool> {
 
 template <>
 struct codec<std::string> {
-    static std::optional<std::string> parse(std::string_view text, parse_failure&) { return std::string(text); }
+    static std::optional<std::string> parse(std::string_view text, parse_failure&) {
+        return std::string(text);
+    }
     static void format(std::string& out, const std::string& value) { out += value; }
 };
 
@@ -136,7 +141,9 @@ concept has_from_column = requires(std::string_view text, parse_failure& why) {
 };
 
 template <class T>
-concept has_write_json = requires(std::string& out, const T& value) { codec<T>::write_json(out, value); };
+concept has_write_json = requires(std::string& out, const T& value) {
+    codec<T>::write_json(out, value);
+};
 
 /// T read from PostgreSQL's text output.
 template <class T>

@@ -41,7 +41,7 @@
 /// needs <nlohmann/json.hpp>: keel reads and writes models without nlohmann's templates. A field
 /// of a type keel does not know (one with nlohmann's own from_json/to_json) goes through
 /// nlohmann_json, and the file that uses it includes <nlohmann/json.hpp>.
-/// Place it inside the struct, after the members (like the nlohmann macro; up to 256 fields).
+/// Place it inside the struct, after the members (like the nlohmann macro, up to 64 fields).
 #define KEEL_MODEL(Type, ...)                                                           \
     using keel_model_tag = void;                                                        \
     friend void to_json(nlohmann::json& keel_json, const Type& keel_model) {            \

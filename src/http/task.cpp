@@ -43,7 +43,9 @@ frame_cache::~frame_cache() {
     cache_destroyed = true;
 }
 
-std::size_t size_class(std::size_t size) noexcept { return (size + granule - 1) / granule; }
+std::size_t size_class(std::size_t size) noexcept {
+    return (size + granule - 1) / granule;
+}
 
 }  // namespace
 
@@ -55,7 +57,7 @@ void* task_promise_base::operator new(std::size_t size) {
         --cache.count[c - 1];
         return frame;
     }
-    return ::operator new(c * granule);
+    return ::operator new(c* granule);
 }
 
 void task_promise_base::operator delete(void* frame, std::size_t size) noexcept {

@@ -53,7 +53,8 @@ std::optional<bytes> from_base64(std::string_view text) {
         if (padding < 2) out.push_back(static_cast<std::byte>(group >> 8 & 0xff));
         if (padding < 1) out.push_back(static_cast<std::byte>(group & 0xff));
         // Bits the padding drops must be zero: one text per value ("QQ==", never "QR==").
-        if ((padding == 1 && (group & 0xff) != 0) || (padding == 2 && (group & 0xffff) != 0)) return std::nullopt;
+        if ((padding == 1 && (group & 0xff) != 0) || (padding == 2 && (group & 0xffff) != 0))
+            return std::nullopt;
     }
     return out;
 }

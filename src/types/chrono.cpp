@@ -27,7 +27,8 @@ struct reader {
     // Exactly `count` digits, or (count 0) one or more.
     std::optional<std::int64_t> digits(std::size_t count) noexcept {
         const auto start = at;
-        while (at < text.size() && text[at] >= '0' && text[at] <= '9' && (count == 0 || at - start < count)) ++at;
+        while (at < text.size() && text[at] >= '0' && text[at] <= '9' && (count == 0 || at - start < count))
+            ++at;
         const auto length = at - start;
         if (length == 0 || (count != 0 && length != count) || length > 12) return std::nullopt;
         std::int64_t value = 0;
@@ -39,13 +40,15 @@ struct reader {
 // PostgreSQL's special values and eras that std::chrono cannot hold.
 bool refuse_special(std::string_view text, const char* what, parse_failure& why) {
     if (text == "infinity" || text == "-infinity") {
-        why = {std::string(what) + " is " + std::string(text) + ": no std::chrono value holds it (read it as a "
-                                                               "std::optional and map it to NULL in SQL)",
+        why = {std::string(what) + " is " + std::string(text) +
+                   ": no std::chrono value holds it (read it as a "
+                   "std::optional and map it to NULL in SQL)",
                "value_error." + std::string(what)};
         return true;
     }
     if (text.ends_with(" BC")) {
-        why = {std::string(what) + " is before year 1 (BC): not supported", "value_error." + std::string(what)};
+        why = {std::string(what) + " is before year 1 (BC): not supported",
+               "value_error." + std::string(what)};
         return true;
     }
     return false;
@@ -87,14 +90,16 @@ void append_padded(std::string& out, std::int64_t value, int width) {
 }  // namespace
 
 void refuse_imprecise_time(parse_failure& why) {
-    why = {"value has more precision than the field keeps (it would be rounded)", "value_error.datetime.precision"};
+    why = {"value has more precision than the field keeps (it would be rounded)",
+           "value_error.datetime.precision"};
 }
 
 std::optional<std::int64_t> parse_timestamp(std::string_view text, bool require_offset, parse_failure& why) {
     if (refuse_special(text, "datetime", why)) return std::nullopt;
-    const parse_failure malformed{"value is not a valid datetime: expected YYYY-MM-DDTHH:MM:SS[.ffffff] and an "
-                                  "offset (Z or ±HH:MM)",
-                                  "value_error.datetime"};
+    const parse_failure malformed{
+        "value is not a valid datetime: expected YYYY-MM-DDTHH:MM:SS[.ffffff] and an "
+        "offset (Z or ±HH:MM)",
+        "value_error.datetime"};
     reader in{text};
     const auto date = read_date(in);
     if (!date || !(in.take('T') || in.take('t') || in.take(' '))) return why = malformed, std::nullopt;
@@ -122,7 +127,8 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text, bool require_
         const int sign = in.take('-') ? -1 : (in.take('+'), 1);
         const auto oh = in.digits(2);
         std::optional<std::int64_t> om = 0, os = 0;
-        if (in.take(':') || (in.at < text.size() && text[in.at] >= '0' && text[in.at] <= '9')) om = in.digits(2);
+        if (in.take(':') || (in.at < text.size() && text[in.at] >= '0' && text[in.at] <= '9'))
+            om = in.digits(2);
         if (om && in.take(':')) os = in.digits(2);  // PostgreSQL writes historical offsets to the second
         if (!oh || !om || !os || *oh > 15 || *om > 59 || *os > 59) return why = malformed, std::nullopt;
         offset_seconds = sign * (*oh * 3600 + *om * 60 + *os);
@@ -172,7 +178,8 @@ std::optional<year_month_day> parse_date(std::string_view text, parse_failure& w
 
 void format_date(std::string& out, year_month_day date) {
     if (!date.ok() || static_cast<int>(date.year()) < 1)
-        throw std::out_of_range("keel: a date before year 1, or not a calendar date, has no text keel writes");
+        throw std::out_of_range(
+            "keel: a date before year 1, or not a calendar date, has no text keel writes");
     append_padded(out, static_cast<int>(date.year()), 4);
     out += '-';
     append_padded(out, static_cast<unsigned>(date.month()), 2);

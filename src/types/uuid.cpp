@@ -15,7 +15,9 @@ int hex_value(char c) noexcept {
 }
 
 // Where the canonical form has its hyphens.
-bool hyphen_at(std::size_t i) noexcept { return i == 8 || i == 13 || i == 18 || i == 23; }
+bool hyphen_at(std::size_t i) noexcept {
+    return i == 8 || i == 13 || i == 18 || i == 23;
+}
 
 }  // namespace
 
@@ -56,7 +58,9 @@ std::optional<uuid> codec<uuid>::parse(std::string_view text, parse_failure& why
     return id;
 }
 
-void codec<uuid>::format(std::string& out, const uuid& value) { out += value.to_string(); }
+void codec<uuid>::format(std::string& out, const uuid& value) {
+    out += value.to_string();
+}
 
 }  // namespace keel
 

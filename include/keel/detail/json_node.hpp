@@ -32,8 +32,8 @@ public:
     std::int64_t signed_integer() const noexcept;
     double number() const noexcept;
     const std::string& string() const noexcept;
-    std::size_t size() const noexcept;              // of an array
-    json_node operator[](std::size_t i) const noexcept;  // an array's element
+    std::size_t size() const noexcept;                                 // of an array
+    json_node operator[](std::size_t i) const noexcept;                // an array's element
     std::optional<json_node> member(const char* name) const noexcept;  // an object's member
 
     const nlohmann::json& json() const noexcept { return *value_; }
