@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace keel {
 
@@ -144,6 +145,13 @@ template <class T>
 concept has_write_json = requires(std::string& out, const T& value) {
     codec<T>::write_json(out, value);
 };
+
+// One-dimensional arrays, in PostgreSQL's text form: every element double-quoted and escaped
+// ("{\"a\",NULL}"), which every element type reads.
+void append_array_element(std::string& out, const std::optional<std::string>& element);
+// The elements of an array's text output (nullopt: a NULL element); nullopt with `why` for a
+// text that is not a one-dimensional array.
+std::optional<std::vector<std::optional<std::string>>> split_array(std::string_view text, parse_failure& why);
 
 /// T read from PostgreSQL's text output.
 template <class T>

@@ -13,6 +13,7 @@
 #include <keel/dependency_overrides.hpp>
 #include <keel/depends.hpp>
 #include <keel/engine.hpp>
+#include <keel/enum.hpp>
 #include <keel/error_counters.hpp>
 #include <keel/get_session.hpp>
 #include <keel/header.hpp>

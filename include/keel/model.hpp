@@ -233,6 +233,8 @@ void read_value(json_node value, T& out, const std::vector<std::string>& loc,
             items.push_back(std::move(item));
         }
         if (errors.size() == before) out = std::move(items);
+    } else if constexpr (std::is_same_v<T, nlohmann::json>) {  // any JSON value, as it is (<keel/json.hpp>)
+        out = value.json();
     } else if constexpr (std::is_same_v<T, std::string_view>) {
         static_assert(!std::is_same_v<T, std::string_view>,
                       "keel: a std::string_view read from JSON would view a document that is gone once the "

@@ -3,6 +3,7 @@
 #include <keel/codec.hpp>
 #include <keel/detail/type_name.hpp>
 #include <keel/detail/value_shape.hpp>
+#include <keel/model.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -25,10 +26,15 @@ std::optional<std::string_view> result_field(const result_data& r, std::size_t r
 // `text` is nullopt for NULL.
 [[noreturn]] void throw_column_error(std::string_view column, std::optional<std::string_view> text,
                                      std::string_view type, std::string_view why);
+// A json or jsonb column's text, parsed; nullopt with `why` when it is not JSON.
+std::optional<json_document> parse_json_column(std::string_view text, parse_failure& why);
+// The first of a model's failures, as one line: "at amount: value is not a valid integer".
+std::string describe_model_errors(const model_errors& errors);
 }  // namespace detail
 
-/// One row of a result, read by column name (or index) into C++ types: integers, floating
-/// point, bool, std::string, and std::optional of those for nullable columns.
+/// One row of a result, read by column name (or index) into C++ types: every type with a
+/// keel::codec<T>, a std::optional of one for a nullable column, and a std::vector of them for
+/// a one-dimensional array (of std::optional when it may hold NULLs).
 class row {
 public:
     row(std::shared_ptr<const detail::result_data> data, std::size_t index) noexcept
@@ -61,6 +67,61 @@ private:
 
     template <class T>
     static T convert(const std::string& column, std::string_view text) {
+        if constexpr (detail::value_shape<T>::list) {
+            return convert_array<T>(column, text);
+        } else if constexpr (detail::keel_model<T>) {
+            return convert_model<T>(column, text);
+        } else {
+            return convert_value<T>(column, text);
+        }
+    }
+
+    // A json or jsonb column into a KEEL_MODEL struct, by the model's own strict rules.
+    template <class T>
+    static T convert_model(const std::string& column, std::string_view text) {
+        parse_failure why;
+        auto document = detail::parse_json_column(text, why);
+        if (!document) detail::throw_column_error(column, text, detail::type_name<T>(), why.msg);
+        T out{};
+        try {
+            from_json(document->value(), out);
+        } catch (const detail::model_errors& e) {
+            detail::throw_column_error(column, text, detail::type_name<T>(),
+                                       detail::describe_model_errors(e));
+        }
+        return out;
+    }
+
+    // A one-dimensional array into a std::vector; NULL elements only into a vector of optionals.
+    template <class T>
+    static T convert_array(const std::string& column, std::string_view text) {
+        using element = typename T::value_type;
+        static_assert(!detail::value_shape<typename detail::value_shape<element>::element>::list,
+                      "keel: arrays are read one-dimensional: a std::vector of std::vector is not mapped");
+        parse_failure why;
+        auto elements = detail::split_array(text, why);
+        if (!elements) detail::throw_column_error(column, text, detail::type_name<T>(), why.msg);
+        T out;
+        out.reserve(elements->size());
+        for (std::size_t i = 0; i < elements->size(); ++i) {
+            const auto& item = (*elements)[i];
+            const auto name = column + "[" + std::to_string(i + 1) + "]";  // PostgreSQL counts from 1
+            if constexpr (detail::is_std_optional<element>::value) {
+                out.push_back(item ? element(convert_value<typename element::value_type>(name, *item))
+                                   : element());
+            } else {
+                if (!item)
+                    detail::throw_column_error(name, std::nullopt, detail::type_name<T>(),
+                                               "the element is NULL: read the array as a std::vector of "
+                                               "std::optional");
+                out.push_back(convert_value<element>(name, *item));
+            }
+        }
+        return out;
+    }
+
+    template <class T>
+    static T convert_value(const std::string& column, std::string_view text) {
         static_assert(
             mapped<T>,
             "keel: no codec<T> for this column type; read a type keel maps, or specialise keel::codec<T>");

@@ -44,6 +44,21 @@ std::optional<std::string> to_param(const T& value) {
         std::string text;
         codec<T>::format(text, value);
         return text;
+    } else if constexpr (keel_model<T>) {  // a KEEL_MODEL struct, for a jsonb or json parameter
+        std::string text;
+        append_json(text, value);
+        return text;
+    } else if constexpr (value_shape<T>::list) {  // a one-dimensional array
+        static_assert(
+            !value_shape<typename value_shape<typename T::value_type>::element>::list,
+            "keel: array parameters are one-dimensional: a std::vector of std::vector is not mapped");
+        std::string text = "{";
+        for (std::size_t i = 0; i < value.size(); ++i) {
+            if (i) text += ',';
+            append_array_element(text, to_param(value[i]));
+        }
+        text += '}';
+        return text;
     } else {
         static_assert(std::is_convertible_v<const T&, std::string_view>,
                       "keel: a statement parameter is a type keel maps (a number, bool, string, keel::uuid, "

@@ -5,6 +5,7 @@
 #include "db/result_data.hpp"
 
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -45,6 +46,25 @@ std::optional<std::string_view> result_field(const result_data& r, std::size_t r
                                 std::to_string(column));
     }
     return field_text(r, row, static_cast<int>(column));
+}
+
+std::optional<json_document> parse_json_column(std::string_view text, parse_failure& why) {
+    try {
+        return json_document(nlohmann::json::parse(text));
+    } catch (const nlohmann::json::exception& e) {
+        why = {std::string("the column is not JSON: ") + e.what(), "value_error.jsondecode"};
+        return std::nullopt;
+    }
+}
+
+std::string describe_model_errors(const model_errors& errors) {
+    if (errors.errors().empty()) return "the JSON value does not fit the model";
+    const auto& first = errors.errors().front();
+    std::string at;
+    for (const auto& part : first.loc) at += (at.empty() ? "" : ".") + part;
+    std::string text = (at.empty() ? std::string() : "at " + at + ": ") + first.msg;
+    if (errors.errors().size() > 1) text += " (and " + std::to_string(errors.errors().size() - 1) + " more)";
+    return text;
 }
 
 void throw_column_error(std::string_view column, std::optional<std::string_view> text, std::string_view type,

@@ -2,6 +2,8 @@
 // what keel reads back from its columns, for the edge values of each type.
 #include <keel/bytes.hpp>
 #include <keel/chrono.hpp>
+#include <keel/enum.hpp>
+#include <keel/json.hpp>
 #include <keel/session.hpp>
 #include <keel/uuid.hpp>
 
@@ -13,10 +15,12 @@
 #include <keel/testing/postgres_environment.hpp>
 
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using keel::testing::postgres_environment;
 using namespace std::chrono;
@@ -228,4 +232,94 @@ TEST_F(TypesTest, HandlersTakeAndGiveTypedValuesThroughTheBinders) {
     EXPECT_EQ(found.json()[0]["key"], "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
     EXPECT_EQ(found.json()[0]["day"], "2026-12-02");
     EXPECT_EQ(c.get("/typed/not-a-uuid").status(), keel::status::unprocessable_entity);
+}
+
+namespace shop {
+enum class order_state { pending, paid, shipped };
+KEEL_ENUM(order_state, pending, paid, shipped)
+
+struct address {
+    std::string city;
+    std::optional<std::string> zip;
+    KEEL_MODEL(address, city, zip)
+};
+}  // namespace shop
+
+TEST_F(TypesTest, ArraysRoundTripWithNullsQuotesAndEmptiness) {
+    auto db = session();
+    using texts_type = std::vector<std::optional<std::string>>;
+    const texts_type texts{"plain", "", "NULL", std::nullopt, "a,b", "q\"uo\\te", "{}", " spaced ", "ünï"};
+    EXPECT_EQ(db.scalar<std::string>("SELECT array_length($1::text[], 1)::text", texts), "9");
+    EXPECT_EQ(db.scalar<bool>("SELECT ($1::text[])[4] IS NULL", texts), true);
+    EXPECT_EQ(db.scalar<std::string>("SELECT ($1::text[])[3]", texts), "NULL");  // the word, not NULL
+    EXPECT_EQ(db.scalar<texts_type>("SELECT $1::text[]", texts), texts);
+    EXPECT_EQ(db.scalar<std::vector<std::int64_t>>("SELECT '{}'::bigint[]"), std::vector<std::int64_t>{});
+    const std::vector<std::int32_t> edges{std::numeric_limits<std::int32_t>::min(), -1, 0,
+                                          std::numeric_limits<std::int32_t>::max()};
+    EXPECT_EQ(db.scalar<std::vector<std::int32_t>>("SELECT $1::int[]", edges), edges);
+    const std::vector<keel::bytes> blobs{keel::bytes{}, every_byte()};
+    EXPECT_EQ(db.scalar<std::vector<keel::bytes>>("SELECT $1::bytea[]", blobs), blobs);
+    const std::vector<micro_time> times{micro_time(sys_days(1969y / 12 / 31) + 1us),
+                                        micro_time(sys_days(2024y / 2 / 29) + 12h + 345678us)};
+    EXPECT_EQ(db.scalar<std::vector<micro_time>>("SELECT $1::timestamptz[]", times), times);
+    EXPECT_EQ(db.scalar<std::vector<keel::uuid>>("SELECT ARRAY[$1::uuid, $1::uuid]", sample_key),
+              (std::vector<keel::uuid>{sample_key, sample_key}));
+    try {
+        db.scalar<std::vector<std::int64_t>>("SELECT '{1,NULL}'::bigint[] AS ids");
+        FAIL() << "a NULL element was read into a non-optional";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("column #0[2]"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(db.scalar<std::vector<std::int64_t>>("SELECT '{{1,2},{3,4}}'::bigint[]"),
+                 std::runtime_error);
+    EXPECT_THROW(db.scalar<std::vector<std::int64_t>>("SELECT '[0:1]={1,2}'::bigint[]"), std::runtime_error);
+}
+
+TEST_F(TypesTest, JsonbHoldsNlohmannValuesAndModels) {
+    auto db = session();
+    const auto doc =
+        nlohmann::json::parse(R"({"a":[1,2.5,{"b":null}],"ünï":"\u00e9\n","big":9007199254740993})");
+    EXPECT_EQ(db.scalar<nlohmann::json>("SELECT $1::jsonb", doc), doc);
+    EXPECT_EQ(db.scalar<std::string>("SELECT $1::jsonb->'a'->2->>'b' IS NULL", doc), "t");
+    const shop::address home{"Zürich", std::nullopt};
+    const auto back = db.scalar<shop::address>("SELECT $1::jsonb", home);
+    EXPECT_EQ(back.city, "Zürich");
+    EXPECT_FALSE(back.zip);
+    EXPECT_EQ(db.scalar<std::string>("SELECT $1::jsonb->>'city'", home), "Zürich");
+    try {
+        db.scalar<shop::address>("SELECT '{\"zip\": 8000}'::jsonb AS addr");
+        FAIL() << "a jsonb that does not fit the model was read";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("column #0"), std::string::npos) << what;
+        EXPECT_NE(what.find("at city: field required"), std::string::npos) << what;
+    }
+}
+
+TEST_F(TypesTest, PostgresEnumsMapToCppEnumsByName) {
+    {
+        auto db = session();
+        db.exec("DROP TABLE IF EXISTS orders");
+        db.exec("DROP TYPE IF EXISTS order_state");
+        db.exec("CREATE TYPE order_state AS ENUM ('pending', 'paid', 'shipped')");
+        db.exec("CREATE TABLE orders (id int PRIMARY KEY, state order_state NOT NULL)");
+        db.exec("INSERT INTO orders VALUES (1, $1), (2, $2)", shop::order_state::paid,
+                shop::order_state::shipped);
+        db.commit();
+    }
+    auto db = session();
+    EXPECT_EQ(db.scalar<shop::order_state>("SELECT state FROM orders WHERE id = 1"), shop::order_state::paid);
+    EXPECT_EQ(
+        db.scalar<std::int64_t>("SELECT count(*) FROM orders WHERE state = $1", shop::order_state::shipped),
+        1);
+    EXPECT_EQ(db.scalar<std::vector<shop::order_state>>("SELECT enum_range(NULL::order_state)"),
+              (std::vector<shop::order_state>{shop::order_state::pending, shop::order_state::paid,
+                                              shop::order_state::shipped}));
+    try {
+        db.scalar<shop::order_state>("SELECT 'lost' AS state");
+        FAIL() << "an unknown label was read";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("permitted: 'pending', 'paid', 'shipped'"), std::string::npos)
+            << e.what();
+    }
 }

@@ -2,6 +2,8 @@
 // how they bind as request values and JSON fields.
 #include <keel/bytes.hpp>
 #include <keel/chrono.hpp>
+#include <keel/enum.hpp>
+#include <keel/json.hpp>
 #include <keel/uuid.hpp>
 
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 using keel::testing::client;
 using nlohmann::json;
@@ -244,4 +247,37 @@ TEST(CodecBindingTest, AUsersOwnCodecServesPathsAndJsonFields) {
     EXPECT_EQ(c.post("/stock", json{{"item", "XY-9"}, {"count", 1}}).json(), "XY-9");
     EXPECT_EQ(c.post("/stock", json{{"item", "XY9"}, {"count", 1}}).status(),
               keel::status::unprocessable_entity);
+}
+
+namespace shop {
+enum class size { small, medium, large };
+KEEL_ENUM(size, small, medium, large)
+
+struct shirt {
+    size fit;
+    std::vector<size> also;
+    nlohmann::json extra;  // any JSON value, kept as it is
+    KEEL_MODEL(shirt, fit, also, extra)
+};
+}  // namespace shop
+
+TEST(CodecBindingTest, EnumsTravelByNameAndUnknownNamesAre422) {
+    keel::app app;
+    app.get("/shirts", [](keel::query<shop::size, "fit"> fit) { return *fit; });
+    app.post("/shirts", [](keel::body<shop::shirt> s) { return *s; });
+    client c{app};
+    EXPECT_EQ(c.get("/shirts?fit=medium").json(), "medium");
+    const auto bad = c.get("/shirts?fit=huge");
+    ASSERT_EQ(bad.status(), keel::status::unprocessable_entity) << bad;
+    EXPECT_EQ(bad.json()["detail"][0]["type"], "type_error.enum");
+    EXPECT_EQ(bad.json()["detail"][0]["msg"],
+              "value is not a valid enumeration member; permitted: 'small', 'medium', 'large'");
+
+    const json in = {{"fit", "large"}, {"also", {"small", "medium"}}, {"extra", {{"a", {1, 2, nullptr}}}}};
+    EXPECT_EQ(c.post("/shirts", in).json(), in);
+    json wrong = in;
+    wrong["also"] = {"small", "tiny"};
+    const auto refused = c.post("/shirts", wrong);
+    ASSERT_EQ(refused.status(), keel::status::unprocessable_entity) << refused;
+    EXPECT_EQ(refused.json()["detail"][0]["loc"], json::parse(R"(["body","also","1"])"));
 }
