@@ -10,6 +10,7 @@
 #include <keel/codec.hpp>
 #include <keel/command_line.hpp>
 #include <keel/database_error.hpp>
+#include <keel/decimal.hpp>
 #include <keel/dependency_overrides.hpp>
 #include <keel/depends.hpp>
 #include <keel/engine.hpp>

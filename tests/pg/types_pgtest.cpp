@@ -2,6 +2,8 @@
 // what keel reads back from its columns, for the edge values of each type.
 #include <keel/bytes.hpp>
 #include <keel/chrono.hpp>
+#include <keel/database_error.hpp>
+#include <keel/decimal.hpp>
 #include <keel/enum.hpp>
 #include <keel/json.hpp>
 #include <keel/session.hpp>
@@ -321,5 +323,25 @@ TEST_F(TypesTest, PostgresEnumsMapToCppEnumsByName) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("permitted: 'pending', 'paid', 'shipped'"), std::string::npos)
             << e.what();
+    }
+}
+
+TEST_F(TypesTest, NumericIsExactAndOverflowIsADatabaseError) {
+    auto db = session();
+    const auto d = [](const char* text) { return *keel::decimal::parse(text); };
+    const auto big = d("-1234567890123456789012345678901234567890.0123456789012345");
+    EXPECT_EQ(db.scalar<std::string>("SELECT $1::numeric::text", big), big.to_string());
+    EXPECT_EQ(db.scalar<keel::decimal>("SELECT $1::numeric", big).to_string(), big.to_string());
+    EXPECT_EQ(db.scalar<keel::decimal>("SELECT $1::numeric + $2::numeric", d("0.1"), d("0.2")).to_string(),
+              "0.3");
+    EXPECT_EQ(db.scalar<keel::decimal>("SELECT 12.5::numeric(12,2)").to_string(), "12.50");
+    EXPECT_EQ(db.scalar<std::vector<keel::decimal>>("SELECT ARRAY[1.10, -0.001]::numeric[]"),
+              (std::vector<keel::decimal>{d("1.1"), d("-0.001")}));
+    EXPECT_THROW(db.scalar<keel::decimal>("SELECT 'NaN'::numeric"), std::runtime_error);
+    try {
+        db.scalar<keel::decimal>("SELECT $1::numeric(4,2)", d("123.45"));
+        FAIL() << "an overflowing numeric was accepted";
+    } catch (const keel::database_error& e) {
+        EXPECT_EQ(e.sqlstate(), "22003") << e.what();
     }
 }

@@ -2,6 +2,7 @@
 // how they bind as request values and JSON fields.
 #include <keel/bytes.hpp>
 #include <keel/chrono.hpp>
+#include <keel/decimal.hpp>
 #include <keel/enum.hpp>
 #include <keel/json.hpp>
 #include <keel/uuid.hpp>
@@ -12,6 +13,7 @@
 #include <keel/testing/client.hpp>
 
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -280,4 +282,52 @@ TEST(CodecBindingTest, EnumsTravelByNameAndUnknownNamesAre422) {
     const auto refused = c.post("/shirts", wrong);
     ASSERT_EQ(refused.status(), keel::status::unprocessable_entity) << refused;
     EXPECT_EQ(refused.json()["detail"][0]["loc"], json::parse(R"(["body","also","1"])"));
+}
+
+TEST(DecimalTest, ParsesWhatPostgresWritesAndKeepsTheScale) {
+    const auto price = keel::decimal::parse("19.990");
+    ASSERT_TRUE(price);
+    EXPECT_EQ(price->to_string(), "19.990");
+    EXPECT_EQ(price->scale(), 3u);
+    EXPECT_EQ(*price, *keel::decimal::parse("19.99"));  // compared as numbers
+    EXPECT_EQ(keel::decimal::parse(".5")->to_string(), "0.5");
+    EXPECT_EQ(keel::decimal::parse("-0.00")->to_string(), "0.00");  // no negative zero
+    EXPECT_EQ(keel::decimal::parse("1.5e3")->to_string(), "1500");
+    EXPECT_EQ(keel::decimal::parse("15e-4")->to_string(), "0.0015");
+    const std::string forty = "1234567890123456789012345678901234567890.0123456789";
+    EXPECT_EQ(keel::decimal::parse(forty)->to_string(), forty);
+    for (const char* bad : {"", "-", ".", "1.2.3", "1e", "1e+", "abc", "1,5", " 1", "NaN", "1e999999999"}) {
+        EXPECT_FALSE(keel::decimal::parse(bad)) << bad;
+    }
+}
+
+TEST(DecimalTest, ArithmeticIsExact) {
+    const auto d = [](const char* text) { return *keel::decimal::parse(text); };
+    EXPECT_EQ((d("0.1") + d("0.2")).to_string(), "0.3");  // what a double cannot do
+    EXPECT_EQ((d("10.00") - d("10.005")).to_string(), "-0.005");
+    EXPECT_EQ((d("-1.5") * d("2.25")).to_string(), "-3.375");
+    EXPECT_EQ((d("99999999999999999999") + keel::decimal(1)).to_string(), "100000000000000000000");
+    EXPECT_LT(d("-2"), d("-1.99"));
+    EXPECT_GT(d("0.001"), keel::decimal(0));
+    EXPECT_EQ(keel::decimal(-42).to_string(), "-42");
+    EXPECT_EQ(keel::decimal(std::numeric_limits<std::int64_t>::min()).to_string(), "-9223372036854775808");
+}
+
+namespace {
+struct priced {
+    keel::decimal price;
+    KEEL_MODEL(priced, price)
+};
+}  // namespace
+
+TEST(DecimalTest, JsonCarriesDecimalsAsStrings) {
+    keel::app app;
+    app.post("/prices", [](keel::body<priced> p) { return priced{p->price * keel::decimal(3)}; });
+    client c{app};
+    EXPECT_EQ(c.post("/prices", json{{"price", "19.99"}}).json(), json::parse(R"({"price":"59.97"})"));
+    const auto as_number = c.post("/prices", json::parse(R"({"price":19.99})"));
+    EXPECT_EQ(as_number.status(), keel::status::unprocessable_entity) << as_number;  // a double would round
+    const auto garbage = c.post("/prices", json{{"price", "19,99"}});
+    ASSERT_EQ(garbage.status(), keel::status::unprocessable_entity) << garbage;
+    EXPECT_EQ(garbage.json()["detail"][0]["type"], "value_error.decimal");
 }
