@@ -61,10 +61,21 @@ std::optional<json_node> json_node::member(const char* name) const noexcept {
     return json_node(*it);
 }
 
-json_document::json_document(nlohmann::json&& value)
-    : value_(std::make_unique<nlohmann::json>(std::move(value))) {}
-json_document::json_document(json_document&&) noexcept = default;
-json_document& json_document::operator=(json_document&&) noexcept = default;
-json_document::~json_document() = default;
+static_assert(sizeof(nlohmann::json) <= 16 && alignof(nlohmann::json) <= 8,
+              "json_document's storage no longer fits nlohmann::json: widen it");
+
+json_document::json_document(nlohmann::json&& value) noexcept {
+    new (storage_) nlohmann::json(std::move(value));
+}
+json_document::json_document(json_document&& other) noexcept {
+    new (storage_) nlohmann::json(std::move(other.value()));
+}
+json_document& json_document::operator=(json_document&& other) noexcept {
+    value() = std::move(other.value());
+    return *this;
+}
+json_document::~json_document() {
+    value().~basic_json();
+}
 
 }  // namespace keel::detail

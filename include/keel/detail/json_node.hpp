@@ -6,7 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <new>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -42,19 +42,26 @@ private:
     const nlohmann::json* value_;
 };
 
-/// A parsed JSON document, owned; nlohmann's type stays out of the header.
+/// A parsed JSON document, owned; nlohmann's type stays out of the header. The value lives in
+/// the object itself (no allocation per request body): src/http/json_node.cpp checks that the
+/// storage fits nlohmann::json.
 class json_document {
 public:
-    explicit json_document(nlohmann::json&& value);
-    json_document(json_document&&) noexcept;
-    json_document& operator=(json_document&&) noexcept;
+    explicit json_document(nlohmann::json&& value) noexcept;
+    json_document(json_document&& other) noexcept;
+    json_document& operator=(json_document&& other) noexcept;
+    json_document(const json_document&) = delete;
+    json_document& operator=(const json_document&) = delete;
     ~json_document();
 
-    json_node root() const noexcept { return json_node(*value_); }
-    nlohmann::json& value() noexcept { return *value_; }
+    json_node root() const noexcept { return json_node(value()); }
+    nlohmann::json& value() noexcept { return *std::launder(reinterpret_cast<nlohmann::json*>(storage_)); }
+    const nlohmann::json& value() const noexcept {
+        return *std::launder(reinterpret_cast<const nlohmann::json*>(storage_));
+    }
 
 private:
-    std::unique_ptr<nlohmann::json> value_;
+    alignas(8) unsigned char storage_[16];  // a nlohmann::json: a type tag and a value union
 };
 
 }  // namespace keel::detail
