@@ -3,15 +3,21 @@
 //
 //   build/release/bench/keel_database_bench --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
+#include <keel/bytes.hpp>
+#include <keel/chrono.hpp>
+#include <keel/decimal.hpp>
 #include <keel/model.hpp>
 #include <keel/session.hpp>
 #include <keel/testing/database_template.hpp>
 #include <keel/testing/isolated_database.hpp>
 #include <keel/testing/postgres_server.hpp>
+#include <keel/uuid.hpp>
 #include <pqxx/pqxx>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -20,13 +26,38 @@ constexpr const char* schema =
     "NULL);"
     "INSERT INTO users (email, name) SELECT 'user' || i || '@example.com', 'User ' || i FROM "
     "generate_series(1, 1000) i "
-    "ON CONFLICT DO NOTHING;";
+    "ON CONFLICT DO NOTHING;"
+    // One column of each of keel's types (issue #12), 100 rows.
+    "CREATE TABLE IF NOT EXISTS typed (id bigint PRIMARY KEY, key uuid NOT NULL, created_at timestamptz NOT "
+    "NULL, "
+    "day date NOT NULL, price numeric(12,2) NOT NULL, tags text[] NOT NULL, payload bytea NOT NULL);"
+    "INSERT INTO typed SELECT i, gen_random_uuid(), now() - i * interval '1 hour', current_date - i, i * "
+    "1.25, "
+    "ARRAY['a' || i, 'b'], decode(md5(i::text), 'hex') FROM generate_series(1, 100) i ON CONFLICT DO "
+    "NOTHING;";
 
 struct user {
     std::int64_t id;
     std::string email;
     std::string name;
     KEEL_MODEL(user, id, email, name)
+};
+
+struct typed_row {
+    std::int64_t id;
+    keel::uuid key;
+    std::chrono::sys_time<std::chrono::microseconds> created_at;
+    std::chrono::year_month_day day;
+    keel::decimal price;
+    std::vector<std::string> tags;
+    keel::bytes payload;
+    KEEL_MODEL(typed_row, id, key, created_at, day, price, tags, payload)
+};
+
+// The same columns as text: what a service without typed columns would read.
+struct text_row {
+    std::string id, key, created_at, day, price, tags, payload;
+    KEEL_MODEL(text_row, id, key, created_at, day, price, tags, payload)
 };
 
 keel::testing::postgres_server& server() {
@@ -81,6 +112,25 @@ void keel_session_begin_select_commit(benchmark::State& state) {
     }
 }
 BENCHMARK(keel_session_begin_select_commit)->Unit(benchmark::kMicrosecond);
+
+// 100 rows of every type keel maps, read into structs; beside it, the same rows as strings.
+void keel_read_100_typed_rows(benchmark::State& state) {
+    for (auto _ : state) {
+        keel::session db(bench_engine());
+        benchmark::DoNotOptimize(db.all<typed_row>("SELECT * FROM typed"));
+    }
+}
+BENCHMARK(keel_read_100_typed_rows)->Unit(benchmark::kMicrosecond);
+
+void keel_read_100_rows_as_text(benchmark::State& state) {
+    for (auto _ : state) {
+        keel::session db(bench_engine());
+        benchmark::DoNotOptimize(db.all<text_row>(
+            "SELECT id::text, key::text, created_at::text, day::text, price::text, tags::text, "
+            "payload::text FROM typed"));
+    }
+}
+BENCHMARK(keel_read_100_rows_as_text)->Unit(benchmark::kMicrosecond);
 
 // Per-test cost of the savepoint mode: begin the test's transaction, one session writes and
 // commits, the test's transaction rolls back.

@@ -3,8 +3,10 @@
 // What the bank's API speaks and its tables hold. KEEL_MODEL gives each struct strict JSON in
 // both directions and its mapping from a database row by column name.
 
+#include <keel/chrono.hpp>
 #include <keel/model.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -40,6 +42,17 @@ struct transfer_request {
 struct transfer_created {
     std::int64_t id;
     KEEL_MODEL(transfer_created, id)
+};
+
+// A recorded transfer, as GET /transfers/{id} answers it: created_at is the row's timestamptz,
+// written as RFC 3339 in UTC ("2026-12-02T08:30:00.250000Z").
+struct transfer {
+    std::int64_t id;
+    std::int64_t from_id;
+    std::int64_t to_id;
+    std::int64_t amount;
+    std::chrono::sys_time<std::chrono::microseconds> created_at;
+    KEEL_MODEL(transfer, id, from_id, to_id, amount, created_at)
 };
 
 struct hello {

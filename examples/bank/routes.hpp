@@ -8,7 +8,7 @@ namespace bank {
 
 keel::router users_router();      // GET /users/{id}, POST /users
 keel::router accounts_router();   // GET /accounts/{id}
-keel::router transfers_router();  // POST /transfers
+keel::router transfers_router();  // POST /transfers, GET /transfers/{id}
 keel::router health_router();     // GET /plaintext, /json, /healthz, /readyz
 
 }  // namespace bank

@@ -105,19 +105,31 @@ private:
         out.reserve(elements->size());
         for (std::size_t i = 0; i < elements->size(); ++i) {
             const auto& item = (*elements)[i];
-            const auto name = column + "[" + std::to_string(i + 1) + "]";  // PostgreSQL counts from 1
+            // The element's name (PostgreSQL counts from 1), built only to throw.
+            const auto name = [&] { return column + "[" + std::to_string(i + 1) + "]"; };
             if constexpr (detail::is_std_optional<element>::value) {
-                out.push_back(item ? element(convert_value<typename element::value_type>(name, *item))
-                                   : element());
+                if (!item) {
+                    out.emplace_back();
+                    continue;
+                }
+                out.emplace_back(convert_element<typename element::value_type>(name, *item));
             } else {
                 if (!item)
-                    detail::throw_column_error(name, std::nullopt, detail::type_name<T>(),
+                    detail::throw_column_error(name(), std::nullopt, detail::type_name<T>(),
                                                "the element is NULL: read the array as a std::vector of "
                                                "std::optional");
-                out.push_back(convert_value<element>(name, *item));
+                out.push_back(convert_element<element>(name, *item));
             }
         }
         return out;
+    }
+
+    template <class T, class Name>
+    static T convert_element(const Name& name, std::string_view text) {
+        parse_failure why;
+        auto value = detail::parse_column<T>(text, why);
+        if (!value) detail::throw_column_error(name(), text, detail::type_name<T>(), why.msg);
+        return std::move(*value);
     }
 
     template <class T>

@@ -87,6 +87,13 @@ void append_padded(std::string& out, std::int64_t value, int width) {
     out.append(digits, end);
 }
 
+// Built only when a text fails: a timestamp column is parsed once per row.
+parse_failure malformed_timestamp() {
+    return {
+        "value is not a valid datetime: expected YYYY-MM-DDTHH:MM:SS[.ffffff] and an offset (Z or ±HH:MM)",
+        "value_error.datetime"};
+}
+
 }  // namespace
 
 void refuse_imprecise_time(parse_failure& why) {
@@ -102,13 +109,14 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text, bool require_
         "value_error.datetime"};
     reader in{text};
     const auto date = read_date(in);
-    if (!date || !(in.take('T') || in.take('t') || in.take(' '))) return why = malformed, std::nullopt;
+    if (!date || !(in.take('T') || in.take('t') || in.take(' ')))
+        return why = malformed_timestamp(), std::nullopt;
     std::int64_t h = 0, mi = 0, s = 0;
-    if (!read_clock(in, h, mi, s)) return why = malformed, std::nullopt;
+    if (!read_clock(in, h, mi, s)) return why = malformed_timestamp(), std::nullopt;
     std::int64_t fraction = 0;
     if (in.take('.')) {
         const auto start = in.at;
-        if (!in.digits(0)) return why = malformed, std::nullopt;
+        if (!in.digits(0)) return why = malformed_timestamp(), std::nullopt;
         const auto digits = text.substr(start, in.at - start);
         for (std::size_t i = 0; i < digits.size(); ++i) {
             const int digit = digits[i] - '0';
@@ -130,13 +138,14 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text, bool require_
         if (in.take(':') || (in.at < text.size() && text[in.at] >= '0' && text[in.at] <= '9'))
             om = in.digits(2);
         if (om && in.take(':')) os = in.digits(2);  // PostgreSQL writes historical offsets to the second
-        if (!oh || !om || !os || *oh > 15 || *om > 59 || *os > 59) return why = malformed, std::nullopt;
+        if (!oh || !om || !os || *oh > 15 || *om > 59 || *os > 59)
+            return why = malformed_timestamp(), std::nullopt;
         offset_seconds = sign * (*oh * 3600 + *om * 60 + *os);
     } else if (require_offset) {
         why = {"value is not a valid datetime: it has no offset (add Z or ±HH:MM)", "value_error.datetime"};
         return std::nullopt;
     }
-    if (!in.done()) return why = malformed, std::nullopt;
+    if (!in.done()) return why = malformed_timestamp(), std::nullopt;
     const auto days_since_epoch = sys_days(*date).time_since_epoch().count();
     const auto seconds = h * 3600 + mi * 60 + s - offset_seconds;
     return days_since_epoch * micros_per_day + seconds * micros_per_second + fraction;

@@ -4,6 +4,7 @@
 
 #include <keel/body.hpp>
 #include <keel/http_error.hpp>
+#include <keel/path.hpp>
 #include <keel/validation_error.hpp>
 
 #include <vector>
@@ -42,6 +43,13 @@ transfer_created create_transfer(keel::body<transfer_request> in, db_session db)
         t.amount);
 }
 
+transfer get_transfer(keel::path<std::int64_t> id, db_session db) {
+    auto found = db->first<transfer>(
+        "SELECT id, from_id, to_id, amount, created_at FROM transfers WHERE id = $1", *id);
+    if (!found) throw keel::http_error(keel::status::not_found, "transfer not found");
+    return *found;
+}
+
 }  // namespace
 
 keel::router transfers_router() {
@@ -49,6 +57,7 @@ keel::router transfers_router() {
     // A serialization failure or deadlock re-runs the whole handler with a fresh session (the
     // row locks above make them unlikely at READ COMMITTED; a stricter isolation would not).
     transfers.post("", create_transfer).status(keel::status::created).retry_on_conflict(3);
+    transfers.get("/{id}", get_transfer);
     return transfers;
 }
 

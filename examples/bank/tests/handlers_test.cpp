@@ -108,6 +108,28 @@ TEST_F(BankHandlers, TransferMovesTheAmountAndRecordsIt) {
     EXPECT_EQ(transfers(), 1);
 }
 
+TEST_F(BankHandlers, GetTransferAnswersItWithItsCreationTimeOr404) {
+    add_user("owner@example.com");
+    const auto from = add_account(100), to = add_account(5);
+    const auto created = client_.post("/transfers", {{"from_id", from}, {"to_id", to}, {"amount", 30}});
+    ASSERT_EQ(created.status(), 201) << created;
+    const auto id = created.json()["id"].get<std::int64_t>();
+    const auto found = client_.get("/transfers/" + std::to_string(id));
+    ASSERT_EQ(found.status(), 200) << found;
+    EXPECT_EQ(found.json()["amount"], 30);
+    // The row's own timestamptz, as PostgreSQL holds it, written in UTC.
+    const auto stored = db_.open().scalar<std::string>(
+        "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM transfers "
+        "WHERE id = $1",
+        id);
+    auto text = found.json()["created_at"].get<std::string>();
+    if (text.size() == 20) text.insert(19, ".000000");  // keel leaves out a zero fraction
+    EXPECT_EQ(text, stored);
+    EXPECT_EQ(client_.get("/transfers/" + std::to_string(id + 1000)).json(),
+              (json{{"detail", "transfer not found"}}));
+    EXPECT_EQ(client_.get("/transfers/x").status(), 422);
+}
+
 TEST_F(BankHandlers, InsufficientFundsIs409AndChangesNothing) {
     add_user("owner@example.com");
     const auto from = add_account(10), to = add_account(0);
