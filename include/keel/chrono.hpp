@@ -4,7 +4,9 @@
 // - `timestamptz` and `timestamp` <-> std::chrono::sys_time<D> (a `timestamp` column is read as
 //   UTC); in requests and JSON, RFC 3339 with an offset ("2026-12-02T09:30:00.25+01:00"),
 //   written back in UTC ("2026-12-02T08:30:00.250000Z");
-// - `date` <-> std::chrono::year_month_day, "2026-12-02".
+// - `date` <-> std::chrono::year_month_day, "2026-12-02";
+// - `time` <-> std::chrono::hh_mm_ss<std::chrono::microseconds>, "09:30:00.25" (from 00:00:00
+//   up to, not including, 24:00:00; PostgreSQL's 24:00:00 is refused).
 // PostgreSQL keeps microseconds: a time point finer than that does not compile as a parameter
 // (pass std::chrono::floor<std::chrono::microseconds>(t)), and a text more precise than the
 // field's duration is refused, never rounded. `infinity`, `-infinity` and BC dates have no
@@ -29,6 +31,8 @@ void format_timestamp(std::string& out, std::int64_t micros_since_epoch);
 std::optional<std::chrono::year_month_day> parse_date(std::string_view text, parse_failure& why);
 void format_date(std::string& out, std::chrono::year_month_day date);
 void refuse_imprecise_time(parse_failure& why);
+std::optional<std::chrono::microseconds> parse_time_of_day(std::string_view text, parse_failure& why);
+void format_time_of_day(std::string& out, std::chrono::microseconds since_midnight);
 
 template <class Period>
 concept at_most_microseconds = std::ratio_greater_equal_v<Period, std::micro>;
@@ -73,6 +77,19 @@ struct codec<std::chrono::year_month_day> {
     }
     static void format(std::string& out, std::chrono::year_month_day value) {
         detail::format_date(out, value);
+    }
+};
+
+template <>
+struct codec<std::chrono::hh_mm_ss<std::chrono::microseconds>> {
+    using time_of_day = std::chrono::hh_mm_ss<std::chrono::microseconds>;
+    static std::optional<time_of_day> parse(std::string_view text, parse_failure& why) {
+        const auto since_midnight = detail::parse_time_of_day(text, why);
+        if (!since_midnight) return std::nullopt;
+        return time_of_day(*since_midnight);
+    }
+    static void format(std::string& out, const time_of_day& value) {
+        detail::format_time_of_day(out, value.to_duration());
     }
 };
 

@@ -160,18 +160,51 @@ void format_timestamp(std::string& out, std::int64_t micros) {
     }
     const year_month_day date{sys_days(days(days_since_epoch))};
     format_date(out, date);
-    const auto seconds = in_day / micros_per_second;
     out += 'T';
+    format_time_of_day(out, microseconds(in_day));
+    out += 'Z';
+}
+
+std::optional<microseconds> parse_time_of_day(std::string_view text, parse_failure& why) {
+    reader in{text};
+    std::int64_t h = 0, mi = 0, s = 0;
+    std::int64_t fraction = 0;
+    bool ok = read_clock(in, h, mi, s);
+    if (ok && in.take('.')) {
+        const auto start = in.at;
+        ok = in.digits(0).has_value();
+        const auto digits = text.substr(start, in.at - start);
+        for (std::size_t i = 0; ok && i < digits.size(); ++i) {
+            if (i < 6) {
+                fraction = fraction * 10 + (digits[i] - '0');
+            } else if (digits[i] != '0') {
+                refuse_imprecise_time(why);
+                return std::nullopt;
+            }
+        }
+        for (auto i = digits.size(); i < 6; ++i) fraction *= 10;
+    }
+    if (!ok || !in.done()) {
+        why = {"value is not a valid time: expected HH:MM:SS[.ffffff], before 24:00:00", "value_error.time"};
+        return std::nullopt;
+    }
+    return microseconds((h * 3600 + mi * 60 + s) * micros_per_second + fraction);
+}
+
+void format_time_of_day(std::string& out, microseconds since_midnight) {
+    const auto micros = since_midnight.count();
+    if (micros < 0 || micros >= micros_per_day)
+        throw std::out_of_range("keel: a time of day is from 00:00:00 up to, not including, 24:00:00");
+    const auto seconds = micros / micros_per_second;
     append_padded(out, seconds / 3600, 2);
     out += ':';
     append_padded(out, seconds / 60 % 60, 2);
     out += ':';
     append_padded(out, seconds % 60, 2);
-    if (const auto fraction = in_day % micros_per_second) {
+    if (const auto fraction = micros % micros_per_second) {
         out += '.';
         append_padded(out, fraction, 6);
     }
-    out += 'Z';
 }
 
 std::optional<year_month_day> parse_date(std::string_view text, parse_failure& why) {

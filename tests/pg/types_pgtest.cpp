@@ -95,6 +95,16 @@ TEST_F(TypesTest, PostgresReadsTimestampParametersExactly) {
     EXPECT_EQ(seen_by_postgres(year_month_day(year(1) / 1 / 1), "date"), "0001-01-01");
 }
 
+TEST_F(TypesTest, TimeColumnsAndParametersRoundTrip) {
+    using time_of_day = hh_mm_ss<microseconds>;
+    EXPECT_EQ(seen_by_postgres(time_of_day(23h + 59min + 59s + 999999us), "time"), "23:59:59.999999");
+    auto db = session();
+    EXPECT_EQ(db.scalar<time_of_day>("SELECT '07:05:03.1'::time").to_duration(), 7h + 5min + 3s + 100ms);
+    EXPECT_EQ(db.scalar<time_of_day>("SELECT $1::time", time_of_day(0s)).to_duration(), 0s);
+    EXPECT_THROW(db.scalar<time_of_day>("SELECT '24:00:00'::time"),
+                 std::runtime_error);  // PostgreSQL allows it
+}
+
 TEST_F(TypesTest, PostgresReadsUuidAndByteaParametersExactly) {
     EXPECT_EQ(seen_by_postgres(sample_key, "uuid"), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
     EXPECT_EQ(seen_by_postgres(keel::uuid(), "uuid"), "00000000-0000-0000-0000-000000000000");

@@ -331,3 +331,14 @@ TEST(DecimalTest, JsonCarriesDecimalsAsStrings) {
     ASSERT_EQ(garbage.status(), keel::status::unprocessable_entity) << garbage;
     EXPECT_EQ(garbage.json()["detail"][0]["type"], "value_error.decimal");
 }
+
+TEST(TimeOfDayCodecTest, ReadsAndWritesTimesToTheMicrosecond) {
+    using time_of_day = hh_mm_ss<microseconds>;
+    EXPECT_EQ(parse<time_of_day>("09:30:00.25")->to_duration(), 9h + 30min + 250ms);
+    EXPECT_EQ(parse<time_of_day>("23:59:59.999999")->to_duration(), 24h - 1us);
+    EXPECT_EQ(format(time_of_day(9h + 30min + 250ms)), "09:30:00.250000");
+    EXPECT_EQ(format(time_of_day(0s)), "00:00:00");
+    for (const char* bad : {"24:00:00", "9:30:00", "09:30", "09:60:00", "09:30:00.1234567", "09:30:00Z"}) {
+        EXPECT_FALSE(parse<time_of_day>(bad)) << bad;
+    }
+}
