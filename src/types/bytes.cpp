@@ -1,5 +1,7 @@
 #include <keel/bytes.hpp>
 
+#include "types/hex.hpp"
+
 #include <array>
 
 namespace keel {
@@ -14,13 +16,6 @@ constexpr std::array<int, 256> base64_values() {
     for (auto& v : values) v = -1;
     for (int i = 0; i < 64; ++i) values[static_cast<unsigned char>(base64_alphabet[i])] = i;
     return values;
-}
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace
@@ -88,7 +83,8 @@ std::optional<bytes> codec<bytes>::from_column(std::string_view text, parse_fail
     }
     bytes out((text.size() - 2) / 2);
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const int high = hex_value(text[2 + 2 * i]), low = hex_value(text[3 + 2 * i]);
+        const int high = detail::hex_digit_value(text[2 + 2 * i]),
+                  low = detail::hex_digit_value(text[3 + 2 * i]);
         if (high < 0 || low < 0) {
             why = {"bytea text is not hex", "value_error.bytes"};
             return std::nullopt;

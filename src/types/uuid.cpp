@@ -1,18 +1,13 @@
 #include <keel/uuid.hpp>
 
+#include "types/hex.hpp"
+
 #include <cstring>
 #include <functional>
 
 namespace keel {
 
 namespace {
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 // Where the canonical form has its hyphens.
 bool hyphen_at(std::size_t i) noexcept {
@@ -32,7 +27,7 @@ std::optional<uuid> uuid::parse(std::string_view text) noexcept {
             if (text[i] != '-') return std::nullopt;
             continue;
         }
-        const int v = hex_value(text[i]);
+        const int v = detail::hex_digit_value(text[i]);
         if (v < 0) return std::nullopt;
         bytes[digit / 2] = static_cast<std::uint8_t>(digit % 2 ? bytes[digit / 2] | v : v << 4);
         ++digit;

@@ -9,6 +9,8 @@
 #include <keel/session.hpp>
 #include <keel/uuid.hpp>
 
+#include "../support/sku_codec.hpp"
+
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
 #include <keel/get_session.hpp>
@@ -183,24 +185,6 @@ TEST_F(TypesTest, ColumnsThatDoNotMapSayWhichColumnWhatTextAndWhy) {
         EXPECT_NE(std::string(e.what()).find("precision"), std::string::npos) << e.what();
     }
 }
-
-namespace {
-struct sku {  // docs/database.md's example of a user's own codec, here as parameter and column
-    std::string code;
-};
-}  // namespace
-
-template <>
-struct keel::codec<sku> {
-    static std::optional<sku> parse(std::string_view text, keel::parse_failure& why) {
-        if (text.size() < 3 || text.find('-') == std::string_view::npos) {
-            why = {"value is not a SKU (ABC-123)", "value_error.sku"};
-            return std::nullopt;
-        }
-        return sku{std::string(text)};
-    }
-    static void format(std::string& out, const sku& value) { out += value.code; }
-};
 
 TEST_F(TypesTest, AUsersOwnCodecServesParametersAndColumns) {
     auto db = session();

@@ -7,6 +7,8 @@
 #include <keel/json.hpp>
 #include <keel/uuid.hpp>
 
+#include "../support/sku_codec.hpp"
+
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
 #include <keel/model.hpp>
@@ -205,27 +207,6 @@ TEST(CodecBindingTest, ModelsCarryKeelTypesAsJsonStrings) {
     EXPECT_EQ(detail[2]["loc"], json::parse(R"(["body","parent"])"));
     EXPECT_EQ(detail[2]["type"], "type_error.uuid");
 }
-
-namespace {
-
-// docs/database.md's example of a user's own codec.
-struct sku {
-    std::string code;
-};
-
-}  // namespace
-
-template <>
-struct keel::codec<sku> {
-    static std::optional<sku> parse(std::string_view text, keel::parse_failure& why) {
-        if (text.size() < 3 || text.find('-') == std::string_view::npos) {
-            why = {"value is not a SKU (ABC-123)", "value_error.sku"};
-            return std::nullopt;
-        }
-        return sku{std::string(text)};
-    }
-    static void format(std::string& out, const sku& value) { out += value.code; }
-};
 
 namespace {
 
