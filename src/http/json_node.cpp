@@ -1,5 +1,6 @@
 #include <keel/detail/json_node.hpp>
 
+#include <new>
 #include <nlohmann/json.hpp>
 
 namespace keel::detail {
@@ -74,6 +75,16 @@ json_document& json_document::operator=(json_document&& other) noexcept {
     value() = std::move(other.value());
     return *this;
 }
+json_node json_document::root() const noexcept {
+    return json_node(value());
+}
+nlohmann::json& json_document::value() noexcept {
+    return *std::launder(reinterpret_cast<nlohmann::json*>(storage_));
+}
+const nlohmann::json& json_document::value() const noexcept {
+    return *std::launder(reinterpret_cast<const nlohmann::json*>(storage_));
+}
+
 json_document::~json_document() {
     value().~basic_json();
 }

@@ -188,7 +188,7 @@ std::strong_ordering operator<=>(const decimal& a, const decimal& b) {
 }
 
 bool operator==(const decimal& a, const decimal& b) {
-    return (a <=> b) == 0;
+    return std::is_eq(a <=> b);
 }
 
 std::optional<decimal> codec<decimal>::parse(std::string_view text, parse_failure& why) {

@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -54,11 +53,9 @@ public:
     json_document& operator=(const json_document&) = delete;
     ~json_document();
 
-    json_node root() const noexcept { return json_node(value()); }
-    nlohmann::json& value() noexcept { return *std::launder(reinterpret_cast<nlohmann::json*>(storage_)); }
-    const nlohmann::json& value() const noexcept {
-        return *std::launder(reinterpret_cast<const nlohmann::json*>(storage_));
-    }
+    json_node root() const noexcept;
+    nlohmann::json& value() noexcept;
+    const nlohmann::json& value() const noexcept;
 
 private:
     alignas(8) unsigned char storage_[16];  // a nlohmann::json: a type tag and a value union
