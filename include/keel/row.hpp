@@ -137,10 +137,7 @@ private:
         static_assert(
             mapped<T>,
             "keel: no codec<T> for this column type; read a type keel maps, or specialise keel::codec<T>");
-        parse_failure why;
-        auto value = detail::parse_column<T>(text, why);
-        if (!value) detail::throw_column_error(column, text, detail::type_name<T>(), why.msg);
-        return std::move(*value);
+        return convert_element<T>([&] { return column; }, text);
     }
 
     std::shared_ptr<const detail::result_data> data_;
