@@ -20,6 +20,7 @@
 #include <keel/header.hpp>
 #include <keel/header_map.hpp>
 #include <keel/http_error.hpp>
+#include <keel/interval.hpp>
 #include <keel/logger.hpp>
 #include <keel/method.hpp>
 #include <keel/middleware.hpp>

@@ -2,9 +2,10 @@
 # prefix first; MODE=subdirectory uses the source tree directly.
 set(work ${KEEL_BINARY_DIR}/consumer-${MODE})
 file(REMOVE_RECURSE ${work})
-set(configure_args -S ${KEEL_SOURCE_DIR}/tests/consumer -B ${work}/build -G Ninja -DKEEL_CONSUMER_MODE=${MODE}
-    -DCMAKE_BUILD_TYPE=Release)  # optimised: GCC warns of some things (-Wmaybe-uninitialized) only then
+set(configure_args -S ${KEEL_SOURCE_DIR}/tests/consumer -B ${work}/build -G Ninja -DKEEL_CONSUMER_MODE=${MODE})
 if(MODE STREQUAL "installed")
+    # Optimised: GCC warns of some things (-Wmaybe-uninitialized) only then.
+    list(APPEND configure_args -DCMAKE_BUILD_TYPE=Release)
     execute_process(COMMAND ${CMAKE_COMMAND} --install ${KEEL_BINARY_DIR} --prefix ${work}/prefix
                     RESULT_VARIABLE rc)
     if(rc)
@@ -12,7 +13,14 @@ if(MODE STREQUAL "installed")
     endif()
     list(APPEND configure_args -DCMAKE_PREFIX_PATH=${work}/prefix)
 else()
-    list(APPEND configure_args -DKEEL_SOURCE_DIR=${KEEL_SOURCE_DIR})
+    # keel's sources are compiled with the calling build's type and flags (optimised in the ci
+    # preset), so that their compiler commands are the same and ccache answers them.
+    string(TOUPPER "${BUILD_TYPE}" build_type_upper)
+    list(APPEND configure_args -DKEEL_SOURCE_DIR=${KEEL_SOURCE_DIR} -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
+         "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_CXX_FLAGS_${build_type_upper}=${CONFIG_CXX_FLAGS}"
+         -DKEEL_WARNINGS_AS_ERRORS=${WARNINGS_AS_ERRORS})
+    # The build directory differs; with debug information ccache would otherwise hash it.
+    set(ENV{CCACHE_NOHASHDIR} 1)
 endif()
 find_program(ccache ccache)
 if(ccache)

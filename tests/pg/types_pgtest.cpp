@@ -5,6 +5,7 @@
 #include <keel/database_error.hpp>
 #include <keel/decimal.hpp>
 #include <keel/enum.hpp>
+#include <keel/interval.hpp>
 #include <keel/json.hpp>
 #include <keel/session.hpp>
 #include <keel/uuid.hpp>
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+using keel::testing::parse_json;
 using keel::testing::postgres_environment;
 using namespace std::chrono;
 using namespace std::chrono_literals;
@@ -105,6 +107,43 @@ TEST_F(TypesTest, TimeColumnsAndParametersRoundTrip) {
     EXPECT_EQ(db.scalar<time_of_day>("SELECT $1::time", time_of_day(0s)).to_duration(), 0s);
     EXPECT_THROW(db.scalar<time_of_day>("SELECT '24:00:00'::time"),
                  std::runtime_error);  // PostgreSQL allows it
+}
+
+TEST_F(TypesTest, IntervalsRoundTripInBothIntervalStylesKeelReads) {
+    using keel::interval;
+    const std::vector<interval> samples{
+        {14, 3, 4h + 5min + 6500ms},
+        {-14, 3, -(4h + 5min + 6s)},
+        {0, 0, -500ms},
+        {0, 0, 1us},
+        {},
+        {std::numeric_limits<std::int32_t>::max(), std::numeric_limits<std::int32_t>::min(),
+         microseconds::max()},
+    };
+    for (const char* style : {"postgres", "iso_8601"}) {
+        auto db = session();
+        db.exec(std::string("SET LOCAL IntervalStyle = ") + style);
+        for (const auto& value : samples)
+            EXPECT_EQ(db.scalar<interval>("SELECT $1::interval", value), value) << style;
+        EXPECT_EQ(db.scalar<interval>("SELECT '1 mon 1 day 25:00:00'::interval"), (interval{1, 1, 25h}))
+            << style;
+        EXPECT_EQ(db.scalar<seconds>("SELECT '90 minutes'::interval"), 90min) << style;
+        EXPECT_THROW(db.scalar<seconds>("SELECT '1 day'::interval"), std::runtime_error) << style;
+        EXPECT_EQ(db.scalar<std::vector<interval>>("SELECT ARRAY['1 day', '-00:00:01']::interval[]"),
+                  (std::vector<interval>{{0, 1, 0us}, {0, 0, -1s}}))
+            << style;
+    }
+    EXPECT_EQ(seen_by_postgres(interval{14, 3, 4h + 5min + 6500ms}, "interval"),
+              "1 year 2 mons 3 days 04:05:06.5");
+    EXPECT_EQ(seen_by_postgres(interval{0, 0, -500ms}, "interval"), "-00:00:00.5");
+    auto db = session();
+    db.exec("SET LOCAL IntervalStyle = sql_standard");
+    try {
+        db.scalar<interval>("SELECT '1 year 2 mons'::interval AS lasts");
+        FAIL() << "an interval in IntervalStyle sql_standard was read";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("IntervalStyle"), std::string::npos) << e.what();
+    }
 }
 
 TEST_F(TypesTest, PostgresReadsUuidAndByteaParametersExactly) {
@@ -192,44 +231,6 @@ TEST_F(TypesTest, AUsersOwnCodecServesParametersAndColumns) {
     EXPECT_THROW(db.scalar<sku>("SELECT 'no'"), std::runtime_error);
 }
 
-TEST_F(TypesTest, HandlersTakeAndGiveTypedValuesThroughTheBinders) {
-    keel::app app;
-    keel::engine_options options;
-    options.url = postgres_environment::server().url();
-    app.provide<keel::engine>(keel::scope::app,
-                              [options] { return std::make_shared<keel::engine>(options); });
-    app.provide<keel::session_factory>(keel::scope::app,
-                                       [](keel::engine& e) { return keel::session_factory{e}; });
-    app.post("/typed", [](keel::body<typed_row> in, keel::depends<keel::get_session> db) {
-        return db->one<typed_row>(
-            "INSERT INTO typed (key, created_at, local_at, day, payload, deleted_at) VALUES ($1, $2, $3, $4, "
-            "$5, $6) "
-            "RETURNING *",
-            in->key, in->created_at, in->local_at, in->day, in->payload, in->deleted_at);
-    });
-    app.get("/typed/{key}", [](keel::path<keel::uuid> key, keel::depends<keel::get_session> db) {
-        return db->all<typed_row>("SELECT * FROM typed WHERE key = $1", *key);
-    });
-    keel::testing::client c{app};
-    const nlohmann::json in = {{"id", 0},
-                               {"key", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"},
-                               {"created_at", "2026-12-02T09:30:00.123456+01:00"},
-                               {"local_at", "2026-12-02T09:30:00Z"},
-                               {"day", "2026-12-02"},
-                               {"payload", "3q2+7w=="},
-                               {"deleted_at", nullptr}};
-    const auto created = c.post("/typed", in);
-    ASSERT_EQ(created.status(), keel::status::ok) << created;
-    EXPECT_EQ(created.json()["created_at"], "2026-12-02T08:30:00.123456Z");
-    EXPECT_EQ(created.json()["payload"], "3q2+7w==");
-    const auto found = c.get("/typed/a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
-    ASSERT_EQ(found.status(), keel::status::ok) << found;
-    ASSERT_EQ(found.json().size(), 1u);
-    EXPECT_EQ(found.json()[0]["key"], "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
-    EXPECT_EQ(found.json()[0]["day"], "2026-12-02");
-    EXPECT_EQ(c.get("/typed/not-a-uuid").status(), keel::status::unprocessable_entity);
-}
-
 namespace shop {
 enum class order_state { pending, paid, shipped };
 KEEL_ENUM(order_state, pending, paid, shipped)
@@ -273,8 +274,7 @@ TEST_F(TypesTest, ArraysRoundTripWithNullsQuotesAndEmptiness) {
 
 TEST_F(TypesTest, JsonbHoldsNlohmannValuesAndModels) {
     auto db = session();
-    const auto doc =
-        nlohmann::json::parse(R"({"a":[1,2.5,{"b":null}],"ünï":"\u00e9\n","big":9007199254740993})");
+    const auto doc = parse_json(R"({"a":[1,2.5,{"b":null}],"ünï":"\u00e9\n","big":9007199254740993})");
     EXPECT_EQ(db.scalar<nlohmann::json>("SELECT $1::jsonb", doc), doc);
     EXPECT_EQ(db.scalar<std::string>("SELECT $1::jsonb->'a'->2->>'b' IS NULL", doc), "t");
     const shop::address home{"Zürich", std::nullopt};
@@ -338,4 +338,118 @@ TEST_F(TypesTest, NumericIsExactAndOverflowIsADatabaseError) {
     } catch (const keel::database_error& e) {
         EXPECT_EQ(e.sqlstate(), "22003") << e.what();
     }
+}
+
+namespace {
+
+// One column of each type keel maps, as a handler takes it from JSON and gives it back.
+struct every_type_row {
+    std::int64_t id;
+    std::int16_t small;
+    std::int32_t whole;
+    double ratio;
+    bool flag;
+    std::string name;
+    keel::uuid key;
+    micro_time created_at;
+    micro_time local_at;
+    year_month_day day;
+    hh_mm_ss<microseconds> opens;
+    keel::interval lasts;
+    keel::decimal price;
+    keel::bytes payload;
+    nlohmann::json doc;
+    shop::address home;
+    std::vector<std::string> tags;
+    shop::order_state state;
+    std::optional<std::string> note;
+    KEEL_MODEL(every_type_row, id, small, whole, ratio, flag, name, key, created_at, local_at, day, opens,
+               lasts, price, payload, doc, home, tags, state, note)
+};
+
+}  // namespace
+
+TEST_F(TypesTest, OneColumnOfEveryTypeTravelsFromJsonThroughPostgresAndBack) {
+    {
+        auto db = session();
+        db.exec("DROP TABLE IF EXISTS every_type");
+        db.exec("DROP TYPE IF EXISTS every_state");
+        db.exec("CREATE TYPE every_state AS ENUM ('pending', 'paid', 'shipped')");
+        db.exec(
+            "CREATE TABLE every_type (id bigserial PRIMARY KEY, small smallint NOT NULL, whole integer NOT "
+            "NULL, "
+            "ratio double precision NOT NULL, flag boolean NOT NULL, name text NOT NULL, key uuid NOT NULL, "
+            "created_at timestamptz NOT NULL, local_at timestamp NOT NULL, day date NOT NULL, opens time NOT "
+            "NULL, lasts interval NOT NULL, price numeric(12,2) NOT NULL, payload bytea NOT NULL, doc jsonb "
+            "NOT "
+            "NULL, home jsonb NOT NULL, tags text[] NOT NULL, state every_state NOT NULL, note text)");
+        db.commit();
+    }
+    keel::app app;
+    keel::engine_options options;
+    options.url = postgres_environment::server().url();
+    app.provide<keel::engine>(keel::scope::app,
+                              [options] { return std::make_shared<keel::engine>(options); });
+    app.provide<keel::session_factory>(keel::scope::app,
+                                       [](keel::engine& e) { return keel::session_factory{e}; });
+    app.post("/every", [](keel::body<every_type_row> in, keel::depends<keel::get_session> db) {
+        return db->one<every_type_row>(
+            "INSERT INTO every_type (small, whole, ratio, flag, name, key, created_at, local_at, day, opens, "
+            "lasts, price, payload, doc, home, tags, state, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+            "$9, "
+            "$10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING *",
+            in->small, in->whole, in->ratio, in->flag, in->name, in->key, in->created_at, in->local_at,
+            in->day, in->opens, in->lasts, in->price, in->payload, in->doc, in->home, in->tags, in->state,
+            in->note);
+    });
+    // Every type a request value can have, each in the WHERE clause as a parameter.
+    app.get(
+        "/every/{key}",
+        [](keel::path<keel::uuid> key, keel::query<year_month_day, "day"> day,
+           keel::query<micro_time, "after"> after, keel::query<hh_mm_ss<microseconds>, "opens"> opens,
+           keel::query<keel::interval, "lasts"> lasts, keel::query<keel::decimal, "price"> price,
+           keel::query<shop::order_state, "state"> state, keel::query<bool, "flag"> flag,
+           keel::query<std::vector<std::string>, "tag"> tags, keel::header<std::int16_t, "x-small"> small,
+           keel::depends<keel::get_session> db) {
+            return db->all<every_type_row>(
+                "SELECT * FROM every_type WHERE key = $1 AND day = $2 AND created_at > $3 AND opens = $4 "
+                "AND lasts = $5 AND price = $6 AND state = $7 AND flag = $8 AND tags = $9 AND small = $10",
+                *key, *day, *after, *opens, *lasts, *price, *state, *flag, *tags, *small);
+        });
+    keel::testing::client c{app};
+    const auto in = parse_json(R"({"id": 0, "small": -32768, "whole": 2147483647, "ratio": 0.1, "flag": true,
+        "name": "ünï \"quoted\"", "key": "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+        "created_at": "2026-12-02T09:30:00.123456+01:00", "local_at": "2026-12-02T09:30:00Z",
+        "day": "2026-12-02", "opens": "09:30:00.5", "lasts": "P1M2DT3H4M5.000006S", "price": "19.99",
+        "payload": "3q2+7w==", "doc": {"a": [1, null, {"b": "c"}]}, "home": {"city": "Zürich", "zip": null},
+        "tags": ["new", "", "a,b"], "state": "paid", "note": null})");
+    const auto created = c.post("/every", in);
+    ASSERT_EQ(created.status(), keel::status::ok) << created;
+    auto answer = created.json();
+    answer.erase("id");
+    EXPECT_EQ(answer, parse_json(R"({"small": -32768, "whole": 2147483647, "ratio": 0.1, "flag": true,
+        "name": "ünï \"quoted\"", "key": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        "created_at": "2026-12-02T08:30:00.123456Z", "local_at": "2026-12-02T09:30:00Z",
+        "day": "2026-12-02", "opens": "09:30:00.500000", "lasts": "P1M2DT3H4M5.000006S", "price": "19.99",
+        "payload": "3q2+7w==", "doc": {"a": [1, null, {"b": "c"}]}, "home": {"city": "Zürich", "zip": null},
+        "tags": ["new", "", "a,b"], "state": "paid", "note": null})"));
+
+    const std::string found_target =
+        "/every/a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11?day=2026-12-02&after=2026-12-02T08:30:00.123455Z"
+        "&opens=09:30:00.5&lasts=P1M2DT3H4M5.000006S&price=19.990&state=paid&flag=true&tag=new&tag=&tag=a,b";
+    const auto found = c.get(found_target, {{"X-Small", "-32768"}});
+    ASSERT_EQ(found.status(), keel::status::ok) << found;
+    ASSERT_EQ(found.json().size(), 1u) << found;
+    EXPECT_EQ(found.json()[0], created.json());
+
+    const auto refused = c.get(
+        "/every/"
+        "a0eebc99?day=2026-13-01&after=yesterday&opens=25:00:00&lasts=P1X&price=abc&state=lost&flag=maybe",
+        {{"X-Small", "32768"}});
+    ASSERT_EQ(refused.status(), keel::status::unprocessable_entity) << refused;
+    std::vector<std::string> named;
+    const auto refusal = refused.json();
+    for (const auto& error : refusal["detail"]) named.push_back(error["loc"][1].get<std::string>());
+    EXPECT_EQ(named, (std::vector<std::string>{"key", "day", "after", "opens", "lasts", "price", "state",
+                                               "flag", "x-small"}));
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 using keel::testing::client;
+using keel::testing::parse_json;
 using nlohmann::json;
 
 namespace {
@@ -45,7 +46,7 @@ TEST(BodyTest, MissingFieldIs422NamingIt) {
     client c{user_app()};
     const auto res = c.post("/users", {{"name", "A"}});
     ASSERT_EQ(res.status(), keel::status::unprocessable_entity) << res;
-    EXPECT_EQ(res.json()["detail"][0]["loc"], json::parse(R"(["body","email"])"));
+    EXPECT_EQ(res.json()["detail"][0]["loc"], parse_json(R"(["body","email"])"));
     EXPECT_EQ(res.json()["detail"][0]["type"], "value_error.missing");
 }
 
@@ -92,7 +93,7 @@ TEST(BodyTest, EmptyBodyIsMissingUnlessOptional) {
     client c{user_app()};
     const auto res = c.send(keel::method::post, "/users");
     ASSERT_EQ(res.status(), keel::status::unprocessable_entity) << res;
-    EXPECT_EQ(res.json()["detail"][0]["loc"], json::parse(R"(["body"])"));
+    EXPECT_EQ(res.json()["detail"][0]["loc"], parse_json(R"(["body"])"));
     EXPECT_EQ(c.send(keel::method::post, "/maybe").json(), false);
     EXPECT_EQ(c.post("/maybe", {{"email", "a"}, {"name", "b"}}).json(), true);
 }

@@ -4,6 +4,7 @@
 #include <keel/chrono.hpp>
 #include <keel/decimal.hpp>
 #include <keel/enum.hpp>
+#include <keel/interval.hpp>
 #include <keel/json.hpp>
 #include <keel/uuid.hpp>
 
@@ -22,6 +23,7 @@
 #include <vector>
 
 using keel::testing::client;
+using keel::testing::parse_json;
 using nlohmann::json;
 using namespace std::chrono;
 
@@ -171,9 +173,9 @@ TEST(CodecBindingTest, RequestValuesOfKeelTypesBindAndRefuseByName) {
               "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11 2026-12-02");
     const auto bad = c.get("/events/nope?from=2026-02-30");
     EXPECT_EQ(bad.status(), keel::status::unprocessable_entity) << bad;
-    EXPECT_EQ(bad.json()["detail"][0]["loc"], json::parse(R"(["path","id"])"));
+    EXPECT_EQ(bad.json()["detail"][0]["loc"], parse_json(R"(["path","id"])"));
     EXPECT_EQ(bad.json()["detail"][0]["type"], "type_error.uuid");
-    EXPECT_EQ(bad.json()["detail"][1]["loc"], json::parse(R"(["query","from"])"));
+    EXPECT_EQ(bad.json()["detail"][1]["loc"], parse_json(R"(["query","from"])"));
     EXPECT_EQ(bad.json()["detail"][1]["type"], "value_error.date");
 }
 
@@ -188,7 +190,7 @@ TEST(CodecBindingTest, ModelsCarryKeelTypesAsJsonStrings) {
                      {"parent", nullptr}};
     const auto res = c.post("/events", in);
     ASSERT_EQ(res.status(), keel::status::ok) << res;
-    EXPECT_EQ(res.json(), json::parse(R"({"id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+    EXPECT_EQ(res.json(), parse_json(R"({"id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
         "at":"2026-12-02T08:30:00.250000Z","day":"2026-12-02","payload":"AAH/","parent":null})"));
 
     json wrong = in;
@@ -200,11 +202,11 @@ TEST(CodecBindingTest, ModelsCarryKeelTypesAsJsonStrings) {
     const auto answer = bad.json();
     const auto& detail = answer["detail"];
     ASSERT_EQ(detail.size(), 3u) << bad;
-    EXPECT_EQ(detail[0]["loc"], json::parse(R"(["body","at"])"));
+    EXPECT_EQ(detail[0]["loc"], parse_json(R"(["body","at"])"));
     EXPECT_EQ(detail[0]["type"], "value_error.datetime");
-    EXPECT_EQ(detail[1]["loc"], json::parse(R"(["body","payload"])"));
+    EXPECT_EQ(detail[1]["loc"], parse_json(R"(["body","payload"])"));
     EXPECT_EQ(detail[1]["type"], "type_error.str");
-    EXPECT_EQ(detail[2]["loc"], json::parse(R"(["body","parent"])"));
+    EXPECT_EQ(detail[2]["loc"], parse_json(R"(["body","parent"])"));
     EXPECT_EQ(detail[2]["type"], "type_error.uuid");
 }
 
@@ -223,7 +225,7 @@ TEST(CodecBindingTest, AUsersOwnCodecServesPathsAndJsonFields) {
     app.get("/stock/{item}", [](keel::path<sku> item) { return stock{*item, 3}; });
     app.post("/stock", [](keel::body<stock> s) { return s->item.code; });
     client c{app};
-    EXPECT_EQ(c.get("/stock/ABC-123").json(), json::parse(R"({"item":"ABC-123","count":3})"));
+    EXPECT_EQ(c.get("/stock/ABC-123").json(), parse_json(R"({"item":"ABC-123","count":3})"));
     const auto bad = c.get("/stock/nope");
     EXPECT_EQ(bad.status(), keel::status::unprocessable_entity) << bad;
     EXPECT_EQ(bad.json()["detail"][0]["type"], "value_error.sku");
@@ -262,7 +264,7 @@ TEST(CodecBindingTest, EnumsTravelByNameAndUnknownNamesAre422) {
     wrong["also"] = {"small", "tiny"};
     const auto refused = c.post("/shirts", wrong);
     ASSERT_EQ(refused.status(), keel::status::unprocessable_entity) << refused;
-    EXPECT_EQ(refused.json()["detail"][0]["loc"], json::parse(R"(["body","also","1"])"));
+    EXPECT_EQ(refused.json()["detail"][0]["loc"], parse_json(R"(["body","also","1"])"));
 }
 
 TEST(DecimalTest, ParsesWhatPostgresWritesAndKeepsTheScale) {
@@ -305,8 +307,8 @@ TEST(DecimalTest, JsonCarriesDecimalsAsStrings) {
     keel::app app;
     app.post("/prices", [](keel::body<priced> p) { return priced{p->price * keel::decimal(3)}; });
     client c{app};
-    EXPECT_EQ(c.post("/prices", json{{"price", "19.99"}}).json(), json::parse(R"({"price":"59.97"})"));
-    const auto as_number = c.post("/prices", json::parse(R"({"price":19.99})"));
+    EXPECT_EQ(c.post("/prices", json{{"price", "19.99"}}).json(), parse_json(R"({"price":"59.97"})"));
+    const auto as_number = c.post("/prices", parse_json(R"({"price":19.99})"));
     EXPECT_EQ(as_number.status(), keel::status::unprocessable_entity) << as_number;  // a double would round
     const auto garbage = c.post("/prices", json{{"price", "19,99"}});
     ASSERT_EQ(garbage.status(), keel::status::unprocessable_entity) << garbage;
@@ -322,4 +324,57 @@ TEST(TimeOfDayCodecTest, ReadsAndWritesTimesToTheMicrosecond) {
     for (const char* bad : {"24:00:00", "9:30:00", "09:30", "09:60:00", "09:30:00.1234567", "09:30:00Z"}) {
         EXPECT_FALSE(parse<time_of_day>(bad)) << bad;
     }
+}
+
+TEST(IntervalCodecTest, ReadsIso8601AndWritesItBack) {
+    using keel::interval;
+    EXPECT_EQ(parse<interval>("P1Y2M3DT4H5M6.5S"), (interval{14, 3, 4h + 5min + 6500ms}));
+    EXPECT_EQ(parse<interval>("P2W"), (interval{0, 14, 0us}));
+    EXPECT_EQ(parse<interval>("PT0.000001S"), (interval{0, 0, 1us}));
+    EXPECT_EQ(parse<interval>("P-1Y-2M3DT-4H-5M-6S"), (interval{-14, 3, -(4h + 5min + 6s)}));
+    EXPECT_EQ(parse<interval>("PT36H"), (interval{0, 0, 36h}));  // hours stay hours, not a day and a half
+    EXPECT_EQ(format(interval{14, 3, 4h + 5min + 6500ms}), "P1Y2M3DT4H5M6.5S");
+    EXPECT_EQ(format(interval{-14, 3, -(4h + 5min + 6s)}), "P-1Y-2M3DT-4H-5M-6S");
+    EXPECT_EQ(format(interval{0, 0, -500ms}), "PT-0.5S");
+    EXPECT_EQ(format(interval{}), "PT0S");
+    for (const char* bad : {"", "P", "PT", "P1DT", "1D", "P1H", "PT1D", "P1M1Y", "P1.5D", "PT1.5H", "PT1S2M",
+                            "P1D ", "PT0.0000001S", "P99999999999999999999Y", "P178956971Y"}) {
+        EXPECT_FALSE(parse<interval>(bad)) << bad;
+    }
+    keel::parse_failure why;
+    keel::codec<interval>::parse("PT0.0000001S", why);
+    EXPECT_EQ(why.type, "value_error.duration");
+    EXPECT_NE(why.msg.find("microseconds"), std::string::npos) << why.msg;
+}
+
+TEST(IntervalCodecTest, ReadsPostgresOutputInEitherIntervalStyleItCanRead) {
+    using keel::interval;
+    EXPECT_EQ(from_column<interval>("1 year 2 mons 3 days 04:05:06.5"),
+              (interval{14, 3, 4h + 5min + 6500ms}));
+    EXPECT_EQ(from_column<interval>("-1 years -2 mons +3 days -04:05:06"),
+              (interval{-14, 3, -(4h + 5min + 6s)}));
+    EXPECT_EQ(from_column<interval>("00:00:00"), interval{});
+    EXPECT_EQ(from_column<interval>("1 day"), (interval{0, 1, 0us}));
+    EXPECT_EQ(from_column<interval>("2562047788:00:54.775807"), (interval{0, 0, microseconds::max()}));
+    EXPECT_EQ(from_column<interval>("P1Y2M3DT4H5M6.5S"), (interval{14, 3, 4h + 5min + 6500ms}));
+    for (const char* other : {"@ 1 year 2 mons", "1-2 3 4:05:06", "1 fortnight", "1 day 04:65:00"}) {
+        keel::parse_failure why;
+        EXPECT_FALSE(keel::detail::parse_column<interval>(other, why)) << other;
+        EXPECT_EQ(why.type, "value_error.duration") << other;
+    }
+}
+
+TEST(IntervalCodecTest, DurationsAreIntervalsOfFixedLengthOnly) {
+    EXPECT_EQ(parse<seconds>("PT1H30M"), 90min);
+    EXPECT_EQ(parse<microseconds>("PT-0.25S"), -250ms);
+    EXPECT_EQ(from_column<seconds>("36:00:00"), 36h);
+    EXPECT_EQ(format(90min), "PT1H30M");
+    EXPECT_EQ(format(microseconds(1)), "PT0.000001S");
+    keel::parse_failure why;
+    EXPECT_FALSE(keel::codec<seconds>::parse("P1D", why));  // a day is not always 24 hours
+    EXPECT_NE(why.msg.find("keel::interval"), std::string::npos) << why.msg;
+    EXPECT_FALSE(parse<seconds>("PT0.5S"));  // refused, not rounded
+    EXPECT_FALSE(parse<hours>("PT30M"));
+    EXPECT_FALSE((parse<duration<std::int8_t>>("PT200S")));  // beyond the count's range
+    EXPECT_FALSE(from_column<seconds>("1 mon"));
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 using keel::testing::client;
+using keel::testing::parse_json;
 
 namespace {
 
@@ -151,7 +152,7 @@ TEST_F(DependsTest, ProviderParametersThatDoNotBindAre422) {
     client c{app};
     const auto res = c.get("/me");
     EXPECT_EQ(res.status(), keel::status::unprocessable_entity) << res;
-    EXPECT_EQ(res.json()["detail"][0]["loc"], nlohmann::json::parse(R"(["header","x-user"])"));
+    EXPECT_EQ(res.json()["detail"][0]["loc"], parse_json(R"(["header","x-user"])"));
 }
 
 TEST_F(DependsTest, HttpErrorFromAProviderIsTheResponseAndTeardownsSeeIt) {

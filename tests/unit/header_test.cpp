@@ -8,6 +8,7 @@
 #include <string>
 
 using keel::testing::client;
+using keel::testing::parse_json;
 
 TEST(HeaderTest, BindsCaseInsensitively) {
     keel::app app;
@@ -24,7 +25,7 @@ TEST(HeaderTest, RequiredHeaderMissingIs422) {
     client c{app};
     const auto res = c.get("/");
     EXPECT_EQ(res.status(), keel::status::unprocessable_entity) << res;
-    EXPECT_EQ(res.json()["detail"][0]["loc"], nlohmann::json::parse(R"(["header","x-count"])"));
+    EXPECT_EQ(res.json()["detail"][0]["loc"], parse_json(R"(["header","x-count"])"));
 }
 
 TEST(HeaderTest, OptionalAndDefault) {

@@ -8,6 +8,7 @@
 #include <string>
 
 using keel::testing::client;
+using keel::testing::parse_json;
 using nlohmann::json;
 
 TEST(PathTest, ConvertsToTheDeclaredType) {
@@ -24,7 +25,7 @@ TEST(PathTest, NotAnIntegerIs422NamingTheParameter) {
     const auto res = c.get("/users/abc");
     EXPECT_EQ(res.status(), keel::status::unprocessable_entity) << res;
     EXPECT_EQ(res.json(),
-              json::parse(R"({"detail":[{"loc":["path","user_id"],"msg":"value is not a valid integer",
+              parse_json(R"({"detail":[{"loc":["path","user_id"],"msg":"value is not a valid integer",
                                          "type":"type_error.integer"}]})"));
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 using keel::testing::client;
+using keel::testing::parse_json;
 using nlohmann::json;
 
 TEST(QueryTest, RequiredParameterMissingIs422) {
@@ -17,7 +18,7 @@ TEST(QueryTest, RequiredParameterMissingIs422) {
     client c{app};
     const auto res = c.get("/items");
     EXPECT_EQ(res.status(), keel::status::unprocessable_entity) << res;
-    EXPECT_EQ(res.json(), json::parse(R"({"detail":[{"loc":["query","limit"],"msg":"field required",
+    EXPECT_EQ(res.json(), parse_json(R"({"detail":[{"loc":["query","limit"],"msg":"field required",
                                          "type":"value_error.missing"}]})"));
     EXPECT_EQ(c.get("/items?limit=5").json(), 5);
 }
@@ -43,7 +44,7 @@ TEST(QueryTest, VectorCollectsRepeatedKeys) {
     keel::app app;
     app.get("/items", [](keel::query<std::vector<int>, "id"> ids) { return *ids; });
     client c{app};
-    EXPECT_EQ(c.get("/items?id=1&id=2&other=x&id=3").json(), json::parse("[1,2,3]"));
+    EXPECT_EQ(c.get("/items?id=1&id=2&other=x&id=3").json(), parse_json("[1,2,3]"));
     EXPECT_EQ(c.get("/items").json(), json::array());
 }
 
@@ -56,7 +57,7 @@ TEST(QueryTest, EveryFailingParameterIsNamed) {
     ASSERT_EQ(res.status(), keel::status::unprocessable_entity) << res;
     const auto detail = res.json()["detail"];
     ASSERT_EQ(detail.size(), 3u) << res;
-    EXPECT_EQ(detail[0]["loc"], json::parse(R"(["path","id"])"));
-    EXPECT_EQ(detail[1]["loc"], json::parse(R"(["query","limit"])"));
-    EXPECT_EQ(detail[2]["loc"], json::parse(R"(["query","full"])"));
+    EXPECT_EQ(detail[0]["loc"], parse_json(R"(["path","id"])"));
+    EXPECT_EQ(detail[1]["loc"], parse_json(R"(["query","limit"])"));
+    EXPECT_EQ(detail[2]["loc"], parse_json(R"(["query","full"])"));
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <keel/response.hpp>
+#include <keel/testing/json.hpp>
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -17,7 +18,7 @@ public:
 
     const std::string& text() const noexcept { return body(); }
     /// The body parsed as JSON; throws nlohmann::json::parse_error when it is not JSON.
-    nlohmann::json json() const { return nlohmann::json::parse(body()); }
+    nlohmann::json json() const { return parse_json(body()); }
     std::optional<std::string_view> header(std::string_view name) const { return headers().get(name); }
 };
 

@@ -2,6 +2,7 @@
 
 #include <keel/header_map.hpp>
 #include <keel/method.hpp>
+#include <keel/testing/json.hpp>
 #include <keel/testing/test_response.hpp>
 
 #include <nlohmann/json.hpp>
@@ -45,7 +46,7 @@ private:
     test_response send_json(keel::method m, std::string_view target, const nlohmann::json& body,
                             header_map& headers) {
         if (!headers.contains("Content-Type")) headers.set("Content-Type", "application/json");
-        return static_cast<Client&>(*this).send(m, target, body.dump(), std::move(headers));
+        return static_cast<Client&>(*this).send(m, target, json_text(body), std::move(headers));
     }
 };
 
