@@ -20,6 +20,7 @@
 #include <keel/testing/postgres_environment.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -97,6 +98,34 @@ TEST_F(TypesTest, PostgresReadsTimestampParametersExactly) {
     EXPECT_EQ(seen_by_postgres(sys_days(9999y / 12 / 31), "timestamp"), "9999-12-31 00:00:00");
     EXPECT_EQ(seen_by_postgres(year_month_day(2024y / 2 / 29), "date"), "2024-02-29");
     EXPECT_EQ(seen_by_postgres(year_month_day(year(1) / 1 / 1), "date"), "0001-01-01");
+}
+
+TEST_F(TypesTest, NumbersRoundTripAtTheirEdges) {
+    auto db = session();
+    using i16 = std::numeric_limits<std::int16_t>;
+    using i32 = std::numeric_limits<std::int32_t>;
+    using i64 = std::numeric_limits<std::int64_t>;
+    EXPECT_EQ(db.scalar<std::int16_t>("SELECT $1::smallint", i16::min()), i16::min());
+    EXPECT_EQ(db.scalar<std::int16_t>("SELECT $1::smallint", i16::max()), i16::max());
+    EXPECT_EQ(db.scalar<std::int32_t>("SELECT $1::integer", i32::min()), i32::min());
+    EXPECT_EQ(db.scalar<std::int64_t>("SELECT $1::bigint", i64::min()), i64::min());
+    EXPECT_EQ(db.scalar<std::int64_t>("SELECT $1::bigint", i64::max()), i64::max());
+    EXPECT_THROW(db.scalar<std::int16_t>("SELECT 32768::integer"), std::runtime_error);  // never wrapped
+    using f64 = std::numeric_limits<double>;
+    for (const double x : {f64::max(), f64::lowest(), f64::min(), f64::denorm_min(), -f64::denorm_min(),
+                           f64::infinity(), -f64::infinity(), 0.1, -0.0}) {
+        const auto back = db.scalar<double>("SELECT $1::float8", x);
+        EXPECT_EQ(back, x);
+        EXPECT_EQ(std::signbit(back), std::signbit(x)) << x;  // -0 stays -0
+    }
+    EXPECT_TRUE(std::isnan(db.scalar<double>("SELECT $1::float8", f64::quiet_NaN())));
+    using f32 = std::numeric_limits<float>;
+    for (const float x : {f32::max(), f32::lowest(), f32::denorm_min(), f32::infinity(), -0.0f, 0.1f}) {
+        const auto back = db.scalar<float>("SELECT $1::float4", x);
+        EXPECT_EQ(back, x);
+        EXPECT_EQ(std::signbit(back), std::signbit(x)) << x;
+    }
+    EXPECT_EQ(db.scalar<std::string>("SELECT $1::float8::text", -0.0), "-0");
 }
 
 TEST_F(TypesTest, TimeColumnsAndParametersRoundTrip) {
@@ -367,23 +396,96 @@ struct every_type_row {
                lasts, price, payload, doc, home, tags, state, note)
 };
 
+void create_every_type_table(keel::session& db) {
+    db.exec("DROP TABLE IF EXISTS every_type");
+    db.exec("DROP TYPE IF EXISTS every_state");
+    db.exec("CREATE TYPE every_state AS ENUM ('pending', 'paid', 'shipped')");
+    db.exec(
+        "CREATE TABLE every_type (id bigserial PRIMARY KEY, small smallint NOT NULL, whole integer NOT NULL, "
+        "ratio double precision NOT NULL, flag boolean NOT NULL, name text NOT NULL, key uuid NOT NULL, "
+        "created_at timestamptz NOT NULL, local_at timestamp NOT NULL, day date NOT NULL, "
+        "opens time NOT NULL, lasts interval NOT NULL, price numeric(12,2) NOT NULL, payload bytea NOT NULL, "
+        "doc jsonb NOT NULL, home jsonb NOT NULL, tags text[] NOT NULL, state every_state NOT NULL, note "
+        "text)");
+    db.commit();
+}
+
+constexpr const char* insert_every_type =
+    "INSERT INTO every_type (small, whole, ratio, flag, name, key, created_at, local_at, day, opens, lasts, "
+    "price, payload, doc, home, tags, state, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+    "$12, $13, $14, $15, $16, $17, $18) RETURNING *";
+
 }  // namespace
+
+TEST_F(TypesTest, OneColumnOfEveryTypeRoundTripsThroughParametersIntoAModelAndOutAsJson) {
+    auto setup = session();
+    create_every_type_table(setup);
+    const every_type_row sent{0,
+                              std::numeric_limits<std::int16_t>::min(),
+                              std::numeric_limits<std::int32_t>::max(),
+                              -0.0,
+                              false,
+                              "ünï \"quoted\" \\ {a,b}",
+                              sample_key,
+                              micro_time(sys_days(1969y / 7 / 20) + 20h + 17min + 40s + 1us),
+                              micro_time(sys_days(2024y / 2 / 29) + 12h),
+                              2024y / 2 / 29,
+                              hh_mm_ss<microseconds>(23h + 59min + 59s + 999999us),
+                              keel::interval{-14, 3, -(4h + 5min + 6s + 7us)},
+                              *keel::decimal::parse("-9999999999.99"),
+                              every_byte(),
+                              parse_json(R"({"nested": [1, 2.5, null, {"deep": ["ünï"]}]})"),
+                              shop::address{"Zürich", "8000"},
+                              {},
+                              shop::order_state::shipped,
+                              std::nullopt};
+    auto db = session();
+    db.exec("SET LOCAL TIME ZONE 'America/St_Johns'");  // -03:30: the offsets the session writes are honoured
+    const auto back = db.one<every_type_row>(insert_every_type, sent.small, sent.whole, sent.ratio, sent.flag,
+                                             sent.name, sent.key, sent.created_at, sent.local_at, sent.day,
+                                             sent.opens, sent.lasts, sent.price, sent.payload, sent.doc,
+                                             sent.home, sent.tags, sent.state, sent.note);
+    EXPECT_GT(back.id, 0);
+    EXPECT_EQ(back.small, sent.small);
+    EXPECT_EQ(back.whole, sent.whole);
+    EXPECT_TRUE(back.ratio == 0.0 && std::signbit(back.ratio)) << back.ratio;
+    EXPECT_EQ(back.flag, sent.flag);
+    EXPECT_EQ(back.name, sent.name);
+    EXPECT_EQ(back.key, sent.key);
+    EXPECT_EQ(back.created_at, sent.created_at);
+    EXPECT_EQ(back.local_at, sent.local_at);
+    EXPECT_EQ(back.day, sent.day);
+    EXPECT_EQ(back.opens.to_duration(), sent.opens.to_duration());
+    EXPECT_EQ(back.lasts, sent.lasts);
+    EXPECT_EQ(back.price, sent.price);
+    EXPECT_EQ(back.payload, sent.payload);
+    EXPECT_EQ(back.doc, sent.doc);
+    EXPECT_EQ(back.home.city, sent.home.city);
+    EXPECT_EQ(back.home.zip, sent.home.zip);
+    EXPECT_EQ(back.tags, sent.tags);  // an empty array
+    EXPECT_EQ(back.state, sent.state);
+    EXPECT_EQ(back.note, sent.note);  // NULL
+
+    std::string out;
+    keel::detail::append_json(out, back);
+    auto served = parse_json(out);
+    served.erase("id");
+    auto expected = parse_json(R"({"small": -32768, "whole": 2147483647, "ratio": -0.0, "flag": false,
+        "name": "ünï \"quoted\" \\ {a,b}", "key": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        "created_at": "1969-07-20T20:17:40.000001Z", "local_at": "2024-02-29T12:00:00Z", "day": "2024-02-29",
+        "opens": "23:59:59.999999", "lasts": "P-1Y-2M3DT-4H-5M-6.000007S", "price": "-9999999999.99",
+        "doc": {"nested": [1, 2.5, null, {"deep": ["ünï"]}]}, "home": {"city": "Zürich", "zip": "8000"},
+        "tags": [], "state": "shipped", "note": null})");
+    std::string payload;  // base64 (its own unit test checks the encoding)
+    keel::detail::append_json(payload, every_byte());
+    expected["payload"] = parse_json(payload);
+    EXPECT_EQ(served, expected);
+}
 
 TEST_F(TypesTest, OneColumnOfEveryTypeTravelsFromJsonThroughPostgresAndBack) {
     {
         auto db = session();
-        db.exec("DROP TABLE IF EXISTS every_type");
-        db.exec("DROP TYPE IF EXISTS every_state");
-        db.exec("CREATE TYPE every_state AS ENUM ('pending', 'paid', 'shipped')");
-        db.exec(
-            "CREATE TABLE every_type (id bigserial PRIMARY KEY, small smallint NOT NULL, whole integer NOT "
-            "NULL, "
-            "ratio double precision NOT NULL, flag boolean NOT NULL, name text NOT NULL, key uuid NOT NULL, "
-            "created_at timestamptz NOT NULL, local_at timestamp NOT NULL, day date NOT NULL, opens time NOT "
-            "NULL, lasts interval NOT NULL, price numeric(12,2) NOT NULL, payload bytea NOT NULL, doc jsonb "
-            "NOT "
-            "NULL, home jsonb NOT NULL, tags text[] NOT NULL, state every_state NOT NULL, note text)");
-        db.commit();
+        create_every_type_table(db);
     }
     keel::app app;
     keel::engine_options options;
@@ -393,14 +495,10 @@ TEST_F(TypesTest, OneColumnOfEveryTypeTravelsFromJsonThroughPostgresAndBack) {
     app.provide<keel::session_factory>(keel::scope::app,
                                        [](keel::engine& e) { return keel::session_factory{e}; });
     app.post("/every", [](keel::body<every_type_row> in, keel::depends<keel::get_session> db) {
-        return db->one<every_type_row>(
-            "INSERT INTO every_type (small, whole, ratio, flag, name, key, created_at, local_at, day, opens, "
-            "lasts, price, payload, doc, home, tags, state, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-            "$9, "
-            "$10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING *",
-            in->small, in->whole, in->ratio, in->flag, in->name, in->key, in->created_at, in->local_at,
-            in->day, in->opens, in->lasts, in->price, in->payload, in->doc, in->home, in->tags, in->state,
-            in->note);
+        return db->one<every_type_row>(insert_every_type, in->small, in->whole, in->ratio, in->flag, in->name,
+                                       in->key, in->created_at, in->local_at, in->day, in->opens, in->lasts,
+                                       in->price, in->payload, in->doc, in->home, in->tags, in->state,
+                                       in->note);
     });
     // Every type a request value can have, each in the WHERE clause as a parameter.
     app.get(
