@@ -2,6 +2,7 @@
 
 #include "http/route_table.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace keel {
@@ -26,6 +27,10 @@ route router::add_route(keel::method m, std::string_view path, detail::handler_i
     std::string full = prefix_;
     if (!(path.empty() && !prefix_.empty())) full += path;
     detail::parse_template(full);  // throws on a malformed template, at registration
+    // Binding may block (a session's BEGIN) when the handler takes a service or a provider.
+    handler.has_dependencies = std::any_of(
+        handler.dependencies.begin(), handler.dependencies.end(),
+        [](const detail::dependency_node& n) { return n.kind != detail::node_kind::request_value; });
     auto spec = std::make_shared<detail::route_spec>();
     spec->method = m;
     spec->path = std::move(full);

@@ -14,6 +14,7 @@
 #include <keel/detail/dependency_graph.hpp>
 #include <keel/detail/request_scope.hpp>
 #include <keel/detail/signature.hpp>
+#include <keel/detail/slots.hpp>
 #include <keel/detail/type_name.hpp>
 #include <keel/detail/value_shape.hpp>
 #include <keel/header.hpp>
@@ -31,7 +32,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -66,10 +66,11 @@ std::optional<E> convert_value(std::string_view text, const std::vector<std::str
 }
 
 // Converts the values found for one parameter (0, 1 or several) into T, which may be an
-// optional, a vector, or a plain type with or without a default.
-template <class T, auto... Default>
-std::optional<T> convert_values(const std::vector<std::string_view>& found, bool take_last,
-                                std::vector<std::string> loc, std::vector<field_error>& errors) {
+// optional, a vector, or a plain type with or without a default, and makes `out` of it (the
+// parameter's wrapper: path<T>, query<T>, ...); leaves `out` empty when it adds an error.
+template <class T, auto... Default, class W>
+void convert_values(const std::vector<std::string_view>& found, bool take_last, std::vector<std::string> loc,
+                    std::vector<field_error>& errors, slot<W>& out) {
     using shape = value_shape<T>;
     using E = typename shape::element;
     if constexpr (shape::list) {
@@ -80,22 +81,20 @@ std::optional<T> convert_values(const std::vector<std::string_view>& found, bool
             if (v) all.push_back(std::move(*v));
             ok = ok && v.has_value();
         }
-        if (!ok) return std::nullopt;
-        return all;
+        if (ok) out.emplace(std::move(all));
     } else {
         if (found.empty()) {
             if constexpr (sizeof...(Default) == 1) {
-                return make_default<T, Default...>();
+                out.emplace(make_default<T, Default...>());
             } else if constexpr (shape::optional) {
-                return T{};
+                out.emplace(T{});
             } else {
                 add_missing(std::move(loc), errors);
-                return std::nullopt;
             }
+            return;
         }
         auto v = convert_value<E>(take_last ? found.back() : found.front(), loc, errors);
-        if (!v) return std::nullopt;
-        return std::optional<T>(std::in_place, std::move(*v));
+        if (v) out.emplace(T(std::move(*v)));
     }
 }
 
@@ -198,7 +197,7 @@ struct binder<depends<Provider, Scope>> {
 
 template <class T, fixed_string Name>
 struct binder<path<T, Name>> {
-    using slot = std::optional<path<T, Name>>;
+    using slot = detail::slot<path<T, Name>>;
     static constexpr bool is_path = true;
     static constexpr std::string_view declared_name = Name.view();
 
@@ -208,43 +207,40 @@ struct binder<path<T, Name>> {
         auto text = path_value(ctx.req, Name.view(), position, name);
         std::vector<std::string_view> found;
         if (text) found.push_back(*text);
-        auto v = convert_values<T>(found, false, {"path", std::move(name)}, errors);
-        if (v) out.emplace(std::move(*v));
+        convert_values<T>(found, false, {"path", std::move(name)}, errors, out);
     }
-    static path<T, Name>&& take(slot& s) { return std::move(*s); }
+    static path<T, Name>&& take(slot& s) { return std::move(s.get()); }
 };
 
 template <class T, fixed_string Name, auto... Default>
 struct binder<query<T, Name, Default...>> {
-    using slot = std::optional<query<T, Name, Default...>>;
+    using slot = detail::slot<query<T, Name, Default...>>;
     static constexpr bool is_path = false;
 
     static constexpr dependency_node node() { return request_value_node("keel::query", Name.view()); }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
-        auto v = convert_values<T, Default...>(query_values(ctx.req, Name.view()), true,
-                                               {"query", std::string(Name.view())}, errors);
-        if (v) out.emplace(std::move(*v));
+        convert_values<T, Default...>(query_values(ctx.req, Name.view()), true,
+                                      {"query", std::string(Name.view())}, errors, out);
     }
-    static query<T, Name, Default...>&& take(slot& s) { return std::move(*s); }
+    static query<T, Name, Default...>&& take(slot& s) { return std::move(s.get()); }
 };
 
 template <class T, fixed_string Name, auto... Default>
 struct binder<header<T, Name, Default...>> {
-    using slot = std::optional<header<T, Name, Default...>>;
+    using slot = detail::slot<header<T, Name, Default...>>;
     static constexpr bool is_path = false;
 
     static constexpr dependency_node node() { return request_value_node("keel::header", Name.view()); }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
-        auto v = convert_values<T, Default...>(header_values(ctx.req, Name.view()), false,
-                                               {"header", std::string(Name.view())}, errors);
-        if (v) out.emplace(std::move(*v));
+        convert_values<T, Default...>(header_values(ctx.req, Name.view()), false,
+                                      {"header", std::string(Name.view())}, errors, out);
     }
-    static header<T, Name, Default...>&& take(slot& s) { return std::move(*s); }
+    static header<T, Name, Default...>&& take(slot& s) { return std::move(s.get()); }
 };
 
 template <class T>
 struct binder<body<T>> {
-    using slot = std::optional<body<T>>;
+    using slot = detail::slot<body<T>>;
     static constexpr bool is_path = false;
     using shape = value_shape<T>;
 
@@ -272,7 +268,7 @@ struct binder<body<T>> {
             if (value) out.emplace(T(std::move(*value)));
         }
     }
-    static body<T>&& take(slot& s) { return std::move(*s); }
+    static body<T>&& take(slot& s) { return std::move(s.get()); }
 };
 
 template <>
@@ -314,31 +310,31 @@ constexpr std::array<std::size_t, sizeof...(A)> path_positions() {
 }
 
 template <class... A>
-using bound_slots = std::tuple<typename binder_for<A>::slot...>;
+using bound_slots = slot_pack<typename binder_for<A>::slot...>;
 
 // Binds every parameter; throws validation_error naming every failure of the request's values.
-template <class... A, std::size_t... I>
-void bind_into(bound_slots<A...>& slots, call_context& ctx, type_list<A...>, std::index_sequence<I...>) {
+// (`Slots` is bound_slots<A...>, deduced: GCC cannot mangle the alias in a signature.)
+template <class Slots, class... A, std::size_t... I>
+void bind_into(Slots& slots, call_context& ctx, type_list<A...>, std::index_sequence<I...>) {
     (check_parameter<A>(), ...);
     std::vector<field_error> errors;
     [[maybe_unused]] constexpr auto positions = path_positions<A...>();
-    (binder_for<A>::bind(std::get<I>(slots), ctx, positions[I], errors), ...);
+    (binder_for<A>::bind(slot_at<I>(slots), ctx, positions[I], errors), ...);
     if (!errors.empty()) throw validation_error(std::move(errors));
 }
 
-template <class... A>
-void bind_into(bound_slots<A...>& slots, call_context& ctx, type_list<A...> args) {
+template <class Slots, class... A>
+void bind_into(Slots& slots, call_context& ctx, type_list<A...> args) {
     bind_into(slots, ctx, args, std::index_sequence_for<A...>{});
 }
 
-template <class F, class... A, std::size_t... I>
-decltype(auto) invoke_bound(const F& f, bound_slots<A...>& slots, type_list<A...>,
-                            std::index_sequence<I...>) {
-    return std::invoke(f, binder_for<A>::take(std::get<I>(slots))...);
+template <class F, class Slots, class... A, std::size_t... I>
+decltype(auto) invoke_bound(const F& f, Slots& slots, type_list<A...>, std::index_sequence<I...>) {
+    return f(binder_for<A>::take(slot_at<I>(slots))...);  // a function or a call operator: no std::invoke
 }
 
-template <class F, class... A>
-decltype(auto) invoke_bound(const F& f, bound_slots<A...>& slots, type_list<A...> args) {
+template <class F, class Slots, class... A>
+decltype(auto) invoke_bound(const F& f, Slots& slots, type_list<A...> args) {
     return invoke_bound(f, slots, args, std::index_sequence_for<A...>{});
 }
 

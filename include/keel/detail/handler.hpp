@@ -11,7 +11,6 @@
 #include <keel/status.hpp>
 #include <keel/task.hpp>
 
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -83,20 +82,19 @@ handler_info make_handler(F f) {
     handler_info info;
     info.path_params = declared_path_params(signature_args<F>{});
     info.dependencies = dependency_children<F>();
-    info.has_dependencies =
-        std::any_of(info.dependencies.begin(), info.dependencies.end(),
-                    [](const dependency_node& n) { return n.kind != node_kind::request_value; });
     if constexpr (is_task<result>::value) {
         info.on_io_thread = true;
-        info.bind_coroutine = [f = std::move(f)](call_context& ctx) -> std::unique_ptr<bound_coroutine> {
-            auto call = std::make_unique<coroutine_call<F>>(f);
-            bind_into(call->slots, ctx, signature_args<F>{});
-            return call;
-        };
+        info.bind_coroutine = decltype(info.bind_coroutine)(
+            [f = std::move(f)](call_context& ctx) -> std::unique_ptr<bound_coroutine> {
+                auto call = std::make_unique<coroutine_call<F>>(f);
+                bind_into(call->slots, ctx, signature_args<F>{});
+                return call;
+            });
     } else {
-        info.call_blocking = [f = std::move(f)](call_context& ctx, keel::status success) {
-            return call_and_respond(f, ctx, success);
-        };
+        info.call_blocking =
+            decltype(info.call_blocking)([f = std::move(f)](call_context& ctx, keel::status success) {
+                return call_and_respond(f, ctx, success);
+            });
     }
     return info;
 }

@@ -5,11 +5,11 @@
 // down into these objects; they never call back up into it.
 
 #include <keel/detail/dependency_graph.hpp>
+#include <keel/detail/erased_function.hpp>
 #include <keel/response.hpp>
 #include <keel/status.hpp>
 #include <keel/task.hpp>
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,13 +28,14 @@ public:
 struct handler_info {
     /// A coroutine handler runs on the I/O thread; any other runs on the worker pool.
     bool on_io_thread = false;
-    /// Whether binding makes services or providers (which may block: a session's BEGIN).
+    /// Whether binding makes services or providers (which may block: a session's BEGIN); the
+    /// router works it out from `dependencies`.
     bool has_dependencies = false;
     /// Plain handlers: binds every parameter and calls the handler on the calling thread.
     /// Throws validation_error for bad request values, or whatever the handler threw.
-    std::function<response(call_context&, keel::status success)> call_blocking;
+    erased_function<response(call_context&, keel::status success)> call_blocking;
     /// Coroutine handlers: binds every parameter (throws like call_blocking).
-    std::function<std::unique_ptr<bound_coroutine>(call_context&)> bind_coroutine;
+    erased_function<std::unique_ptr<bound_coroutine>(call_context&)> bind_coroutine;
     /// The names of the path<> parameters as declared; "" for a positional one.
     std::vector<std::string> path_params;
     /// One node per parameter, for the build-time graph check.
