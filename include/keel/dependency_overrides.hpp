@@ -5,13 +5,10 @@
 #include <keel/detail/signature.hpp>
 #include <keel/detail/type_name.hpp>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 namespace keel {
@@ -42,11 +39,12 @@ class dependency_overrides {
 public:
     class guard;
 
-    dependency_overrides() = default;
+    dependency_overrides();
     /// Overrides whose replacements `checker` inspects as they are set (an app's).
-    explicit dependency_overrides(detail::override_checker checker) : checker_(std::move(checker)) {}
+    explicit dependency_overrides(detail::override_checker checker);
     dependency_overrides(const dependency_overrides&) = delete;
     dependency_overrides& operator=(const dependency_overrides&) = delete;
+    ~dependency_overrides();
 
     template <class R, class... A, class F>
     void set(R (*provider)(A...), F replacement) {
@@ -83,10 +81,10 @@ private:
     void restore(std::uintptr_t key, std::shared_ptr<const detail::override_entry> previous);
     void erase(std::uintptr_t key);
 
+    struct table;  // the overrides and their lock (src/di/dependency_overrides.cpp)
+
     detail::override_checker checker_;
-    mutable std::mutex mutex_;
-    std::atomic<bool> any_{false};  // lets find() skip the lock while no override is set
-    std::unordered_map<std::uintptr_t, std::shared_ptr<const detail::override_entry>> overrides_;
+    std::unique_ptr<table> table_;
 };
 
 /// Restores a provider's previous override (or none) when destroyed.

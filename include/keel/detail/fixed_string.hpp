@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <string_view>
 
@@ -11,7 +10,9 @@ template <std::size_t N>
 struct fixed_string {
     char chars[N]{};
 
-    constexpr fixed_string(const char (&text)[N]) noexcept { std::copy_n(text, N, chars); }
+    constexpr fixed_string(const char (&text)[N]) noexcept {
+        for (std::size_t i = 0; i < N; ++i) chars[i] = text[i];
+    }
     constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
     constexpr bool empty() const noexcept { return N <= 1; }
 };
