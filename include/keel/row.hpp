@@ -19,9 +19,18 @@ namespace detail {
 struct result_data;  // a libpq PGresult; src/db/result.cpp
 std::size_t result_size(const result_data& r) noexcept;
 std::size_t result_affected(const result_data& r) noexcept;
+// The errors of a result read the wrong way, thrown out of line (their messages are built once).
+[[noreturn]] void throw_row_index(std::size_t index, std::size_t size);
+[[noreturn]] void throw_row_count(std::size_t size);  // "expected exactly one row"
 // The text of a field, or nullopt for NULL; throws std::out_of_range for an unknown column.
 std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::string_view column);
 std::optional<std::string_view> result_field(const result_data& r, std::size_t row, std::size_t column);
+// A column as named in errors: by name, or "#2" by index; the text is built only to throw.
+struct column_ref {
+    std::string_view name;  // empty: by index
+    std::size_t index = 0;
+    std::string text() const;
+};
 // "keel: column created_at ('2026-13-01 …') does not map to a std::chrono::sys_time<…>: why".
 // `text` is nullopt for NULL.
 [[noreturn]] void throw_column_error(std::string_view column, std::optional<std::string_view> text,
@@ -44,14 +53,15 @@ public:
     template <class T, class Column>
     T get(Column column) const {
         const auto text = detail::result_field(*data_, index_, column);
+        const auto where = where_of(column);
         if constexpr (detail::is_std_optional<T>::value) {
             if (!text) return std::nullopt;
-            return T(convert<typename T::value_type>(column_name(column), *text));
+            return T(convert<typename T::value_type>(where, *text));
         } else {
             if (!text)
-                detail::throw_column_error(column_name(column), std::nullopt, detail::type_name<T>(),
+                detail::throw_column_error(where.text(), std::nullopt, detail::type_name<T>(),
                                            "the column is NULL: read it as a std::optional");
-            return convert<T>(column_name(column), *text);
+            return convert<T>(where, *text);
         }
     }
     /// Reads a column into `out` (what KEEL_MODEL's row mapping calls).
@@ -62,11 +72,11 @@ public:
     bool is_null(std::string_view column) const { return !detail::result_field(*data_, index_, column); }
 
 private:
-    static std::string column_name(std::string_view c) { return std::string(c); }
-    static std::string column_name(std::size_t c) { return "#" + std::to_string(c); }
+    static detail::column_ref where_of(std::string_view name) noexcept { return {name, 0}; }
+    static detail::column_ref where_of(std::size_t index) noexcept { return {{}, index}; }
 
     template <class T>
-    static T convert(const std::string& column, std::string_view text) {
+    static T convert(const detail::column_ref& column, std::string_view text) {
         if constexpr (detail::value_shape<T>::list) {
             return convert_array<T>(column, text);
         } else if constexpr (detail::keel_model<T>) {
@@ -78,15 +88,15 @@ private:
 
     // A json or jsonb column into a KEEL_MODEL struct, by the model's own strict rules.
     template <class T>
-    static T convert_model(const std::string& column, std::string_view text) {
+    static T convert_model(const detail::column_ref& column, std::string_view text) {
         parse_failure why;
         auto document = detail::parse_json_column(text, why);
-        if (!document) detail::throw_column_error(column, text, detail::type_name<T>(), why.msg);
+        if (!document) detail::throw_column_error(column.text(), text, detail::type_name<T>(), why.msg);
         T out{};
         try {
             from_json(document->value(), out);
         } catch (const detail::model_errors& e) {
-            detail::throw_column_error(column, text, detail::type_name<T>(),
+            detail::throw_column_error(column.text(), text, detail::type_name<T>(),
                                        detail::describe_model_errors(e));
         }
         return out;
@@ -94,19 +104,19 @@ private:
 
     // A one-dimensional array into a std::vector; NULL elements only into a vector of optionals.
     template <class T>
-    static T convert_array(const std::string& column, std::string_view text) {
+    static T convert_array(const detail::column_ref& column, std::string_view text) {
         using element = typename T::value_type;
         static_assert(!detail::value_shape<typename detail::value_shape<element>::element>::list,
                       "keel: arrays are read one-dimensional: a std::vector of std::vector is not mapped");
         parse_failure why;
         auto elements = detail::split_array(text, why);
-        if (!elements) detail::throw_column_error(column, text, detail::type_name<T>(), why.msg);
+        if (!elements) detail::throw_column_error(column.text(), text, detail::type_name<T>(), why.msg);
         T out;
         out.reserve(elements->size());
         for (std::size_t i = 0; i < elements->size(); ++i) {
             const auto& item = (*elements)[i];
             // The element's name (PostgreSQL counts from 1), built only to throw.
-            const auto name = [&] { return column + "[" + std::to_string(i + 1) + "]"; };
+            const auto name = [&] { return column.text() + "[" + std::to_string(i + 1) + "]"; };
             if constexpr (detail::is_std_optional<element>::value) {
                 if (!item) {
                     out.emplace_back();
@@ -133,11 +143,11 @@ private:
     }
 
     template <class T>
-    static T convert_value(const std::string& column, std::string_view text) {
+    static T convert_value(const detail::column_ref& column, std::string_view text) {
         static_assert(
             mapped<T>,
             "keel: no codec<T> for this column type; read a type keel maps, or specialise keel::codec<T>");
-        return convert_element<T>([&] { return column; }, text);
+        return convert_element<T>([&] { return column.text(); }, text);
     }
 
     std::shared_ptr<const detail::result_data> data_;
@@ -154,9 +164,7 @@ public:
     /// Rows changed by an INSERT, UPDATE or DELETE.
     std::size_t affected_rows() const noexcept { return detail::result_affected(*data_); }
     row operator[](std::size_t i) const {
-        if (i >= size())
-            throw std::out_of_range("keel::result: row " + std::to_string(i) + " of " +
-                                    std::to_string(size()));
+        if (i >= size()) detail::throw_row_index(i, size());
         return row(data_, i);
     }
 

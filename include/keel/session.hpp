@@ -121,8 +121,7 @@ public:
     template <class T, class... Args>
     T one(std::string_view sql, const Args&... args) {
         const auto r = exec(sql, args...);
-        if (r.size() != 1)
-            throw std::logic_error("keel: expected exactly one row, got " + std::to_string(r.size()));
+        if (r.size() != 1) detail::throw_row_count(r.size());
         return detail::from_row<T>(r[0]);
     }
     /// The first row mapped, if any.
@@ -136,8 +135,7 @@ public:
     template <class T, class... Args>
     T scalar(std::string_view sql, const Args&... args) {
         const auto r = exec(sql, args...);
-        if (r.size() != 1)
-            throw std::logic_error("keel: expected exactly one row, got " + std::to_string(r.size()));
+        if (r.size() != 1) detail::throw_row_count(r.size());
         return r[0].template get<T>(std::size_t{0});
     }
 

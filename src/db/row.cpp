@@ -17,6 +17,18 @@ std::size_t result_size(const result_data& r) noexcept {
     return static_cast<std::size_t>(PQntuples(r.rows.get()));
 }
 
+std::string column_ref::text() const {
+    return name.empty() ? "#" + std::to_string(index) : std::string(name);
+}
+
+void throw_row_index(std::size_t index, std::size_t size) {
+    throw std::out_of_range("keel::result: row " + std::to_string(index) + " of " + std::to_string(size));
+}
+
+void throw_row_count(std::size_t size) {
+    throw std::logic_error("keel: expected exactly one row, got " + std::to_string(size));
+}
+
 std::size_t result_affected(const result_data& r) noexcept {
     const std::string_view text = PQcmdTuples(r.rows.get());
     std::size_t n = 0;
