@@ -15,7 +15,7 @@ namespace keel::detail {
 template <class T>
 class slot {
 public:
-    slot() noexcept {}
+    slot() noexcept = default;
     slot(const slot&) = delete;
     slot& operator=(const slot&) = delete;
     ~slot() {
