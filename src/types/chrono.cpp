@@ -1,5 +1,7 @@
 #include <keel/chrono.hpp>
 
+#include "types/text_reader.hpp"
+
 #include <charconv>
 #include <stdexcept>
 
@@ -12,30 +14,7 @@ using namespace std::chrono;
 constexpr std::int64_t micros_per_second = 1'000'000;
 constexpr std::int64_t micros_per_day = 86'400 * micros_per_second;
 
-// A cursor over the text with the few steps ISO 8601 needs.
-struct reader {
-    std::string_view text;
-    std::size_t at = 0;
-
-    bool done() const noexcept { return at == text.size(); }
-    bool next_is(char c) const noexcept { return at < text.size() && text[at] == c; }
-    bool take(char c) noexcept {
-        if (!next_is(c)) return false;
-        ++at;
-        return true;
-    }
-    // Exactly `count` digits, or (count 0) one or more.
-    std::optional<std::int64_t> digits(std::size_t count) noexcept {
-        const auto start = at;
-        while (at < text.size() && text[at] >= '0' && text[at] <= '9' && (count == 0 || at - start < count))
-            ++at;
-        const auto length = at - start;
-        if (length == 0 || (count != 0 && length != count) || length > 12) return std::nullopt;
-        std::int64_t value = 0;
-        std::from_chars(text.data() + start, text.data() + at, value);
-        return value;
-    }
-};
+using reader = text_reader;
 
 // PostgreSQL's special values and eras that std::chrono cannot hold.
 bool refuse_special(std::string_view text, const char* what, parse_failure& why) {

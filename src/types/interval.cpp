@@ -1,5 +1,7 @@
 #include <keel/interval.hpp>
 
+#include "types/text_reader.hpp"
+
 #include <charconv>
 #include <stdexcept>
 
@@ -44,34 +46,13 @@ struct parts {
     }
 };
 
-struct reader {
-    std::string_view text;
-    std::size_t at = 0;
-
-    bool done() const noexcept { return at == text.size(); }
-    bool next_is(char c) const noexcept { return at < text.size() && text[at] == c; }
-    bool take(char c) noexcept {
-        if (!next_is(c)) return false;
-        ++at;
-        return true;
-    }
-    // An optional sign; returns -1 or +1.
-    int sign() noexcept { return take('-') ? -1 : (take('+'), 1); }
-    // One or more digits (at most 18, so the value fits).
-    std::optional<std::int64_t> digits() noexcept {
-        const auto start = at;
-        while (at < text.size() && text[at] >= '0' && text[at] <= '9') ++at;
-        if (at == start || at - start > 18) return std::nullopt;
-        std::int64_t value = 0;
-        std::from_chars(text.data() + start, text.data() + at, value);
-        return value;
-    }
-};
+// Digits of an interval's counts: up to 18, so that an int64 of them fits.
+constexpr std::size_t longest_count = 18;
 
 // "N[.f]": the seconds of an ISO 8601 duration, or the SS of HH:MM:SS, in microseconds, times
 // `sign`. `imprecise` says a failure was a digit beyond the microsecond that is not 0.
-std::optional<std::int64_t> read_seconds(reader& in, int sign, bool& imprecise) {
-    const auto whole = in.digits();
+std::optional<std::int64_t> read_seconds(text_reader& in, int sign, bool& imprecise) {
+    const auto whole = in.digits(0, longest_count);
     if (!whole) return std::nullopt;
     std::int64_t micros = 0;
     if (in.take('.')) {
@@ -95,7 +76,7 @@ std::optional<std::int64_t> read_seconds(reader& in, int sign, bool& imprecise) 
 }
 
 std::optional<interval> parse_iso(std::string_view text, parse_failure& why) {
-    reader in{text};
+    text_reader in{text};
     parts sum;
     bool any = false;
     bool imprecise = false;
@@ -112,7 +93,7 @@ std::optional<interval> parse_iso(std::string_view text, parse_failure& why) {
     std::size_t next_unit = 0;
     while (!in.done() && !in.next_is('T')) {
         const int sign = in.sign();
-        const auto count = in.digits();
+        const auto count = in.digits(0, longest_count);
         if (!count || in.done()) return fail();
         const auto unit = date_units.find(in.text[in.at], next_unit);
         if (unit == std::string_view::npos) return fail();
@@ -134,7 +115,7 @@ std::optional<interval> parse_iso(std::string_view text, parse_failure& why) {
         while (!in.done()) {
             const auto start = in.at;
             const int sign = in.sign();
-            const auto count = in.digits();
+            const auto count = in.digits(0, longest_count);
             if (!count || in.done()) return fail();
             if (in.next_is('.')) {  // only the seconds may have one: read them again as seconds
                 in.at = start;
@@ -166,7 +147,7 @@ std::optional<interval> parse_iso(std::string_view text, parse_failure& why) {
 // IntervalStyle postgres: "[+-]N year(s) [+-]N mon(s) [+-]N day(s) [+-]HH:MM:SS[.ffffff]",
 // each part present only when not zero, "00:00:00" for the empty interval.
 std::optional<interval> parse_postgres_style(std::string_view text, parse_failure& why) {
-    reader in{text};
+    text_reader in{text};
     parts sum;
     bool imprecise = false;
     auto fail = [&]() -> std::optional<interval> {
@@ -183,10 +164,10 @@ std::optional<interval> parse_postgres_style(std::string_view text, parse_failur
     if (text.empty()) return fail();
     while (!in.done()) {
         const int sign = in.sign();
-        const auto count = in.digits();
+        const auto count = in.digits(0, longest_count);
         if (!count) return fail();
         if (in.take(':')) {  // the time, last
-            const auto minutes = in.digits();
+            const auto minutes = in.digits(0, longest_count);
             if (!minutes || !in.take(':')) return fail();
             const auto seconds = read_seconds(in, 1, imprecise);
             if (!seconds || !in.done() || *minutes > 59 || *seconds >= 60 * micros_per_second) return fail();
