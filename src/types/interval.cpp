@@ -21,9 +21,16 @@ void refuse(parse_failure& why, std::string msg) {
     why = {std::move(msg), "value_error.duration"};
 }
 
-bool refuse_out_of_range(parse_failure& why) {
-    refuse(why, "value is not a valid duration: beyond PostgreSQL's interval range");
-    return false;
+// part += count * unit; false when it overflows.
+bool add_scaled(std::int64_t& part, std::int64_t count, std::int64_t unit) {
+    std::int64_t scaled = 0;
+    return !__builtin_mul_overflow(count, unit, &scaled) && !__builtin_add_overflow(part, scaled, &part);
+}
+
+// Refuses a text whose parts do not fit; always nullopt.
+std::nullopt_t out_of_range(parse_failure& why) {
+    refuse_duration_out_of_range(why);
+    return std::nullopt;
 }
 
 // The three parts while they are added up: wide, so that a sum out of range is seen.
@@ -32,15 +39,9 @@ struct parts {
     std::int64_t days = 0;
     std::int64_t micros = 0;
 
-    bool add(std::int64_t& part, std::int64_t count, std::int64_t unit) {
-        std::int64_t scaled = 0;
-        return !__builtin_mul_overflow(count, unit, &scaled) && !__builtin_add_overflow(part, scaled, &part);
-    }
     std::optional<interval> finish(parse_failure& why) const {
-        if (!std::in_range<std::int32_t>(months) || !std::in_range<std::int32_t>(days)) {
-            refuse_out_of_range(why);
-            return std::nullopt;
-        }
+        if (!std::in_range<std::int32_t>(months) || !std::in_range<std::int32_t>(days))
+            return out_of_range(why);
         return interval{static_cast<std::int32_t>(months), static_cast<std::int32_t>(days),
                         std::chrono::microseconds(micros)};
     }
@@ -100,11 +101,11 @@ std::optional<interval> parse_iso(std::string_view text, parse_failure& why) {
         ++in.at;
         next_unit = unit + 1;
         const std::int64_t value = sign * *count;
-        const bool fits = unit == 0   ? sum.add(sum.months, value, 12)
-                          : unit == 1 ? sum.add(sum.months, value, 1)
-                          : unit == 2 ? sum.add(sum.days, value, 7)
-                                      : sum.add(sum.days, value, 1);
-        if (!fits) return refuse_out_of_range(why), std::nullopt;
+        const bool fits = unit == 0   ? add_scaled(sum.months, value, 12)
+                          : unit == 1 ? add_scaled(sum.months, value, 1)
+                          : unit == 2 ? add_scaled(sum.days, value, 7)
+                                      : add_scaled(sum.days, value, 1);
+        if (!fits) return out_of_range(why);
         any = true;
     }
     // The time part: H, M, S; a fraction on the seconds only.
@@ -122,8 +123,7 @@ std::optional<interval> parse_iso(std::string_view text, parse_failure& why) {
                 in.sign();
                 const auto micros = read_seconds(in, sign, imprecise);
                 if (!micros || !in.take('S') || next > 2) return fail();
-                if (__builtin_add_overflow(sum.micros, *micros, &sum.micros))
-                    return refuse_out_of_range(why), std::nullopt;
+                if (__builtin_add_overflow(sum.micros, *micros, &sum.micros)) return out_of_range(why);
                 next = 3;
                 any_time = true;
                 continue;
@@ -133,8 +133,7 @@ std::optional<interval> parse_iso(std::string_view text, parse_failure& why) {
             ++in.at;
             next = unit + 1;
             constexpr std::int64_t scale[] = {micros_per_hour, micros_per_minute, micros_per_second};
-            if (!sum.add(sum.micros, sign * *count, scale[unit]))
-                return refuse_out_of_range(why), std::nullopt;
+            if (!add_scaled(sum.micros, sign * *count, scale[unit])) return out_of_range(why);
             any_time = true;
         }
         if (!any_time) return fail();
@@ -172,9 +171,10 @@ std::optional<interval> parse_postgres_style(std::string_view text, parse_failur
             const auto seconds = read_seconds(in, 1, imprecise);
             if (!seconds || !in.done() || *minutes > 59 || *seconds >= 60 * micros_per_second) return fail();
             std::int64_t micros = 0;
-            if (!sum.add(micros, *count, micros_per_hour) || !sum.add(micros, *minutes, micros_per_minute) ||
-                !sum.add(micros, *seconds, 1) || !sum.add(sum.micros, sign, micros))
-                return refuse_out_of_range(why), std::nullopt;
+            if (!add_scaled(micros, *count, micros_per_hour) ||
+                !add_scaled(micros, *minutes, micros_per_minute) || !add_scaled(micros, *seconds, 1) ||
+                !add_scaled(sum.micros, sign, micros))
+                return out_of_range(why);
             break;
         }
         if (!in.take(' ')) return fail();
@@ -184,14 +184,14 @@ std::optional<interval> parse_postgres_style(std::string_view text, parse_failur
         const std::int64_t value = sign * *count;
         bool fits = false;
         if (unit == "year" || unit == "years")
-            fits = sum.add(sum.months, value, 12);
+            fits = add_scaled(sum.months, value, 12);
         else if (unit == "mon" || unit == "mons")
-            fits = sum.add(sum.months, value, 1);
+            fits = add_scaled(sum.months, value, 1);
         else if (unit == "day" || unit == "days")
-            fits = sum.add(sum.days, value, 1);
+            fits = add_scaled(sum.days, value, 1);
         else
             return fail();
-        if (!fits) return refuse_out_of_range(why), std::nullopt;
+        if (!fits) return out_of_range(why);
         if (!in.done() && (!in.take(' ') || in.done())) return fail();
     }
     return sum.finish(why);
@@ -266,7 +266,7 @@ void refuse_imprecise_duration(parse_failure& why) {
 }
 
 void refuse_duration_out_of_range(parse_failure& why) {
-    refuse_out_of_range(why);
+    refuse(why, "value is not a valid duration: beyond PostgreSQL's interval range");
 }
 
 void throw_duration_out_of_range() {

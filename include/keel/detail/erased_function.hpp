@@ -33,7 +33,6 @@ public:
         if (target_) destroy_(target_);
     }
 
-    explicit operator bool() const noexcept { return target_ != nullptr; }
     R operator()(Args... args) const { return call_(target_, std::forward<Args>(args)...); }
 
 private:

@@ -27,7 +27,6 @@ public:
         ::new (static_cast<void*>(storage_)) T(std::forward<Args>(args)...);
         full_ = true;
     }
-    bool full() const noexcept { return full_; }
     T& get() noexcept { return *std::launder(reinterpret_cast<T*>(storage_)); }
 
 private:
