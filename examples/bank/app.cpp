@@ -11,6 +11,9 @@
 namespace bank {
 
 void configure(keel::app& app, const settings& config) {
+    app.openapi({.title = "keel bank",
+                 .version = "1.0.0",
+                 .description = "Users, accounts and transfers between them: keel's reference service."});
     // App-scoped services, made at start-up and disposed at shut-down in reverse order.
     app.provide<keel::engine>(
         keel::scope::app, [options = config.database] { return std::make_shared<keel::engine>(options); });

@@ -2,6 +2,7 @@
 //
 //   DATABASE_URL=postgresql://... build/release/examples/bank/keel_bank [--seed] [--port 8000]
 //   scripts/run-example      # the same on a private local PostgreSQL, made on first run
+//   keel_bank --openapi > openapi.json   # the OpenAPI document, without a database
 #include "app.hpp"
 #include "settings.hpp"
 
@@ -19,6 +20,10 @@ int main(int argc, char** argv) {
     }
     keel::app app;
     bank::configure(app, config);
+    if (config.print_openapi) {
+        std::cout << app.openapi_document() << '\n';
+        return 0;
+    }
     const int status = app.run(argc, argv);  // HOST, PORT, --port ...; SIGINT/SIGTERM drain gracefully
 
     rusage usage{};

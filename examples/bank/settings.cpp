@@ -26,16 +26,17 @@ settings settings::from_command_line(int argc, const char* const* argv) {
             keel::parse_setting<std::uint64_t>("--pool-timeout-ms", *n, 1, 3'600'000));
     }
     s.seed = args.has("--seed");
+    s.print_openapi = args.has("--openapi");
     keel::server_options::from_environment(
         args);  // keel::app::run reads these again; here they are checked and marked
     if (const auto unknown = args.unread(); !unknown.empty()) {
         throw std::invalid_argument(
             "unknown argument '" + unknown.front() +
             "' (flags: --database-url URL --pool-size N --pool-max-overflow N "
-            "--pool-timeout-ms N --seed, and keel's: --host H --port P --io-threads N "
+            "--pool-timeout-ms N --seed --openapi, and keel's: --host H --port P --io-threads N "
             "--worker-concurrency N --worker-threads N --no-access-log)");
     }
-    if (s.database.url.empty()) {
+    if (s.database.url.empty() && !s.print_openapi) {
         throw std::invalid_argument(
             "no database: set DATABASE_URL or pass --database-url "
             "(scripts/run-example starts a local PostgreSQL for you)");

@@ -7,6 +7,7 @@
 #include <keel/error_counters.hpp>
 #include <keel/logger.hpp>
 #include <keel/middleware.hpp>
+#include <keel/openapi_options.hpp>
 #include <keel/request.hpp>
 #include <keel/response.hpp>
 #include <keel/router.hpp>
@@ -130,6 +131,12 @@ public:
     void build();
     bool built() const noexcept;
 
+    /// Sets the OpenAPI document's info and path (see keel::openapi_options); before build.
+    void openapi(openapi_options options);
+    /// The app's OpenAPI 3.1 document, as JSON text: every route with its parameters, body,
+    /// responses and the schemas of its types. Made once, when the app is built (this builds it).
+    const std::string& openapi_document();
+
     /// Start-up code (the lifespan), run in registration order by start(); its parameters are
     /// injected app services: `app.on_startup([](keel::engine& db) { db.checkout(); });` makes
     /// the app refuse to start while the database is unreachable.
@@ -177,6 +184,7 @@ private:
                            std::function<void(detail::call_context&)> hook);
     void check_override(std::uintptr_t key, std::string_view name, const detail::override_entry& entry) const;
     void require_unbuilt(std::string_view what) const;
+    std::shared_ptr<detail::route_spec> openapi_route() const;
 
     struct impl;
     std::unique_ptr<impl> impl_;

@@ -35,6 +35,7 @@ struct codec<bytes> {
     static std::optional<bytes> from_column(std::string_view text, parse_failure& why);  // \x hex
     static void format(std::string& out, const bytes& value);                            // \x hex
     static void write_json(std::string& out, const bytes& value);                        // "base64"
+    static void describe(schema& s);
 };
 
 }  // namespace keel

@@ -33,6 +33,7 @@ void format_date(std::string& out, std::chrono::year_month_day date);
 void refuse_imprecise_time(parse_failure& why);
 std::optional<std::chrono::microseconds> parse_time_of_day(std::string_view text, parse_failure& why);
 void format_time_of_day(std::string& out, std::chrono::microseconds since_midnight);
+void describe_timestamp(schema& s);  // {"type": "string", "format": "date-time"}
 
 template <class Period>
 concept at_most_microseconds = std::ratio_greater_equal_v<Period, std::micro>;
@@ -56,6 +57,7 @@ struct codec<std::chrono::sys_time<std::chrono::duration<Rep, Period>>> {
         const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(value.time_since_epoch());
         detail::format_timestamp(out, micros.count());
     }
+    static void describe(schema& s) { detail::describe_timestamp(s); }
 
 private:
     static std::optional<time_point> from_micros(std::optional<std::int64_t> micros, parse_failure& why) {
@@ -78,6 +80,7 @@ struct codec<std::chrono::year_month_day> {
     static void format(std::string& out, std::chrono::year_month_day value) {
         detail::format_date(out, value);
     }
+    static void describe(schema& s);  // {"type": "string", "format": "date"}
 };
 
 template <>
@@ -91,6 +94,7 @@ struct codec<std::chrono::hh_mm_ss<std::chrono::microseconds>> {
     static void format(std::string& out, const time_of_day& value) {
         detail::format_time_of_day(out, value.to_duration());
     }
+    static void describe(schema& s);  // {"type": "string", "format": "time"}
 };
 
 }  // namespace keel

@@ -14,6 +14,8 @@
 
 namespace keel {
 
+class schema;  // <keel/schema.hpp>: a type's JSON Schema, for the OpenAPI document
+
 /// Why a text did not convert: becomes one entry of a 422 (request values, JSON fields) or the
 /// reason in a column mapping error.
 struct parse_failure {
@@ -36,7 +38,9 @@ struct parse_failure {
 /// - `static std::optional<T> from_column(std::string_view text, parse_failure& why)` when
 ///   PostgreSQL's text output differs from the request form (bytea's hex, say);
 /// - `static void write_json(std::string& out, const T& value)` for a JSON form other than a
-///   string of format()'s text (numbers, say).
+///   string of format()'s text (numbers, say);
+/// - `static void describe(keel::schema& s)`: its JSON Schema in the OpenAPI document
+///   (<keel/schema.hpp>; without it a string, or any value when it has write_json).
 /// With those two members a type serves as `path<T>`, `query<T>`, `header<T>`, a `body<T>` or
 /// `KEEL_MODEL` field, a statement parameter and a column; `std::optional<T>` and
 /// `std::vector<T>` of it follow.

@@ -53,6 +53,7 @@ template <>
 struct codec<decimal> {
     static std::optional<decimal> parse(std::string_view text, parse_failure& why);
     static void format(std::string& out, const decimal& value) { out += value.to_string(); }
+    static void describe(schema& s);  // a string of digits: {"type": "string", "format": "decimal", ...}
 };
 
 }  // namespace keel

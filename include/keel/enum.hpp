@@ -14,10 +14,11 @@
 
 #include <keel/codec.hpp>
 #include <keel/detail/for_each_macro.hpp>
+#include <keel/detail/type_key.hpp>
 #include <keel/detail/type_name.hpp>
+#include <keel/schema.hpp>
 
 #include <cstddef>
-#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -40,6 +41,18 @@ struct enum_labels {
     const enum_label<E>* end() const noexcept { return first + count; }
 };
 
+// KEEL_ENUM names at most as many values as KEEL_DETAIL_FOR_EACH takes.
+inline constexpr std::size_t max_enum_names = 64;
+
+template <class E>
+std::size_t label_names(enum_labels<E> labels, std::string_view (&names)[max_enum_names]) {
+    std::size_t count = 0;
+    for (const auto& label : labels) {
+        if (count < max_enum_names) names[count++] = label.name;
+    }
+    return count;
+}
+
 // "value is not a valid enumeration member; permitted: 'pending', 'paid', 'shipped'"
 parse_failure enum_mismatch(const std::string_view* names, std::size_t count);
 [[noreturn]] void throw_unnamed_enum_value(std::string_view type, long long value);
@@ -61,13 +74,11 @@ template <class E>
 requires(std::is_enum_v<E>&& requires(E e) { keel_enum_labels(e); }) struct codec<E> {
     static std::optional<E> parse(std::string_view text, parse_failure& why) {
         const auto labels = keel_enum_labels(E{});
-        std::string_view names[64];
-        std::size_t count = 0;
         for (const auto& label : labels) {
             if (label.name == text) return label.value;
-            if (count < std::size(names)) names[count++] = label.name;
         }
-        why = detail::enum_mismatch(names, count);
+        std::string_view names[detail::max_enum_names];
+        why = detail::enum_mismatch(names, detail::label_names(labels, names));
         return std::nullopt;
     }
     static void format(std::string& out, E value) {
@@ -78,6 +89,14 @@ requires(std::is_enum_v<E>&& requires(E e) { keel_enum_labels(e); }) struct code
             }
         }
         detail::throw_unnamed_enum_value(detail::type_name<E>(), static_cast<long long>(value));
+    }
+    // A named schema: a string that is one of its names.
+    static void describe(schema& s) { s.component(detail::type_key<E>(), detail::type_name<E>(), &names_of); }
+
+private:
+    static void names_of(schema& s) {
+        std::string_view names[detail::max_enum_names];
+        s.type("string").one_of_names(names, detail::label_names(keel_enum_labels(E{}), names));
     }
 };
 

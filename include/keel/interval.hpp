@@ -54,6 +54,7 @@ struct codec<interval> {
         return detail::parse_interval_column(text, why);
     }
     static void format(std::string& out, const interval& value) { detail::format_interval(out, value); }
+    static void describe(schema& s);  // {"type": "string", "format": "duration"}
 };
 
 /// A std::chrono::duration of integer ticks, a microsecond or coarser, is an interval of fixed
@@ -82,6 +83,7 @@ struct codec<std::chrono::duration<Rep, Period>> {
             detail::throw_duration_out_of_range();
         detail::format_interval(out, {0, 0, std::chrono::duration_cast<std::chrono::microseconds>(value)});
     }
+    static void describe(schema& s) { codec<interval>::describe(s); }
 
 private:
     static std::optional<duration> from_micros(std::optional<std::chrono::microseconds> exact,

@@ -18,6 +18,7 @@ struct codec<nlohmann::json> {
     static std::optional<nlohmann::json> parse(std::string_view text, parse_failure& why);
     static void format(std::string& out, const nlohmann::json& value);
     static void write_json(std::string& out, const nlohmann::json& value) { format(out, value); }
+    static void describe(schema&) {}  // any JSON value
 };
 
 }  // namespace keel

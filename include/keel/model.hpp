@@ -44,6 +44,7 @@
 /// Place it inside the struct, after the members (like the nlohmann macro, up to 64 fields).
 #define KEEL_MODEL(Type, ...)                                                           \
     using keel_model_tag = void;                                                        \
+    using keel_model_self = Type;                                                       \
     friend void to_json(nlohmann::json& keel_json, const Type& keel_model) {            \
         std::string keel_text;                                                          \
         keel_append_json(keel_text, keel_model);                                        \
@@ -53,6 +54,10 @@
         char keel_separator = '{';                                                      \
         KEEL_DETAIL_FOR_EACH(KEEL_DETAIL_MODEL_APPEND, __VA_ARGS__)                     \
         keel_out += keel_separator == '{' ? "{}" : "}";                                 \
+    }                                                                                   \
+    template <class KeelSchema>                                                         \
+    friend void keel_describe(KeelSchema& keel_schema, const Type*) {                   \
+        KEEL_DETAIL_FOR_EACH(KEEL_DETAIL_MODEL_DESCRIBE, __VA_ARGS__)                   \
     }                                                                                   \
     template <class KeelRow>                                                            \
     friend void keel_from_row(const KeelRow& keel_row, Type& keel_model) {              \
@@ -70,6 +75,8 @@
     ::keel::detail::append_member(keel_out, keel_separator, "\"" #field "\":", keel_model.field);
 #define KEEL_DETAIL_MODEL_READ(field) keel_reader.read(#field, keel_model.field);
 #define KEEL_DETAIL_MODEL_COLUMN(field) keel_row.read(#field, keel_model.field);
+#define KEEL_DETAIL_MODEL_DESCRIBE(field) \
+    keel_schema.template property_of<decltype(keel_model_self::field)>(#field);
 
 namespace keel::detail {
 

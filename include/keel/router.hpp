@@ -24,7 +24,9 @@ namespace keel {
 /// Configure a router's routes before including it: include() copies them.
 class router : public detail::route_methods<router> {
 public:
-    explicit router(std::string_view prefix = {});
+    /// `tags` group the router's routes in the OpenAPI document (`keel::router users{"/users",
+    /// {"users"}}`); including a router into another adds the includer's tags too.
+    explicit router(std::string_view prefix = {}, std::vector<std::string> tags = {});
 
     /// `get`, `post`, `put`, `patch`, `delete_` and `options` come from route_methods.
     /// Any method; `HEAD` is answered from `GET` routes unless a `HEAD` route is added.
@@ -43,6 +45,7 @@ private:
     route add_route(keel::method m, std::string_view path, detail::handler_info handler);
 
     std::string prefix_;
+    std::vector<std::string> tags_;
     std::vector<std::shared_ptr<detail::route_spec>> routes_;
 };
 

@@ -41,6 +41,7 @@ template <>
 struct codec<uuid> {
     static std::optional<uuid> parse(std::string_view text, parse_failure& why);
     static void format(std::string& out, const uuid& value);
+    static void describe(schema& s);  // {"type": "string", "format": "uuid"}
 };
 
 }  // namespace keel

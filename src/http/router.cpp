@@ -20,7 +20,8 @@ std::string normalise_prefix(std::string_view prefix) {
 }
 }  // namespace
 
-router::router(std::string_view prefix) : prefix_(normalise_prefix(prefix)) {}
+router::router(std::string_view prefix, std::vector<std::string> tags)
+    : prefix_(normalise_prefix(prefix)), tags_(std::move(tags)) {}
 
 route router::add_route(keel::method m, std::string_view path, detail::handler_info handler) {
     if (m == keel::method::other) throw std::invalid_argument("keel: routes need a known method");
@@ -36,14 +37,18 @@ route router::add_route(keel::method m, std::string_view path, detail::handler_i
     spec->path = std::move(full);
     spec->handler = std::make_shared<const detail::handler_info>(std::move(handler));
     routes_.push_back(spec);
-    return route(std::move(spec));
+    route added(std::move(spec));
+    for (const auto& tag : tags_) added.tag(tag);
+    return added;
 }
 
 void router::include(const router& other) {
     for (const auto& spec : other.routes_) {
         auto copy = std::make_shared<detail::route_spec>(*spec);
         copy->path = prefix_ + spec->path;
-        routes_.push_back(std::move(copy));
+        routes_.push_back(copy);
+        route included(std::move(copy));
+        for (const auto& tag : tags_) included.tag(tag);
     }
 }
 

@@ -3,6 +3,8 @@
 
 #include "di/graph_checker.hpp"
 #include "di/service_registry.hpp"
+#include "http/route_table.hpp"
+#include "openapi/document.hpp"
 #include "pipeline/pipeline.hpp"
 
 #include <mutex>
@@ -30,6 +32,8 @@ struct app::impl {
     std::vector<lifespan_hook> startup_hooks;
     std::vector<lifespan_hook> shutdown_hooks;
     std::mutex lifespan_mutex;
+    openapi_options openapi;
+    std::string openapi_text;  // made by build()
     int users = 0;  // servers and test clients running the app: the first starts it, the last stops it
     bool built = false;
 };
@@ -162,8 +166,37 @@ void app::build() {
     }
     for (const auto& problem : checker.problems()) problems += "\n  " + problem;
     if (!problems.empty()) throw std::logic_error("keel: the app does not fit together:" + problems);
+    impl_->openapi_text = detail::openapi_document(routes_.routes(), impl_->registry, impl_->openapi);
+    if (!impl_->openapi.path.empty()) {
+        if (auto problem = table.add(openapi_route()); !problem.empty()) {
+            throw std::logic_error("keel: the OpenAPI document's path is taken: " + problem);
+        }
+    }
     impl_->pipeline.routes = std::move(table);
     impl_->built = true;
+}
+
+// GET <openapi.path>: the document made at build, the same bytes for every request.
+std::shared_ptr<detail::route_spec> app::openapi_route() const {
+    auto spec = std::make_shared<detail::route_spec>();
+    spec->method = method::get;
+    spec->path = impl_->openapi.path;
+    spec->doc.in_schema = false;
+    const std::string* text = &impl_->openapi_text;  // lives as long as the app that serves it
+    spec->handler = std::make_shared<const detail::handler_info>(
+        detail::make_handler([text] { return response(status::ok, *text, "application/json"); }));
+    return spec;
+}
+
+void app::openapi(openapi_options options) {
+    require_unbuilt("change the OpenAPI options");
+    if (!options.path.empty()) detail::parse_template(options.path);  // throws when malformed
+    impl_->openapi = std::move(options);
+}
+
+const std::string& app::openapi_document() {
+    build();
+    return impl_->openapi_text;
 }
 
 bool app::built() const noexcept {

@@ -1,4 +1,5 @@
 #include <keel/bytes.hpp>
+#include <keel/schema.hpp>
 
 #include "types/hex.hpp"
 
@@ -108,6 +109,14 @@ void codec<bytes>::write_json(std::string& out, const bytes& value) {
     out += '"';
     out += to_base64(value);
     out += '"';
+}
+
+}  // namespace keel
+
+namespace keel {
+
+void codec<bytes>::describe(schema& s) {
+    s.type("string").format("byte").content_encoding("base64");
 }
 
 }  // namespace keel

@@ -1,4 +1,5 @@
 #include <keel/chrono.hpp>
+#include <keel/schema.hpp>
 
 #include "types/text_reader.hpp"
 
@@ -209,3 +210,19 @@ void format_date(std::string& out, year_month_day date) {
 }
 
 }  // namespace keel::detail
+
+namespace keel {
+
+void detail::describe_timestamp(schema& s) {
+    s.type("string").format("date-time");
+}
+
+void codec<std::chrono::year_month_day>::describe(schema& s) {
+    s.type("string").format("date");
+}
+
+void codec<std::chrono::hh_mm_ss<std::chrono::microseconds>>::describe(schema& s) {
+    s.type("string").format("time");  // without an offset: PostgreSQL's time
+}
+
+}  // namespace keel

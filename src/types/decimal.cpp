@@ -1,4 +1,5 @@
 #include <keel/decimal.hpp>
+#include <keel/schema.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -200,6 +201,15 @@ std::optional<decimal> codec<decimal>::parse(std::string_view text, parse_failur
     auto value = decimal::parse(text);
     if (!value) why = {"value is not a valid decimal", "value_error.decimal"};
     return value;
+}
+
+}  // namespace keel
+
+namespace keel {
+
+void codec<decimal>::describe(schema& s) {
+    // A JSON string, so that no client reads it through a binary floating point number.
+    s.type("string").format("decimal").pattern("^-?[0-9]+(\\.[0-9]+)?$");
 }
 
 }  // namespace keel

@@ -1,4 +1,5 @@
 #include <keel/interval.hpp>
+#include <keel/schema.hpp>
 
 #include "types/text_reader.hpp"
 
@@ -275,3 +276,11 @@ void throw_duration_out_of_range() {
 }
 
 }  // namespace keel::detail
+
+namespace keel {
+
+void codec<interval>::describe(schema& s) {
+    s.type("string").format("duration");  // ISO 8601: "P1Y2M3DT4H5M6.5S"
+}
+
+}  // namespace keel

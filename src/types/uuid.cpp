@@ -1,3 +1,4 @@
+#include <keel/schema.hpp>
 #include <keel/uuid.hpp>
 
 #include "types/hex.hpp"
@@ -64,3 +65,11 @@ std::size_t std::hash<keel::uuid>::operator()(const keel::uuid& id) const noexce
     std::memcpy(halves, id.bytes().data(), sizeof halves);
     return std::hash<std::uint64_t>{}(halves[0] ^ (halves[1] * 0x9e3779b97f4a7c15ULL));
 }
+
+namespace keel {
+
+void codec<uuid>::describe(schema& s) {
+    s.type("string").format("uuid");
+}
+
+}  // namespace keel

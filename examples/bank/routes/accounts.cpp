@@ -18,8 +18,11 @@ account get_account(keel::path<std::int64_t, "id"> id, db_session db) {
 }  // namespace
 
 keel::router accounts_router() {
-    keel::router accounts{"/accounts"};
-    accounts.get("/{id}", get_account);
+    keel::router accounts{"/accounts", {"accounts"}};
+    accounts.get("/{id}", get_account)
+        .operation_id("get_account")
+        .summary("Read an account and its balance")
+        .response(keel::status::not_found, "No such account");
     return accounts;
 }
 

@@ -35,13 +35,19 @@ keel::response readyz(keel::session_factory& sessions) {
 }  // namespace
 
 keel::router health_router() {
-    keel::router health;
-    health.get("/plaintext", []() -> keel::task<keel::response> {
-        co_return keel::response::text("Hello, World!", keel::status::ok, "text/plain");
-    });
+    keel::router health{"", {"health"}};
+    health
+        .get("/plaintext",
+             []() -> keel::task<keel::response> {
+                 co_return keel::response::text("Hello, World!", keel::status::ok, "text/plain");
+             })
+        .media_type("text/plain");
     health.get("/json", []() -> keel::task<hello> { co_return hello{"Hello, World!"}; });
-    health.get("/healthz", healthz);
-    health.get("/readyz", readyz);
+    health.get("/healthz", healthz).summary("Liveness: the process serves");
+    health.get("/readyz", readyz)
+        .summary("Readiness: the database answers")
+        .response<bank::health>(keel::status::ok, "The database answers")
+        .response<bank::health>(keel::status::service_unavailable, "The database cannot be reached");
     return health;
 }
 

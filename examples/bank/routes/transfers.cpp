@@ -53,11 +53,20 @@ transfer get_transfer(keel::path<std::int64_t> id, db_session db) {
 }  // namespace
 
 keel::router transfers_router() {
-    keel::router transfers{"/transfers"};
+    keel::router transfers{"/transfers", {"transfers"}};
     // A serialization failure or deadlock re-runs the whole handler with a fresh session (the
     // row locks above make them unlikely at READ COMMITTED; a stricter isolation would not).
-    transfers.post("", create_transfer).status(keel::status::created).retry_on_conflict(3);
-    transfers.get("/{id}", get_transfer);
+    transfers.post("", create_transfer)
+        .status(keel::status::created)
+        .retry_on_conflict(3)
+        .operation_id("create_transfer")
+        .summary("Move money from one account to another")
+        .response(keel::status::not_found, "An account does not exist")
+        .response(keel::status::conflict, "Insufficient funds");
+    transfers.get("/{id}", get_transfer)
+        .operation_id("get_transfer")
+        .summary("Read a transfer")
+        .response(keel::status::not_found, "No such transfer");
     return transfers;
 }
 

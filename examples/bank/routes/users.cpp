@@ -29,9 +29,16 @@ user create_user(keel::body<new_user> in, db_session db) {
 }  // namespace
 
 keel::router users_router() {
-    keel::router users{"/users"};
-    users.get("/{id}", get_user);
-    users.post("", create_user).status(keel::status::created);
+    keel::router users{"/users", {"users"}};
+    users.get("/{id}", get_user)
+        .operation_id("get_user")
+        .summary("Read a user")
+        .response(keel::status::not_found, "No such user");
+    users.post("", create_user)
+        .status(keel::status::created)
+        .operation_id("create_user")
+        .summary("Register a user")
+        .response(keel::status::conflict, "The e-mail address is registered already");
     return users;
 }
 

@@ -13,9 +13,11 @@
 #include <keel/depends.hpp>
 #include <keel/detail/dependency_graph.hpp>
 #include <keel/detail/request_scope.hpp>
+#include <keel/detail/schema_of.hpp>
 #include <keel/detail/signature.hpp>
 #include <keel/detail/slots.hpp>
 #include <keel/detail/type_name.hpp>
+#include <keel/detail/value_doc.hpp>
 #include <keel/detail/value_shape.hpp>
 #include <keel/header.hpp>
 #include <keel/model.hpp>
@@ -135,8 +137,36 @@ void read_foreign_body(Json& json, std::optional<T>& out, std::vector<field_erro
 
 // A value bound from the request itself, as the dependency graph sees it: an app-scoped
 // factory that asks for one is a captive dependency.
-constexpr dependency_node request_value_node(std::string_view what, std::string_view name = {}) {
-    return {node_kind::request_value, 0, name, keel::scope::request, nullptr, what};
+constexpr dependency_node request_value_node(std::string_view what, std::string_view name = {},
+                                             value_doc doc = {}) {
+    return {node_kind::request_value, 0, name, keel::scope::request, nullptr, what, doc};
+}
+
+// A path, query or header parameter's schema: an optional one is documented as its value (it is
+// absent, never null), a list as an array.
+template <class T>
+void parameter_schema(keel::schema& s) {
+    if constexpr (value_shape<T>::optional) {
+        schema_of<typename T::value_type>(s);
+    } else {
+        schema_of<T>(s);
+    }
+}
+
+template <class T, auto Default>
+void default_json(std::string& out) {
+    append_json(out, make_default<T, Default>());
+}
+
+template <class T, auto... Default>
+constexpr value_doc parameter_doc(value_location in) {
+    value_doc doc{in, &parameter_schema<T>, false, nullptr};
+    if constexpr (sizeof...(Default) == 1) {
+        doc.default_json = &default_json<T, Default...>;
+    } else {
+        doc.required = !value_shape<T>::optional && !value_shape<T>::list;
+    }
+    return doc;
 }
 
 // ---------------------------------------------------------------------------------- binders
@@ -201,7 +231,9 @@ struct binder<path<T, Name>> {
     static constexpr bool is_path = true;
     static constexpr std::string_view declared_name = Name.view();
 
-    static constexpr dependency_node node() { return request_value_node("keel::path", Name.view()); }
+    static constexpr dependency_node node() {
+        return request_value_node("keel::path", Name.view(), parameter_doc<T>(value_location::path));
+    }
     static void bind(slot& out, call_context& ctx, std::size_t position, std::vector<field_error>& errors) {
         std::string name;
         auto text = path_value(ctx.req, Name.view(), position, name);
@@ -217,7 +249,10 @@ struct binder<query<T, Name, Default...>> {
     using slot = detail::slot<query<T, Name, Default...>>;
     static constexpr bool is_path = false;
 
-    static constexpr dependency_node node() { return request_value_node("keel::query", Name.view()); }
+    static constexpr dependency_node node() {
+        return request_value_node("keel::query", Name.view(),
+                                  parameter_doc<T, Default...>(value_location::query));
+    }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
         convert_values<T, Default...>(query_values(ctx.req, Name.view()), true,
                                       {"query", std::string(Name.view())}, errors, out);
@@ -230,7 +265,10 @@ struct binder<header<T, Name, Default...>> {
     using slot = detail::slot<header<T, Name, Default...>>;
     static constexpr bool is_path = false;
 
-    static constexpr dependency_node node() { return request_value_node("keel::header", Name.view()); }
+    static constexpr dependency_node node() {
+        return request_value_node("keel::header", Name.view(),
+                                  parameter_doc<T, Default...>(value_location::header));
+    }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
         convert_values<T, Default...>(header_values(ctx.req, Name.view()), false,
                                       {"header", std::string(Name.view())}, errors, out);
@@ -244,7 +282,11 @@ struct binder<body<T>> {
     static constexpr bool is_path = false;
     using shape = value_shape<T>;
 
-    static constexpr dependency_node node() { return request_value_node("keel::body"); }
+    static constexpr dependency_node node() {
+        return request_value_node(
+            "keel::body", {},
+            {value_location::body, &schema_of<typename shape::element>, !shape::optional, nullptr});
+    }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
         bool present = false;
         auto json = parse_json_body(ctx.req, shape::optional, present, errors);

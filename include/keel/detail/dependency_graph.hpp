@@ -5,6 +5,8 @@
 // (implemented in src/di/) owns services and overrides. Nothing here knows HTTP or SQL.
 
 #include <keel/detail/request_scope.hpp>
+#include <keel/detail/type_key.hpp>
+#include <keel/detail/value_doc.hpp>
 #include <keel/request.hpp>
 #include <keel/scope.hpp>
 
@@ -39,6 +41,7 @@ struct dependency_node {
     keel::scope declared = keel::scope::request;  // a provider's scope; a service's comes from the registry
     std::vector<dependency_node> (*children)() = nullptr;  // a provider's own parameters
     std::string_view what;                                 // request values: "keel::query", ...
+    value_doc doc{};                                       // request values: for the OpenAPI document
 };
 
 // An override: resolves a replacement provider in place of the original (same key, same scope).
@@ -71,13 +74,6 @@ protected:
 
 /// Throws the std::logic_error for a provider of `type` that returned a null pointer.
 [[noreturn]] void throw_null_provider(std::string_view type);
-
-/// A key per type, unique in the process.
-template <class T>
-std::uintptr_t type_key() noexcept {
-    static const char tag = 0;
-    return reinterpret_cast<std::uintptr_t>(&tag);
-}
 
 /// A provider's key: its address.
 template <class F>

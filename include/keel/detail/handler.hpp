@@ -76,12 +76,27 @@ std::vector<std::string> declared_path_params(type_list<A...>) {
     return out;
 }
 
+// What a handler returns: R for a task<R>, else its own result.
+template <class R>
+struct task_value {
+    using type = R;
+};
+template <class T>
+struct task_value<task<T>> {
+    using type = T;
+};
+
 template <class F>
 handler_info make_handler(F f) {
     using result = signature_result<F>;
     handler_info info;
     info.path_params = declared_path_params(signature_args<F>{});
     info.dependencies = dependency_children<F>();
+    using returned = std::remove_cvref_t<typename task_value<result>::type>;
+    info.returns_response = std::is_same_v<returned, response>;
+    if constexpr (!std::is_void_v<returned> && !std::is_same_v<returned, response>) {
+        info.result_schema = &schema_of<returned>;
+    }
     if constexpr (is_task<result>::value) {
         info.on_io_thread = true;
         info.bind_coroutine = decltype(info.bind_coroutine)(

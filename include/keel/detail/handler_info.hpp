@@ -7,6 +7,7 @@
 #include <keel/detail/dependency_graph.hpp>
 #include <keel/detail/erased_function.hpp>
 #include <keel/response.hpp>
+#include <keel/schema.hpp>
 #include <keel/status.hpp>
 #include <keel/task.hpp>
 
@@ -38,8 +39,12 @@ struct handler_info {
     erased_function<std::unique_ptr<bound_coroutine>(call_context&)> bind_coroutine;
     /// The names of the path<> parameters as declared; "" for a positional one.
     std::vector<std::string> path_params;
-    /// One node per parameter, for the build-time graph check.
+    /// One node per parameter, for the build-time graph check and the OpenAPI document.
     std::vector<dependency_node> dependencies;
+    /// The returned value's schema (null for void and keel::response).
+    keel::schema_writer result_schema = nullptr;
+    /// Whether the handler returns a keel::response, whose content the types do not say.
+    bool returns_response = false;
 };
 
 }  // namespace keel::detail

@@ -1,0 +1,244 @@
+#include "openapi/document.hpp"
+
+#include "di/service_registry.hpp"
+#include "http/route_table.hpp"
+#include "openapi/schema_document.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string_view>
+
+namespace keel::detail {
+
+namespace {
+
+using nlohmann::json;
+
+// The schemas every route that binds a request value can answer with (a 422), and keel's
+// error body, named as FastAPI names them so that clients written for both read the same.
+const std::vector<std::string> keel_schema_names = {"HTTPValidationError", "ValidationError", "HTTPError"};
+
+json keel_components() {
+    return {
+        {"ValidationError",
+         {{"type", "object"},
+          {"required", {"loc", "msg", "type"}},
+          {"properties",
+           {{"loc",
+             {{"type", "array"}, {"items", {{"anyOf", {{{"type", "string"}}, {{"type", "integer"}}}}}}}},
+            {"msg", {{"type", "string"}}},
+            {"type", {{"type", "string"}}}}}}},
+        {"HTTPValidationError",
+         {{"type", "object"},
+          {"properties",
+           {{"detail",
+             {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/ValidationError"}}}}}}}}},
+        {"HTTPError",
+         {{"type", "object"}, {"required", {"detail"}}, {"properties", {{"detail", {{"type", "string"}}}}}}},
+    };
+}
+
+json json_content(json schema) {
+    return {{"application/json", {{"schema", std::move(schema)}}}};
+}
+
+json error_content(const std::string& component) {
+    return json_content({{"$ref", "#/components/schemas/" + component}});
+}
+
+// "get_users_id" for GET /users/{id}: stable while the route is.
+std::string derived_operation_id(method m, const std::string& path) {
+    std::string id(to_string(m));
+    std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
+    bool separated = false;
+    for (const unsigned char c : path) {
+        if (std::isalnum(c)) {
+            if (!separated) id += '_';
+            separated = true;
+            id += static_cast<char>(std::tolower(c));
+        } else {
+            separated = false;
+        }
+    }
+    if (path == "/" || path.empty()) id += "_root";
+    return id;
+}
+
+// One operation's request values, found by walking its dependency graph: the handler's own
+// parameters, its providers' and its request-scoped services' (each callable once).
+class operation_values {
+public:
+    operation_values(const service_registry& services, schema::document& schemas)
+        : services_(services), schemas_(schemas) {}
+
+    void visit(const std::vector<dependency_node>& nodes) {
+        std::size_t path_position = 0;  // an unnamed path<> binds the n-th placeholder
+        for (const auto& node : nodes) {
+            switch (node.kind) {
+                case node_kind::request_value:
+                    if (node.doc.in == value_location::path) {
+                        add_path(node, path_position++);
+                    } else {
+                        add_value(node);
+                    }
+                    break;
+                case node_kind::provider:
+                    if (node.children && visited_.insert(node.key).second) visit(node.children());
+                    break;
+                case node_kind::service:
+                    if (const auto* service = services_.find(node.key);
+                        service && visited_.insert(node.key).second)
+                        visit(service->children);
+                    break;
+            }
+        }
+    }
+
+    bool binds_anything = false;
+    std::map<std::size_t, json> positional_path;  // by position
+    std::map<std::string, json> named_path;
+    json parameters = json::array();
+    json request_body;
+
+private:
+    void add_path(const dependency_node& node, std::size_t position) {
+        binds_anything = true;
+        auto schema = schemas_.write(node.doc.schema);
+        if (node.name.empty()) {
+            positional_path.emplace(position, std::move(schema));
+        } else {
+            named_path.emplace(std::string(node.name), std::move(schema));
+        }
+    }
+
+    void add_value(const dependency_node& node) {
+        if (node.doc.in == value_location::none) return;  // keel::request&
+        binds_anything = true;
+        if (node.doc.in == value_location::body) {
+            request_body = {{"required", node.doc.required},
+                            {"content", json_content(schemas_.write(node.doc.schema))}};
+            return;
+        }
+        const std::string in = node.doc.in == value_location::query ? "query" : "header";
+        const std::string name(node.name);
+        if (!seen_.insert(in + '\n' + name).second) return;  // two callables read the same value
+        json parameter = {{"name", name},
+                          {"in", in},
+                          {"required", node.doc.required},
+                          {"schema", schemas_.write(node.doc.schema)}};
+        if (node.doc.default_json) {
+            std::string text;
+            node.doc.default_json(text);
+            parameter["schema"]["default"] = json::parse(text);
+        }
+        parameters.push_back(std::move(parameter));
+    }
+
+    const service_registry& services_;
+    schema::document& schemas_;
+    std::set<std::uintptr_t> visited_;
+    std::set<std::string> seen_;
+};
+
+json success_response(const route_spec& spec, schema::document& schemas) {
+    const auto& handler = *spec.handler;
+    json out = {{"description", "Successful Response"}};
+    if (handler.result_schema) {
+        out["content"] = json_content(schemas.write(handler.result_schema));
+    } else if (handler.returns_response) {
+        if (!spec.doc.media_type.empty()) out["content"] = {{spec.doc.media_type, json::object()}};
+    } else if (!is_bodiless(spec.success_status)) {
+        out["content"] = json_content({{"type", "null"}});  // a void handler answers `null`
+    }
+    return out;
+}
+
+json operation(const route_spec& spec, const service_registry& services, schema::document& schemas) {
+    const auto& doc = spec.doc;
+    json op = json::object();
+    if (!doc.tags.empty()) op["tags"] = doc.tags;
+    if (!doc.summary.empty()) op["summary"] = doc.summary;
+    if (!doc.description.empty()) op["description"] = doc.description;
+    if (doc.deprecated) op["deprecated"] = true;
+
+    operation_values values(services, schemas);
+    values.visit(spec.handler->dependencies);
+    json parameters = json::array();
+    std::size_t position = 0;
+    for (const auto& segment : parse_template(spec.path)) {
+        if (!segment.is_param) continue;
+        json schema = {{"type", "string"}};  // a placeholder no path<> reads
+        if (auto named = values.named_path.find(segment.text); named != values.named_path.end()) {
+            schema = named->second;
+        } else if (auto positional = values.positional_path.find(position);
+                   positional != values.positional_path.end()) {
+            schema = positional->second;
+        }
+        ++position;
+        parameters.push_back(
+            {{"name", segment.text}, {"in", "path"}, {"required", true}, {"schema", schema}});
+    }
+    for (auto& p : values.parameters) parameters.push_back(std::move(p));
+    if (!parameters.empty()) op["parameters"] = std::move(parameters);
+    if (!values.request_body.is_null()) op["requestBody"] = std::move(values.request_body);
+
+    json responses = json::object();
+    responses[std::to_string(to_int(spec.success_status))] = success_response(spec, schemas);
+    if (values.binds_anything) {
+        responses["422"] = {{"description", "Validation Error"},
+                            {"content", error_content("HTTPValidationError")}};
+    }
+    for (const auto& declared : doc.responses) {
+        json body =
+            declared.schema ? json_content(schemas.write(declared.schema)) : error_content("HTTPError");
+        responses[std::to_string(to_int(declared.code))] = {{"description", declared.description},
+                                                            {"content", body}};
+    }
+    op["responses"] = std::move(responses);
+    return op;
+}
+
+json paths(const std::vector<std::shared_ptr<route_spec>>& routes, const service_registry& services,
+           schema::document& schemas) {
+    json out = json::object();
+    std::set<std::string> ids;
+    for (const auto& spec : routes) {
+        if (!spec->doc.in_schema) continue;
+        auto op = operation(*spec, services, schemas);
+        auto id = spec->doc.operation_id.empty() ? derived_operation_id(spec->method, spec->path)
+                                                 : spec->doc.operation_id;
+        const auto base = id;
+        for (int n = 2; !ids.insert(id).second; ++n) id = base + '_' + std::to_string(n);
+        op["operationId"] = id;
+        std::string method(to_string(spec->method));
+        std::transform(method.begin(), method.end(), method.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        out[spec->path.empty() ? "/" : spec->path][method] = std::move(op);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string openapi_document(const std::vector<std::shared_ptr<route_spec>>& routes,
+                             const service_registry& services, const openapi_options& options) {
+    schema::document schemas;
+    paths(routes, services, schemas);  // the first pass finds every named schema ...
+    schemas.resolve_names(keel_schema_names);
+    json doc = {{"openapi", "3.1.0"}, {"info", {{"title", options.title}, {"version", options.version}}}};
+    if (!options.description.empty()) doc["info"]["description"] = options.description;
+    if (!options.servers.empty()) {
+        doc["servers"] = json::array();
+        for (const auto& url : options.servers) doc["servers"].push_back({{"url", url}});
+    }
+    doc["paths"] = paths(routes, services, schemas);  // ... the second writes them with their names
+    auto components = keel_components();
+    components.update(schemas.components());
+    doc["components"] = {{"schemas", std::move(components)}};
+    return doc.dump(2);
+}
+
+}  // namespace keel::detail
