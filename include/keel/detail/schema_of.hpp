@@ -59,22 +59,18 @@ void schema_of(keel::schema& s) {
                        std::is_signed_v<T>);
     } else if constexpr (std::is_floating_point_v<T>) {
         s.type("number").format(sizeof(T) == 4 ? "float" : "double");
-    } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
-        s.type("string");
-    } else if constexpr (std::is_same_v<T, nlohmann::json>) {
-        s.any();
     } else if constexpr (has_describe<T>) {
         codec<T>::describe(s);
-    } else if constexpr (mapped<T> && has_write_json<T>) {
-        s.any();  // a JSON form of its own that it does not describe
-    } else if constexpr (mapped<T>) {
-        s.type("string");  // format()'s text, as a JSON string
+    } else if constexpr (mapped<T> && !has_write_json<T>) {
+        s.type("string");  // std::string, and any codec's format() text as a JSON string
     } else if constexpr (keel_model<T>) {
         s.component(type_key<T>(), type_name<T>(), &model_schema<T>);
     } else if constexpr (string_keyed_map<T>) {
         s.map_of(&schema_of<typename T::mapped_type>);
     } else {
-        s.any();  // read and written by nlohmann_json's from_json/to_json: its shape is unknown
+        // nlohmann::json, a codec with a JSON form of its own that it does not describe, or a
+        // type read by nlohmann_json's from_json: any value, as far as keel knows
+        s.any();
     }
 }
 
