@@ -7,6 +7,8 @@
 #include <keel/yield.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace {
@@ -78,4 +80,34 @@ void BM_NotFound(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(c.get("/nowhere/at/all"));
 }
 BENCHMARK(BM_NotFound);
+
+struct item {
+    std::int64_t id;
+    std::string name;
+    std::optional<std::string> note;
+    KEEL_MODEL(item, id, name, note)
+};
+
+// Building an app of N routes (a path parameter, a query parameter and a body model each):
+// the route table, the graph check and the OpenAPI document, which is most of it.
+void BM_BuildWithOpenApiDocument(benchmark::State& state) {
+    const auto routes = static_cast<int>(state.range(0));
+    for (auto _ : state) {
+        state.PauseTiming();
+        auto app = std::make_unique<keel::app>();
+        for (int i = 0; i < routes; ++i) {
+            const auto base = "/r" + std::to_string(i) + "/{id}";
+            app->put(base,
+                     [](keel::path<std::int64_t> id, keel::query<int, "limit", 10>, keel::body<item> in) {
+                         return item{*id, in->name, std::nullopt};
+                     });
+        }
+        state.ResumeTiming();
+        benchmark::DoNotOptimize(app->openapi_document().size());
+        state.PauseTiming();
+        app.reset();  // the app's destruction is not the build's
+        state.ResumeTiming();
+    }
+}
+BENCHMARK(BM_BuildWithOpenApiDocument)->Arg(9)->Arg(200)->Unit(benchmark::kMicrosecond);
 }  // namespace
