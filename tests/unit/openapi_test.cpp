@@ -74,6 +74,12 @@ struct user {
     KEEL_MODEL(user, id, email, nickname)
 };
 
+struct tree {
+    std::string name;
+    std::vector<tree> children;
+    KEEL_MODEL(tree, name, children)
+};
+
 struct token {
     std::string value;
 };
@@ -250,4 +256,15 @@ TEST(OpenApiTest, OperationIdsStayUnique) {
     const auto paths = document(app)["paths"];
     EXPECT_EQ(paths["/a-b"]["get"]["operationId"], "get_a_b");
     EXPECT_EQ(paths["/a/b"]["get"]["operationId"], "get_a_b_2");
+}
+
+TEST(OpenApiTest, AModelThatHoldsItselfRefersToItself) {
+    keel::app app;
+    app.get("/tree", [] { return tree{"root", {tree{"leaf", {}}}}; });
+    const auto doc = document(app);
+    EXPECT_EQ(property(doc, "tree", "children"),
+              parse_json(R"({"type":"array","items":{"$ref":"#/components/schemas/tree"}})"));
+    client c{app};
+    EXPECT_EQ(c.get("/tree").json(),
+              parse_json(R"({"name":"root","children":[{"name":"leaf","children":[]}]})"));
 }
