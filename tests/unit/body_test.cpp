@@ -98,6 +98,28 @@ TEST(BodyTest, EmptyBodyIsMissingUnlessOptional) {
     EXPECT_EQ(c.post("/maybe", {{"email", "a"}, {"name", "b"}}).json(), true);
 }
 
+TEST(BodyTest, JsonNullIsNoBodyForAnOptionalBodyAndMissingOtherwise) {
+    client c{user_app()};
+    keel::header_map h;
+    h.set("Content-Type", "application/json");
+    EXPECT_EQ(c.send(keel::method::post, "/maybe", "null", h).json(), false);
+    EXPECT_EQ(c.post("/maybe", nlohmann::json(nullptr)).json(), false);
+    const auto res = c.send(keel::method::post, "/users", "null", h);
+    ASSERT_EQ(res.status(), keel::status::unprocessable_entity) << res;
+    EXPECT_EQ(res.json()["detail"][0]["loc"], parse_json(R"(["body"])"));
+}
+
+TEST(BodyTest, PostWithNullptrSendsNoBody) {
+    keel::app app;
+    app.post("/echo", [](keel::request& req) {
+        return std::string(req.body()) + "|" + std::string(req.header("content-type").value_or("none"));
+    });
+    client c{app};
+    EXPECT_EQ(c.post("/echo", nullptr).json(), "|none");
+    EXPECT_EQ(c.put("/echo", nullptr).status(), keel::status::method_not_allowed);
+    EXPECT_EQ(c.post("/echo", nlohmann::json(nullptr)).json(), "null|application/json");
+}
+
 TEST(BodyTest, NumbersTooLargeForADoubleAre422Not500) {
     client c{user_app()};
     keel::header_map h;

@@ -296,6 +296,12 @@ struct binder<body<T>> {
             }
             return;
         }
+        if constexpr (shape::optional) {
+            if (json->root().is_null()) {  // `null` is no body, as an empty one is
+                out.emplace(T{});
+                return;
+            }
+        }
         using element = typename shape::element;
         if constexpr (keel_json_readable<element>::value) {
             element value{};

@@ -5,6 +5,7 @@
 #include <keel/testing/json.hpp>
 #include <keel/testing/test_response.hpp>
 
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -37,6 +38,17 @@ public:
     }
     test_response patch(std::string_view target, const nlohmann::json& body, header_map headers = {}) {
         return send_json(method::patch, target, body, headers);
+    }
+    /// Without a body: `post(url, nullptr)` sends none (as FastAPI's `json=None` does). To send
+    /// the JSON value null, pass `nlohmann::json(nullptr)`.
+    test_response post(std::string_view target, std::nullptr_t, header_map headers = {}) {
+        return send_empty(method::post, target, headers);
+    }
+    test_response put(std::string_view target, std::nullptr_t, header_map headers = {}) {
+        return send_empty(method::put, target, headers);
+    }
+    test_response patch(std::string_view target, std::nullptr_t, header_map headers = {}) {
+        return send_empty(method::patch, target, headers);
     }
 
 private:
