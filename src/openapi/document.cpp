@@ -49,10 +49,16 @@ json error_content(const std::string& component) {
     return json_content({{"$ref", "#/components/schemas/" + component}});
 }
 
+// "get" for GET: OpenAPI's path item keys, and the start of a derived operation id.
+std::string lower_case_method(method m) {
+    std::string name(to_string(m));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    return name;
+}
+
 // "get_users_id" for GET /users/{id}: stable while the route is.
 std::string derived_operation_id(method m, const std::string& path) {
-    std::string id(to_string(m));
-    std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string id = lower_case_method(m);
     bool separated = false;
     for (const unsigned char c : path) {
         if (std::isalnum(c)) {
@@ -213,10 +219,7 @@ json paths(const std::vector<std::shared_ptr<route_spec>>& routes, const service
         const auto base = id;
         for (int n = 2; !ids.insert(id).second; ++n) id = base + '_' + std::to_string(n);
         op["operationId"] = id;
-        std::string method(to_string(spec->method));
-        std::transform(method.begin(), method.end(), method.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
-        out[spec->path.empty() ? "/" : spec->path][method] = std::move(op);
+        out[spec->path.empty() ? "/" : spec->path][lower_case_method(spec->method)] = std::move(op);
     }
     return out;
 }
