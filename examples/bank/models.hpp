@@ -1,7 +1,9 @@
 #pragma once
 
 // What the bank's API speaks and its tables hold. KEEL_MODEL gives each struct strict JSON in
-// both directions and its mapping from a database row by column name.
+// both directions and its mapping from a database row by column name; a field in parentheses
+// carries constraints, checked with the rest of the body (a 422 names every failure) and shown
+// in the OpenAPI document.
 
 #include <keel/chrono.hpp>
 #include <keel/model.hpp>
@@ -22,7 +24,9 @@ struct user {
 struct new_user {
     std::string email;
     std::string name;
-    KEEL_MODEL(new_user, email, name)
+    // 254: the longest address SMTP carries (RFC 5321).
+    KEEL_MODEL(new_user, (email, min_length(3), max_length(254), example("ada@example.com")),
+               (name, min_length(1), max_length(200), example("Ada Lovelace")))
 };
 
 struct account {
@@ -35,8 +39,9 @@ struct account {
 struct transfer_request {
     std::int64_t from_id;
     std::int64_t to_id;
-    std::int64_t amount;  // > 0, checked by the handler
-    KEEL_MODEL(transfer_request, from_id, to_id, amount)
+    std::int64_t amount;
+    KEEL_MODEL(transfer_request, from_id, to_id,
+               (amount, gt(0), description("In the smallest unit of the currency")))
 };
 
 struct transfer_created {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <keel/codec.hpp>
+#include <keel/detail/field_rules.hpp>
 #include <keel/detail/for_each_macro.hpp>
 #include <keel/detail/json_node.hpp>
 #include <keel/detail/value_shape.hpp>
@@ -13,6 +14,7 @@
 #include <limits>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -27,9 +29,11 @@
 ///     std::int64_t to_id;
 ///     std::int64_t amount;
 ///     std::optional<std::string> memo;   // may be absent or null
-///     KEEL_MODEL(transfer_in, from_id, to_id, amount, memo)
+///     KEEL_MODEL(transfer_in, from_id, to_id, (amount, gt(0)), (memo, max_length(200)))
 /// };
 /// ```
+/// A field is named alone, or in parentheses with its constraints (<keel/constraints.hpp>):
+/// checked with the other fields' failures, and shown in the OpenAPI document.
 /// - every failing field is reported, not just the first, with its path
 ///   (`["body", "items", "2", "price"]`), as a 422 when the struct is a `keel::body<T>`;
 /// - types are strict, like pydantic's Strict types: an integer field takes only a JSON
@@ -71,12 +75,49 @@
         keel_reader.finish();                                                           \
     }
 
-#define KEEL_DETAIL_MODEL_APPEND(field) \
-    ::keel::detail::append_member(keel_out, keel_separator, "\"" #field "\":", keel_model.field);
-#define KEEL_DETAIL_MODEL_READ(field) keel_reader.read(#field, keel_model.field);
-#define KEEL_DETAIL_MODEL_COLUMN(field) keel_row.read(#field, keel_model.field);
+// A field is `name` or `(name, constraints...)`: KEEL_DETAIL_IS_PAREN tells which (1 or 0).
+#define KEEL_DETAIL_CAT(a, b) KEEL_DETAIL_CAT_(a, b)
+#define KEEL_DETAIL_CAT_(a, b) a##b
+#define KEEL_DETAIL_STRING(x) KEEL_DETAIL_STRING_(x)
+#define KEEL_DETAIL_STRING_(x) #x
+#define KEEL_DETAIL_SECOND(a, b, ...) b
+#define KEEL_DETAIL_SECOND_OF(...) KEEL_DETAIL_SECOND(__VA_ARGS__)  // split after the probe expands
+#define KEEL_DETAIL_IS_PAREN(x) KEEL_DETAIL_SECOND_OF(KEEL_DETAIL_IS_PAREN_PROBE x, 0, )
+#define KEEL_DETAIL_IS_PAREN_PROBE(...) ~, 1
+#define KEEL_DETAIL_FIRST_OF(first, ...) first
+#define KEEL_DETAIL_FIELD_NAME(field) \
+    KEEL_DETAIL_CAT(KEEL_DETAIL_FIELD_NAME_, KEEL_DETAIL_IS_PAREN(field))(field)
+#define KEEL_DETAIL_FIELD_NAME_0(field) field
+#define KEEL_DETAIL_FIELD_NAME_1(field) KEEL_DETAIL_FIRST_OF field
+
+#define KEEL_DETAIL_MODEL_APPEND(field)                                                         \
+    ::keel::detail::append_member(keel_out, keel_separator,                                     \
+                                  "\"" KEEL_DETAIL_STRING(KEEL_DETAIL_FIELD_NAME(field)) "\":", \
+                                  keel_model.KEEL_DETAIL_FIELD_NAME(field));
+#define KEEL_DETAIL_MODEL_COLUMN(field)                              \
+    keel_row.read(KEEL_DETAIL_STRING(KEEL_DETAIL_FIELD_NAME(field)), \
+                  keel_model.KEEL_DETAIL_FIELD_NAME(field));
+
+#define KEEL_DETAIL_MODEL_READ(field) \
+    KEEL_DETAIL_CAT(KEEL_DETAIL_MODEL_READ_, KEEL_DETAIL_IS_PAREN(field))(field)
+#define KEEL_DETAIL_MODEL_READ_0(field) keel_reader.read(#field, keel_model.field);
+#define KEEL_DETAIL_MODEL_READ_1(field) KEEL_DETAIL_MODEL_READ_CHECKED field
+#define KEEL_DETAIL_MODEL_READ_CHECKED(field, ...)                       \
+    {                                                                    \
+        using namespace ::keel::constraints;                             \
+        keel_reader.read_checked<__VA_ARGS__>(#field, keel_model.field); \
+    }
+
 #define KEEL_DETAIL_MODEL_DESCRIBE(field) \
+    KEEL_DETAIL_CAT(KEEL_DETAIL_MODEL_DESCRIBE_, KEEL_DETAIL_IS_PAREN(field))(field)
+#define KEEL_DETAIL_MODEL_DESCRIBE_0(field) \
     keel_schema.template property_of<decltype(keel_model_self::field)>(#field);
+#define KEEL_DETAIL_MODEL_DESCRIBE_1(field) KEEL_DETAIL_MODEL_DESCRIBE_CHECKED field
+#define KEEL_DETAIL_MODEL_DESCRIBE_CHECKED(field, ...)                                           \
+    {                                                                                            \
+        using namespace ::keel::constraints;                                                     \
+        keel_schema.template property_of<decltype(keel_model_self::field), __VA_ARGS__>(#field); \
+    }
 
 namespace keel::detail {
 
@@ -119,6 +160,11 @@ void append_foreign_json(std::string& out, const T& value) {
     out += Json(value).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// A foreign type's from_json refused the value (nlohmann's exception id, or 0): reported without
+// the exception's text, which names the library's internals, not the request's problem.
+void add_foreign_failure(const std::vector<std::string>& loc, int json_exception_id,
+                         std::vector<field_error>& errors);
+
 template <class T, class Json = nlohmann::json>
 void read_foreign_json(const Json& value, T& out, const std::vector<std::string>& loc,
                        std::vector<field_error>& errors) {
@@ -127,8 +173,14 @@ void read_foreign_json(const Json& value, T& out, const std::vector<std::string>
                   "(or declare it with KEEL_MODEL)");
     try {
         value.get_to(out);
+    } catch (const invalid_value& e) {
+        errors.push_back({loc, e.msg(), e.type()});
     } catch (const typename Json::exception& e) {
-        errors.push_back({loc, e.what(), "type_error"});
+        add_foreign_failure(loc, e.id, errors);
+    } catch (const std::invalid_argument&) {  // std::stoi's, say
+        add_foreign_failure(loc, 0, errors);
+    } catch (const std::out_of_range&) {
+        add_foreign_failure(loc, 0, errors);
     }
 }
 
@@ -287,6 +339,20 @@ public:
             return;
         }
         read_value(*member, out, {name}, errors_);
+    }
+
+    /// read(), then the field's constraints X when it was read.
+    template <auto... X, class T>
+    void read_checked(const char* name, T& out) {
+        const auto member = json_.member(name);
+        if (!member) {
+            read(name, out);  // missing: reported, or no value, as read() has it
+            return;
+        }
+        const std::vector<std::string> loc{name};
+        const auto before = errors_.size();
+        read_value(*member, out, loc, errors_);
+        if (errors_.size() == before) check_rules<T, X...>(out, loc, errors_);
     }
 
     void finish();

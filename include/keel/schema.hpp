@@ -21,6 +21,10 @@ namespace keel {
 
 class schema;
 
+namespace detail {
+struct field_rules;
+}
+
 /// Writes one type's schema; keel instantiates one per type a route uses.
 using schema_writer = void (*)(schema&);
 
@@ -56,10 +60,13 @@ public:
     /// `key` identifies the C++ type; `cpp_name` names it (collisions are resolved by the
     /// document: every clashing type gets its namespace-qualified name).
     void component(std::uintptr_t key, std::string_view cpp_name, schema_writer body);
-    /// An object member (inside a component's body): models describe their fields with it.
-    void property(std::string_view name, schema_writer value, bool required);
-    /// The member `name` of type T: required unless T is a std::optional (<keel/detail/schema_of.hpp>).
-    template <class T>
+    /// An object member (inside a component's body): models describe their fields with it,
+    /// with the field's constraints if it has any.
+    void property(std::string_view name, schema_writer value, bool required,
+                  const detail::field_rules* rules = nullptr);
+    /// The member `name` of type T, with constraints X: required unless T is a std::optional
+    /// (<keel/detail/schema_of.hpp>).
+    template <class T, auto... X>
     void property_of(std::string_view name);
 
 private:

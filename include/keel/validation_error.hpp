@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace keel {
@@ -26,6 +27,25 @@ public:
 private:
     std::vector<field_error> errors_;
     std::string what_;
+};
+
+/// Thrown by the from_json of a field type of your own (one nlohmann_json reads) to refuse a
+/// value: the binder reports it at the field's location, with your message and type, beside the
+/// request's other failures: `throw keel::invalid_value("not a valid IBAN", "value_error.iban");`.
+/// (Any other exception such a from_json throws for a value, nlohmann_json's own among them, is
+/// reported as `"value is not valid"`, never with the library's text.)
+class invalid_value : public std::exception {
+public:
+    explicit invalid_value(std::string msg, std::string type = "value_error")
+        : msg_(std::move(msg)), type_(std::move(type)) {}
+
+    const std::string& msg() const noexcept { return msg_; }
+    const std::string& type() const noexcept { return type_; }
+    const char* what() const noexcept override { return msg_.c_str(); }
+
+private:
+    std::string msg_;
+    std::string type_;
 };
 
 }  // namespace keel

@@ -70,6 +70,16 @@ void add_parse_failure(const std::vector<std::string>& loc, parse_failure&& why,
     errors.push_back({loc, std::move(why.msg), std::move(why.type)});
 }
 
+void add_foreign_failure(const std::vector<std::string>& loc, int json_exception_id,
+                         std::vector<field_error>& errors) {
+    if (json_exception_id >= 300 &&
+        json_exception_id < 400) {  // nlohmann's type_error: a JSON value of another type
+        add(errors, loc, "value is not of the expected type", "type_error");
+    } else {
+        add(errors, loc, "value is not valid", "value_error");
+    }
+}
+
 void add_missing(std::vector<std::string> loc, std::vector<field_error>& errors) {
     errors.push_back({std::move(loc), "field required", "value_error.missing"});
 }

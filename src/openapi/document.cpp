@@ -45,6 +45,15 @@ json json_content(json schema) {
     return {{"application/json", {{"schema", std::move(schema)}}}};
 }
 
+// A parameter object; a constraint's description is also the parameter's, where Swagger UI shows it.
+json parameter_object(const std::string& name, const char* in, bool required, json schema) {
+    json parameter = {{"name", name}, {"in", in}, {"required", required}};
+    if (const auto described = schema.find("description"); described != schema.end())
+        parameter["description"] = *described;
+    parameter["schema"] = std::move(schema);
+    return parameter;
+}
+
 json error_content(const std::string& component) {
     return json_content({{"$ref", "#/components/schemas/" + component}});
 }
@@ -112,7 +121,7 @@ public:
 private:
     void add_path(const dependency_node& node, std::size_t position) {
         binds_anything = true;
-        auto schema = schemas_.write(node.doc.schema);
+        auto schema = schemas_.write(node.doc.schema, node.doc.rules);
         if (node.name.empty()) {
             positional_path.emplace(position, std::move(schema));
         } else {
@@ -128,13 +137,11 @@ private:
                             {"content", json_content(schemas_.write(node.doc.schema))}};
             return;
         }
-        const std::string in = node.doc.in == value_location::query ? "query" : "header";
+        const char* in = node.doc.in == value_location::query ? "query" : "header";
         const std::string name(node.name);
-        if (!seen_.insert(in + '\n' + name).second) return;  // two callables read the same value
-        json parameter = {{"name", name},
-                          {"in", in},
-                          {"required", node.doc.required},
-                          {"schema", schemas_.write(node.doc.schema)}};
+        if (!seen_.insert(std::string(in) + '\n' + name).second) return;  // two callables read the same value
+        auto parameter =
+            parameter_object(name, in, node.doc.required, schemas_.write(node.doc.schema, node.doc.rules));
         if (node.doc.default_json) {
             std::string text;
             node.doc.default_json(text);
@@ -184,8 +191,7 @@ json operation(const route_spec& spec, const service_registry& services, schema:
             schema = positional->second;
         }
         ++position;
-        parameters.push_back(
-            {{"name", segment.text}, {"in", "path"}, {"required", true}, {"schema", schema}});
+        parameters.push_back(parameter_object(segment.text, "path", true, std::move(schema)));
     }
     for (auto& p : values.parameters) parameters.push_back(std::move(p));
     if (!parameters.empty()) op["parameters"] = std::move(parameters);

@@ -1,5 +1,7 @@
 #include <keel/schema.hpp>
 
+#include <keel/detail/field_rules.hpp>
+
 #include "openapi/schema_document.hpp"
 
 #include <algorithm>
@@ -75,15 +77,82 @@ void schema::component(std::uintptr_t key, std::string_view cpp_name, schema_wri
     *json_ = doc_->reference(key, cpp_name, body);
 }
 
-void schema::property(std::string_view name, schema_writer value, bool required) {
-    (*json_)["properties"][std::string(name)] = doc_->write(value);
+void schema::property(std::string_view name, schema_writer value, bool required,
+                      const detail::field_rules* rules) {
+    (*json_)["properties"][std::string(name)] = doc_->write(value, rules);
     if (required) (*json_)["required"].push_back(name);
 }
 
-nlohmann::json schema::document::write(schema_writer writer) {
+namespace {
+
+nlohmann::json number_json(const detail::number_limit& limit) {
+    return limit.integral ? nlohmann::json(limit.integer) : nlohmann::json(limit.real);
+}
+
+// A bound the type already has (uint8's 0..255) stays unless the constraint is tighter.
+void tighten(nlohmann::json& target, const char* keyword, const detail::number_limit& limit, bool lower) {
+    auto value = number_json(limit);
+    if (const auto found = target.find(keyword); found != target.end()) {
+        const bool tighter =
+            lower ? value.get<double>() > found->get<double>() : value.get<double>() < found->get<double>();
+        if (!tighter) return;
+    }
+    target[keyword] = std::move(value);
+}
+
+void add_example(nlohmann::json& out, const detail::field_rules& rules) {
+    using detail::example_kind;
+    nlohmann::json example;
+    switch (rules.example) {
+        case example_kind::none:
+            return;
+        case example_kind::integer:
+            example = rules.example_number.integer;
+            break;
+        case example_kind::real:
+            example = rules.example_number.real;
+            break;
+        case example_kind::boolean:
+            example = rules.example_number.integer != 0;
+            break;
+        case example_kind::text:
+            example = rules.example_text;
+            break;
+    }
+    out["examples"] = nlohmann::json::array({std::move(example)});
+}
+
+// Constraints go where pydantic puts them: on the value's own schema (inside the anyOf of a
+// nullable one), the description and example on the whole.
+void apply_rules(nlohmann::json& out, const detail::field_rules& rules) {
+    auto* value = &out;
+    if (const auto any_of = out.find("anyOf"); any_of != out.end() && any_of->size() == 2)
+        value = &(*any_of)[0];
+    auto& target = *value;
+    if (rules.gt.set) target["exclusiveMinimum"] = number_json(rules.gt.limit);
+    if (rules.ge.set) tighten(target, "minimum", rules.ge.limit, true);
+    if (rules.lt.set) target["exclusiveMaximum"] = number_json(rules.lt.limit);
+    if (rules.le.set) tighten(target, "maximum", rules.le.limit, false);
+    if (rules.multiple_of.set) target["multipleOf"] = number_json(rules.multiple_of.limit);
+    if (rules.min_length > 0) target["minLength"] = rules.min_length;
+    if (rules.max_length != SIZE_MAX) target["maxLength"] = rules.max_length;
+    if (!rules.pattern.empty()) {
+        detail::compile_pattern(rules.pattern);  // refused now, not at the first request
+        target["pattern"] = rules.pattern;
+    }
+    if (rules.min_items > 0) target["minItems"] = rules.min_items;
+    if (rules.max_items != SIZE_MAX) target["maxItems"] = rules.max_items;
+    if (!rules.description.empty()) out["description"] = rules.description;
+    add_example(out, rules);
+}
+
+}  // namespace
+
+nlohmann::json schema::document::write(schema_writer writer, const detail::field_rules* rules) {
     auto out = nlohmann::json::object();
     schema s(*this, out);
     writer(s);
+    if (rules) apply_rules(out, *rules);
     return out;
 }
 

@@ -15,8 +15,10 @@ namespace keel {
 
 class schema::document {
 public:
-    /// The schema `writer` writes, with each named component replaced by its $ref.
-    nlohmann::json write(schema_writer writer);
+    /// The schema `writer` writes, with each named component replaced by its $ref, and the
+    /// declared constraints when there are any. A pattern RE2 cannot read throws
+    /// std::invalid_argument: the app refuses to build.
+    nlohmann::json write(schema_writer writer, const detail::field_rules* rules = nullptr);
 
     /// Called by schema::component: the $ref of component `key`, writing its body on first use.
     nlohmann::json reference(std::uintptr_t key, std::string_view cpp_name, schema_writer body);

@@ -5,7 +5,6 @@
 #include <keel/body.hpp>
 #include <keel/http_error.hpp>
 #include <keel/path.hpp>
-#include <keel/validation_error.hpp>
 
 #include <vector>
 
@@ -14,11 +13,7 @@ namespace bank {
 namespace {
 
 transfer_created create_transfer(keel::body<transfer_request> in, db_session db) {
-    const auto& t = *in;
-    if (t.amount <= 0) {
-        throw keel::validation_error(
-            {{{"body", "amount"}, "ensure this value is greater than 0", "value_error.number.not_gt"}});
-    }
+    const auto& t = *in;  // amount > 0: the model's constraint, checked with the body
     // Lock both accounts in id order, so two opposite transfers cannot deadlock, then check.
     const auto locked = db->all<account>(
         "SELECT id, owner_id, balance FROM accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE", t.from_id,

@@ -67,10 +67,36 @@ std::optional<E> convert_value(std::string_view text, const std::vector<std::str
     return value;
 }
 
+// A parameter's template arguments after its name: at most one default value, and constraints.
+template <auto... X>
+constexpr std::size_t default_count = sizeof...(X) - rules_of<X...>::constraints;
+
+template <auto First, auto... Rest>
+constexpr auto default_of() {
+    if constexpr (constraint<decltype(First)>) {
+        return default_of<Rest...>();
+    } else {
+        return First;
+    }
+}
+
+// Checks the constraints among X; false when the value broke one.
+template <class T, auto... X>
+bool passes_rules(const T& value, const std::vector<std::string>& loc, std::vector<field_error>& errors) {
+    if constexpr (rules_of<X...>::constraints == 0) {
+        return true;
+    } else {
+        const auto before = errors.size();
+        check_rules<T, X...>(value, loc, errors);
+        return errors.size() == before;
+    }
+}
+
 // Converts the values found for one parameter (0, 1 or several) into T, which may be an
-// optional, a vector, or a plain type with or without a default, and makes `out` of it (the
-// parameter's wrapper: path<T>, query<T>, ...); leaves `out` empty when it adds an error.
-template <class T, auto... Default, class W>
+// optional, a vector, or a plain type with or without a default, checks its constraints (X
+// holds them, and the default), and makes `out` of it (the parameter's wrapper: path<T>,
+// query<T>, ...); leaves `out` empty when it adds an error.
+template <class T, auto... X, class W>
 void convert_values(const std::vector<std::string_view>& found, bool take_last, std::vector<std::string> loc,
                     std::vector<field_error>& errors, slot<W>& out) {
     using shape = value_shape<T>;
@@ -83,11 +109,11 @@ void convert_values(const std::vector<std::string_view>& found, bool take_last, 
             if (v) all.push_back(std::move(*v));
             ok = ok && v.has_value();
         }
-        if (ok) out.emplace(std::move(all));
+        if (ok && passes_rules<T, X...>(all, loc, errors)) out.emplace(std::move(all));
     } else {
         if (found.empty()) {
-            if constexpr (sizeof...(Default) == 1) {
-                out.emplace(make_default<T, Default...>());
+            if constexpr (default_count<X...> == 1) {
+                out.emplace(make_default<T, default_of<X...>()>());
             } else if constexpr (shape::optional) {
                 out.emplace(T{});
             } else {
@@ -96,7 +122,7 @@ void convert_values(const std::vector<std::string_view>& found, bool take_last, 
             return;
         }
         auto v = convert_value<E>(take_last ? found.back() : found.front(), loc, errors);
-        if (v) out.emplace(T(std::move(*v)));
+        if (v && passes_rules<E, X...>(*v, loc, errors)) out.emplace(T(std::move(*v)));
     }
 }
 
@@ -130,6 +156,8 @@ void read_foreign_body(Json& json, std::optional<T>& out, std::vector<field_erro
                   "#include <nlohmann/json.hpp>");
     try {
         out.emplace(json.template get<T>());
+    } catch (const invalid_value& e) {
+        errors.push_back({{"body"}, e.msg(), e.type()});
     } catch (const typename Json::exception& e) {
         add_json_conversion_error(e.id, e.what(), errors);
     }
@@ -158,11 +186,11 @@ void default_json(std::string& out) {
     append_json(out, make_default<T, Default>());
 }
 
-template <class T, auto... Default>
+template <class T, auto... X>
 constexpr value_doc parameter_doc(value_location in) {
-    value_doc doc{in, &parameter_schema<T>, false, nullptr};
-    if constexpr (sizeof...(Default) == 1) {
-        doc.default_json = &default_json<T, Default...>;
+    value_doc doc{in, &parameter_schema<T>, false, nullptr, rules_pointer<X...>()};
+    if constexpr (default_count<X...> == 1) {
+        doc.default_json = &default_json<T, default_of<X...>()>;
     } else {
         doc.required = !value_shape<T>::optional && !value_shape<T>::list;
     }
@@ -225,55 +253,55 @@ struct binder<depends<Provider, Scope>> {
     static dependency take(slot& s) { return dependency(*s); }
 };
 
-template <class T, fixed_string Name>
-struct binder<path<T, Name>> {
-    using slot = detail::slot<path<T, Name>>;
+template <class T, fixed_string Name, auto... Rules>
+struct binder<path<T, Name, Rules...>> {
+    using slot = detail::slot<path<T, Name, Rules...>>;
     static constexpr bool is_path = true;
     static constexpr std::string_view declared_name = Name.view();
 
     static constexpr dependency_node node() {
-        return request_value_node("keel::path", Name.view(), parameter_doc<T>(value_location::path));
+        return request_value_node("keel::path", Name.view(),
+                                  parameter_doc<T, Rules...>(value_location::path));
     }
     static void bind(slot& out, call_context& ctx, std::size_t position, std::vector<field_error>& errors) {
         std::string name;
         auto text = path_value(ctx.req, Name.view(), position, name);
         std::vector<std::string_view> found;
         if (text) found.push_back(*text);
-        convert_values<T>(found, false, {"path", std::move(name)}, errors, out);
+        convert_values<T, Rules...>(found, false, {"path", std::move(name)}, errors, out);
     }
-    static path<T, Name>&& take(slot& s) { return std::move(s.get()); }
+    static path<T, Name, Rules...>&& take(slot& s) { return std::move(s.get()); }
 };
 
-template <class T, fixed_string Name, auto... Default>
-struct binder<query<T, Name, Default...>> {
-    using slot = detail::slot<query<T, Name, Default...>>;
+template <class T, fixed_string Name, auto... X>
+struct binder<query<T, Name, X...>> {
+    using slot = detail::slot<query<T, Name, X...>>;
     static constexpr bool is_path = false;
 
     static constexpr dependency_node node() {
-        return request_value_node("keel::query", Name.view(),
-                                  parameter_doc<T, Default...>(value_location::query));
+        return request_value_node("keel::query", Name.view(), parameter_doc<T, X...>(value_location::query));
     }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
-        convert_values<T, Default...>(query_values(ctx.req, Name.view()), true,
-                                      {"query", std::string(Name.view())}, errors, out);
+        convert_values<T, X...>(query_values(ctx.req, Name.view()), true, {"query", std::string(Name.view())},
+                                errors, out);
     }
-    static query<T, Name, Default...>&& take(slot& s) { return std::move(s.get()); }
+    static query<T, Name, X...>&& take(slot& s) { return std::move(s.get()); }
 };
 
-template <class T, fixed_string Name, auto... Default>
-struct binder<header<T, Name, Default...>> {
-    using slot = detail::slot<header<T, Name, Default...>>;
+template <class T, fixed_string Name, auto... X>
+struct binder<header<T, Name, X...>> {
+    using slot = detail::slot<header<T, Name, X...>>;
     static constexpr bool is_path = false;
 
     static constexpr dependency_node node() {
         return request_value_node("keel::header", Name.view(),
-                                  parameter_doc<T, Default...>(value_location::header));
+                                  parameter_doc<T, X...>(value_location::header));
     }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>& errors) {
-        convert_values<T, Default...>(header_values(ctx.req, Name.view()), false,
-                                      {"header", std::string(Name.view())}, errors, out);
+        convert_values<T, X...>(header_values(ctx.req, Name.view()), false,
+                                {"header", std::string(Name.view())}, errors, out);
     }
-    static header<T, Name, Default...>&& take(slot& s) { return std::move(s.get()); }
+    static header<T, Name, X...>&& take(slot& s) { return std::move(s.get()); }
 };
 
 template <class T>

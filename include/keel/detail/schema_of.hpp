@@ -5,6 +5,7 @@
 // here runs per request.
 
 #include <keel/codec.hpp>
+#include <keel/detail/field_rules.hpp>
 #include <keel/detail/type_key.hpp>
 #include <keel/detail/type_name.hpp>
 #include <keel/detail/value_shape.hpp>
@@ -78,9 +79,9 @@ void schema_of(keel::schema& s) {
 
 namespace keel {
 
-template <class T>
+template <class T, auto... X>
 void schema::property_of(std::string_view name) {
-    property(name, &detail::schema_of<T>, !detail::value_shape<T>::optional);
+    property(name, &detail::schema_of<T>, !detail::value_shape<T>::optional, detail::rules_pointer<X...>());
 }
 
 }  // namespace keel

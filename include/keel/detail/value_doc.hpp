@@ -4,6 +4,7 @@
 // is read from, its schema, whether it is required and its default. Filled by the binders,
 // read once when the app builds its document.
 
+#include <keel/detail/field_rules.hpp>
 #include <keel/schema.hpp>
 
 #include <string>
@@ -17,6 +18,7 @@ struct value_doc {
     keel::schema_writer schema = nullptr;
     bool required = false;
     void (*default_json)(std::string& out) = nullptr;  // writes the default as JSON, if it has one
+    const field_rules* rules = nullptr;                // its constraints, if it has any
 };
 
 }  // namespace keel::detail
