@@ -184,7 +184,6 @@ private:
                            std::function<void(detail::call_context&)> hook);
     void check_override(std::uintptr_t key, std::string_view name, const detail::override_entry& entry) const;
     void require_unbuilt(std::string_view what) const;
-    std::shared_ptr<detail::route_spec> openapi_route() const;
 
     struct impl;
     std::unique_ptr<impl> impl_;

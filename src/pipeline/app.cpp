@@ -4,6 +4,7 @@
 #include "di/graph_checker.hpp"
 #include "di/service_registry.hpp"
 #include "http/route_table.hpp"
+#include "openapi/docs_page.hpp"
 #include "openapi/document.hpp"
 #include "pipeline/pipeline.hpp"
 
@@ -33,7 +34,8 @@ struct app::impl {
     std::vector<lifespan_hook> shutdown_hooks;
     std::mutex lifespan_mutex;
     openapi_options openapi;
-    std::string openapi_text;  // made by build()
+    std::string openapi_text;               // made by build()
+    std::vector<detail::served_file> docs;  // the docs page and its files, made by build()
     int users = 0;  // servers and test clients running the app: the first starts it, the last stops it
     bool built = false;
 };
@@ -145,6 +147,35 @@ void app::stop() noexcept {
     impl_->registry.destroy_all();
 }
 
+namespace {
+
+struct served_headers {
+    std::string path;
+    std::string content_type;
+    std::string cache_control;  // none when empty
+};
+
+// GET <path>: a file made at build (the OpenAPI document, the docs page), the same bytes for
+// every request. `body` lives as long as the app that serves it.
+void add_served_route(detail::route_table& table, served_headers headers, const std::string& body) {
+    auto spec = std::make_shared<detail::route_spec>();
+    spec->method = method::get;
+    spec->path = headers.path;
+    spec->doc.in_schema = false;
+    spec->handler = std::make_shared<const detail::handler_info>(
+        detail::make_handler([headers = std::move(headers), text = &body] {
+            response out(status::ok, *text, headers.content_type);
+            if (!headers.cache_control.empty()) out.headers().set("cache-control", headers.cache_control);
+            return out;
+        }));
+    if (auto problem = table.add(spec); !problem.empty())
+        throw std::logic_error(
+            "keel: " + headers.path +
+            ", where the app serves its OpenAPI document or docs page, is taken: " + problem);
+}
+
+}  // namespace
+
 void app::build() {
     if (impl_->built) return;
     detail::route_table table;
@@ -167,30 +198,20 @@ void app::build() {
     for (const auto& problem : checker.problems()) problems += "\n  " + problem;
     if (!problems.empty()) throw std::logic_error("keel: the app does not fit together:" + problems);
     impl_->openapi_text = detail::openapi_document(routes_.routes(), impl_->registry, impl_->openapi);
-    if (!impl_->openapi.path.empty()) {
-        if (auto problem = table.add(openapi_route()); !problem.empty()) {
-            throw std::logic_error("keel: the OpenAPI document's path is taken: " + problem);
-        }
-    }
+    impl_->docs = detail::docs_files(impl_->openapi);
+    if (!impl_->openapi.path.empty())
+        add_served_route(table, {impl_->openapi.path, "application/json", {}}, impl_->openapi_text);
+    for (const auto& file : impl_->docs)
+        add_served_route(table, {file.path, file.content_type, file.cache_control}, file.body);
     impl_->pipeline.routes = std::move(table);
     impl_->built = true;
 }
 
-// GET <openapi.path>: the document made at build, the same bytes for every request.
-std::shared_ptr<detail::route_spec> app::openapi_route() const {
-    auto spec = std::make_shared<detail::route_spec>();
-    spec->method = method::get;
-    spec->path = impl_->openapi.path;
-    spec->doc.in_schema = false;
-    const std::string* text = &impl_->openapi_text;  // lives as long as the app that serves it
-    spec->handler = std::make_shared<const detail::handler_info>(
-        detail::make_handler([text] { return response(status::ok, *text, "application/json"); }));
-    return spec;
-}
-
 void app::openapi(openapi_options options) {
     require_unbuilt("change the OpenAPI options");
-    if (!options.path.empty()) detail::parse_template(options.path);  // throws when malformed
+    for (const auto* path : {&options.path, &options.docs_path}) {
+        if (!path->empty()) detail::parse_template(*path);  // throws when malformed
+    }
     impl_->openapi = std::move(options);
 }
 

@@ -268,3 +268,85 @@ TEST(OpenApiTest, AModelThatHoldsItselfRefersToItself) {
     EXPECT_EQ(c.get("/tree").json(),
               parse_json(R"({"name":"root","children":[{"name":"leaf","children":[]}]})"));
 }
+
+TEST(OpenApiTest, TheDocsPageIsServedWithSwaggerUisOwnFiles) {
+    keel::app app;
+    app.openapi({.title = "A & B"});
+    app.get("/x", [] { return 1; });
+    client c{app};
+    const auto page = c.get("/docs");
+    ASSERT_EQ(page.status(), keel::status::ok) << page;
+    EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+    EXPECT_NE(page.text().find("<title>A &amp; B - Swagger UI</title>"), std::string::npos) << page.text();
+    EXPECT_NE(page.text().find("<script src=\"docs/swagger-ui-bundle.js\">"), std::string::npos)
+        << page.text();
+    EXPECT_NE(page.text().find("href=\"docs/swagger-ui.css\""), std::string::npos) << page.text();
+    EXPECT_EQ(page.text().find("<script>"), std::string::npos) << "no inline script: " << page.text();
+
+    const auto start = c.get("/docs/swagger-initializer.js");
+    ASSERT_EQ(start.status(), keel::status::ok);
+    EXPECT_NE(start.text().find("url: \"openapi.json\""), std::string::npos) << start.text();
+
+    const auto script = c.get("/docs/swagger-ui-bundle.js");
+    ASSERT_EQ(script.status(), keel::status::ok);
+    EXPECT_EQ(script.header("content-type"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(script.header("cache-control"), "public, max-age=86400");
+    EXPECT_GT(script.text().size(), 1000000U) << "the whole of swagger-ui-bundle.js";
+    EXPECT_NE(script.text().find("SwaggerUIBundle"), std::string::npos);
+    const auto style = c.get("/docs/swagger-ui.css");
+    ASSERT_EQ(style.status(), keel::status::ok);
+    EXPECT_NE(style.text().find(".swagger-ui"), std::string::npos);
+
+    const auto doc = parse_json(app.openapi_document());
+    EXPECT_FALSE(doc["paths"].contains("/docs")) << "keel's own pages are not operations";
+}
+
+TEST(OpenApiTest, TheDocsPageCanLoadFromACdnMoveOrStop) {
+    {
+        keel::app app;
+        app.openapi({.assets = keel::docs_assets::cdn, .cdn_url = "https://cdn.example/swagger-ui/"});
+        app.get("/x", [] { return 1; });
+        client c{app};
+        const auto page = c.get("/docs").text();
+        EXPECT_NE(page.find("<script src=\"https://cdn.example/swagger-ui/swagger-ui-bundle.js\">"),
+                  std::string::npos)
+            << page;
+        EXPECT_NE(page.find("href=\"https://cdn.example/swagger-ui/swagger-ui.css\""), std::string::npos)
+            << page;
+        EXPECT_EQ(c.get("/docs/swagger-ui-bundle.js").status(), keel::status::not_found);
+        EXPECT_EQ(c.get("/docs/swagger-initializer.js").status(), keel::status::ok) << "always keel's own";
+    }
+    {
+        keel::app app;
+        app.openapi({.path = "/reference/openapi.json", .docs_path = "/reference/v1/docs"});
+        app.get("/x", [] { return 1; });
+        client c{app};
+        EXPECT_EQ(c.get("/docs").status(), keel::status::not_found);
+        EXPECT_NE(c.get("/reference/v1/docs").text().find("src=\"docs/swagger-ui-bundle.js\""),
+                  std::string::npos);
+        EXPECT_NE(c.get("/reference/v1/docs/swagger-initializer.js").text().find("url: \"../openapi.json\""),
+                  std::string::npos)
+            << "relative: the page works behind a proxy that adds a prefix";
+        EXPECT_EQ(c.get("/reference/v1/docs/swagger-ui.css").status(), keel::status::ok);
+    }
+    {
+        keel::app app;
+        app.openapi({.docs_path = ""});
+        app.get("/x", [] { return 1; });
+        client c{app};
+        EXPECT_EQ(c.get("/docs").status(), keel::status::not_found);
+        EXPECT_EQ(c.get("/openapi.json").status(), keel::status::ok);
+    }
+    {
+        keel::app app;
+        app.openapi({.path = ""});
+        app.get("/x", [] { return 1; });
+        client c{app};
+        EXPECT_EQ(c.get("/docs").status(), keel::status::not_found) << "no document: no page to show it";
+    }
+    {
+        keel::app app;
+        app.get("/docs", [] { return 1; });
+        EXPECT_THROW(app.build(), std::logic_error) << "a route of the app's own at the page's path";
+    }
+}

@@ -1,0 +1,74 @@
+// The bank's /docs page in a real browser: Debian's headless Chromium, driven by Playwright
+// (tools/docs-check), with every request beyond loopback refused: the page must work from the
+// files keel serves itself.
+#include "app.hpp"
+#include "database.hpp"
+
+#include <gtest/gtest.h>
+#include <keel/testing/database_template.hpp>
+#include <keel/testing/live_server.hpp>
+#include <keel/testing/postgres_environment.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+// What the command printed on stdout, and its exit status.
+std::pair<std::string, int> run(const std::string& command) {
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) return {"popen failed", -1};
+    std::array<char, 4096> chunk{};
+    while (const auto n = std::fread(chunk.data(), 1, chunk.size(), pipe)) out.append(chunk.data(), n);
+    const int status = ::pclose(pipe);
+    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+}  // namespace
+
+TEST(DocsPage, ListsEveryOperationAndTryItOutCallsTheApi) {
+    keel::testing::database_template seeded(keel::testing::postgres_environment::server(), "bank_docs",
+                                            [](keel::session& db) {
+                                                bank::apply_schema(db);
+                                                bank::seed(db);
+                                            });
+    const auto database = seeded.make();
+    keel::app app;
+    bank::settings settings;
+    settings.database.url = database.url();
+    bank::configure(app, settings);
+    keel::testing::live_server server(app);
+
+    // The script has its own 90 s deadline; CTest's timeout is the last resort.
+    const auto [output, status] =
+        run("node " KEEL_DOCS_CHECK " http://127.0.0.1:" + std::to_string(server.port()) +
+            "/docs operations-users-get_user id 42");
+    ASSERT_EQ(status, 0) << output;
+    const auto seen = nlohmann::json::parse(output);
+
+    const auto document = nlohmann::json::parse(app.openapi_document());
+    const auto listed = seen["operations"].get<std::vector<std::string>>();
+    std::size_t operations = 0;
+    for (const auto& [path, item] : document["paths"].items()) {
+        for (const auto& [method, op] : item.items()) {
+            std::string shown = method + ' ' + path;
+            std::transform(shown.begin(), shown.begin() + static_cast<long>(method.size()), shown.begin(),
+                           ::toupper);
+            EXPECT_NE(std::find(listed.begin(), listed.end(), shown), listed.end())
+                << shown << " is not on the page";
+            ++operations;
+        }
+    }
+    EXPECT_EQ(listed.size(), operations) << output;
+    EXPECT_GE(operations, 9U);
+
+    EXPECT_EQ(seen["status"], "200") << output;
+    EXPECT_NE(seen["body"].get<std::string>().find("user42@example.com"), std::string::npos) << output;
+    EXPECT_TRUE(seen["outside"].empty()) << "the page asked beyond loopback: " << output;
+    EXPECT_TRUE(seen["errors"].empty()) << "the page threw: " << output;
+}
