@@ -7,7 +7,8 @@
 struct greeting {
     std::string message;
     std::int64_t times;
-    KEEL_MODEL(greeting, message, times)  // JSON both ways, strict types, every bad field named
+    // JSON both ways, strict types, every bad field named; (field, constraints...) are checked too
+    KEEL_MODEL(greeting, (message, max_length(100)), (times, ge(1), le(10)))
 };
 
 int main(int argc, char** argv) {
@@ -15,10 +16,10 @@ int main(int argc, char** argv) {
 
     app.get("/plaintext", [] { return keel::response::text("Hello, World!"); });
 
-    app.get("/hello/{name}", [](keel::path<std::string> name, keel::query<std::int64_t, "times", 1> times) {
-        if (*times < 1) throw keel::http_error(keel::status::unprocessable_entity, "times must be positive");
-        return greeting{"Hello, " + *name + "!", *times};
-    });
+    app.get("/hello/{name}",
+            [](keel::path<std::string> name, keel::query<std::int64_t, "times", 1, keel::ge(1)> times) {
+                return greeting{"Hello, " + *name + "!", *times};
+            });
 
     app.post("/echo", [](keel::body<greeting> in) { return *in; }).status(keel::status::created);
 

@@ -9,6 +9,7 @@
 #include <keel/chrono.hpp>
 #include <keel/codec.hpp>
 #include <keel/command_line.hpp>
+#include <keel/constraints.hpp>
 #include <keel/database_error.hpp>
 #include <keel/decimal.hpp>
 #include <keel/dependency_overrides.hpp>

@@ -158,9 +158,10 @@ struct served_headers {
 // GET <path>: a file made at build (the OpenAPI document, the docs page), the same bytes for
 // every request. `body` lives as long as the app that serves it.
 void add_served_route(detail::route_table& table, served_headers headers, const std::string& body) {
+    const auto path = headers.path;
     auto spec = std::make_shared<detail::route_spec>();
     spec->method = method::get;
-    spec->path = headers.path;
+    spec->path = path;
     spec->doc.in_schema = false;
     spec->handler = std::make_shared<const detail::handler_info>(
         detail::make_handler([headers = std::move(headers), text = &body] {
@@ -170,7 +171,7 @@ void add_served_route(detail::route_table& table, served_headers headers, const 
         }));
     if (auto problem = table.add(spec); !problem.empty())
         throw std::logic_error(
-            "keel: " + headers.path +
+            "keel: " + path +
             ", where the app serves its OpenAPI document or docs page, is taken: " + problem);
 }
 
