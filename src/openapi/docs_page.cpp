@@ -103,20 +103,25 @@ std::vector<served_file> docs_files(const openapi_options& options) {
     // change only with keel: a day.
     const std::string fresh = "no-cache", daily = "public, max-age=86400";
     std::vector<served_file> files;
+    const auto made = [&](std::string path, std::string text, const char* type) {
+        files.push_back({std::move(path), std::move(text), {}, type, fresh});
+    };
+    const auto bundled = [&](std::string path, std::string_view bytes, const char* type) {
+        files.push_back({std::move(path), {}, bytes, type, daily});
+    };
     auto cdn = options.cdn_url;
     while (!cdn.empty() && cdn.back() == '/') cdn.pop_back();
-    files.push_back({options.docs_path, page(options, cdn), "text/html; charset=utf-8", fresh});
-    files.push_back({options.docs_path + "/swagger-initializer.js", initializer(options),
-                     "text/javascript; charset=utf-8", fresh});
+    made(options.docs_path, page(options, cdn), "text/html; charset=utf-8");
+    made(options.docs_path + "/swagger-initializer.js", initializer(options),
+         "text/javascript; charset=utf-8");
     if (options.assets == docs_assets::bundled) {
         if (bundled_swagger_ui_script().empty())
             throw std::logic_error(
                 "keel: this keel was built without Swagger UI's files (KEEL_BUNDLE_SWAGGER_UI=OFF): "
                 "set openapi_options::assets to keel::docs_assets::cdn, or build keel with them");
-        files.push_back({options.docs_path + "/swagger-ui-bundle.js",
-                         std::string(bundled_swagger_ui_script()), "text/javascript; charset=utf-8", daily});
-        files.push_back({options.docs_path + "/swagger-ui.css", std::string(bundled_swagger_ui_style()),
-                         "text/css; charset=utf-8", daily});
+        bundled(options.docs_path + "/swagger-ui-bundle.js", bundled_swagger_ui_script(),
+                "text/javascript; charset=utf-8");
+        bundled(options.docs_path + "/swagger-ui.css", bundled_swagger_ui_style(), "text/css; charset=utf-8");
     }
     return files;
 }

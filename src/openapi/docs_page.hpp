@@ -11,12 +11,16 @@
 
 namespace keel::detail {
 
-/// One file the app serves as it is: the same bytes for every request.
+/// One file the app serves as it is: the same bytes for every request. Swagger UI's own files
+/// stay where they are built into the library; only the page and its start-up are made.
 struct served_file {
     std::string path;
-    std::string body;
+    std::string made;            // the page, its start-up script
+    std::string_view bundled{};  // Swagger UI's files, in the library: not copied per app
     std::string content_type;
     std::string cache_control;
+
+    std::string_view body() const noexcept { return bundled.empty() ? std::string_view(made) : bundled; }
 };
 
 /// The page at options.docs_path, its start-up script, and (docs_assets::bundled) Swagger UI's

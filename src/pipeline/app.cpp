@@ -157,15 +157,15 @@ struct served_headers {
 
 // GET <path>: a file made at build (the OpenAPI document, the docs page), the same bytes for
 // every request. `body` lives as long as the app that serves it.
-void add_served_route(detail::route_table& table, served_headers headers, const std::string& body) {
+void add_served_route(detail::route_table& table, served_headers headers, std::string_view body) {
     const auto path = headers.path;
     auto spec = std::make_shared<detail::route_spec>();
     spec->method = method::get;
     spec->path = path;
     spec->doc.in_schema = false;
     spec->handler = std::make_shared<const detail::handler_info>(
-        detail::make_handler([headers = std::move(headers), text = &body] {
-            response out(status::ok, *text, headers.content_type);
+        detail::make_handler([headers = std::move(headers), body] {
+            response out(status::ok, std::string(body), headers.content_type);
             if (!headers.cache_control.empty()) out.headers().set("cache-control", headers.cache_control);
             return out;
         }));
@@ -203,7 +203,7 @@ void app::build() {
     if (!impl_->openapi.path.empty())
         add_served_route(table, {impl_->openapi.path, "application/json", {}}, impl_->openapi_text);
     for (const auto& file : impl_->docs)
-        add_served_route(table, {file.path, file.content_type, file.cache_control}, file.body);
+        add_served_route(table, {file.path, file.content_type, file.cache_control}, file.body());
     impl_->pipeline.routes = std::move(table);
     impl_->built = true;
 }

@@ -13,8 +13,10 @@
 #include <sys/wait.h>
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -58,7 +60,7 @@ TEST(DocsPage, ListsEveryOperationAndTryItOutCallsTheApi) {
         for (const auto& [method, op] : item.items()) {
             std::string shown = method + ' ' + path;
             std::transform(shown.begin(), shown.begin() + static_cast<long>(method.size()), shown.begin(),
-                           ::toupper);
+                           [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
             EXPECT_NE(std::find(listed.begin(), listed.end(), shown), listed.end())
                 << shown << " is not on the page";
             ++operations;
