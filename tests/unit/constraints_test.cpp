@@ -167,6 +167,25 @@ TEST(ConstraintsTest, EachStringAndListRuleHasItsTypeAndMessage) {
               keel::status::ok);
 }
 
+namespace {
+// Stands in for a database row: names each column the model reads, in order.
+struct recording_row {
+    std::vector<std::string>* names;
+    template <class T>
+    void read(const char* name, T&) const {
+        names->emplace_back(name);
+    }
+};
+}  // namespace
+
+TEST(ConstraintsTest, AConstrainedFieldIsWrittenAndMappedFromRowsByItsName) {
+    payee p{{"DE89370400440532013000"}, 5};
+    EXPECT_EQ(json(p), parse_json(R"({"account":"DE89370400440532013000","amount":5})"));
+    std::vector<std::string> names;
+    keel_from_row(recording_row{&names}, p);
+    EXPECT_EQ(names, (std::vector<std::string>{"account", "amount"}));
+}
+
 TEST(ConstraintsTest, TypeErrorsAndConstraintFailuresComeInOneAnswer) {
     client c{constrained_app()};
     auto body = valid_signup();
