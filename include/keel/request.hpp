@@ -3,6 +3,9 @@
 #include <keel/header_map.hpp>
 #include <keel/method.hpp>
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +61,12 @@ public:
     /// The peer's address ("127.0.0.1:53412"); empty for in-process requests.
     std::string_view remote_address() const noexcept { return remote_address_; }
 
+    /// The request's id: the client's `X-Request-ID` when it is a valid one (1 to 128 of
+    /// `A-Z a-z 0-9 - _ . : / + = @ ~`), otherwise a new random UUID. Given when the app
+    /// starts handling the request; echoed in the response's `X-Request-ID`, named in keel's
+    /// log lines for the request and in the body of its 5xx answers.
+    std::string_view id() const noexcept { return {id_.data(), id_size_}; }
+
     // Set by the server, the router and the test client.
     void set_method(keel::method m, std::string_view name = {});
     void set_target(std::string target);
@@ -65,6 +74,9 @@ public:
     void set_keep_alive(bool on) noexcept { keep_alive_ = on; }
     void set_remote_address(std::string address) { remote_address_ = std::move(address); }
     param_list& path_params() noexcept { return path_params_; }
+    /// Sets id(); an id longer than max_id_size is cut (keel only sets valid ones).
+    void set_id(std::string_view id) noexcept;
+    static constexpr std::size_t max_id_size = 128;
 
 private:
     keel::method method_ = keel::method::get;
@@ -78,6 +90,8 @@ private:
     param_list path_params_;
     mutable std::optional<param_list> query_params_;  // parsed on first use
     std::string remote_address_;
+    std::array<char, max_id_size> id_{};  // in place: an id costs the request no allocation
+    std::uint8_t id_size_ = 0;
 };
 
 }  // namespace keel

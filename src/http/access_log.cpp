@@ -29,6 +29,8 @@ middleware access_log(const logger& log) {
             line += std::to_string(res.body().size());
             line += "B ";
             line += timing;
+            line += ' ';
+            line += req.id();
             log.info(line);
         }
         co_return res;

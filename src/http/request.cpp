@@ -1,5 +1,7 @@
 #include <keel/request.hpp>
 
+#include <algorithm>
+
 #include "http/url.hpp"
 
 namespace keel {
@@ -47,6 +49,11 @@ std::optional<std::string_view> request::query(std::string_view name) const {
         if (key == name) return std::string_view(value);
     }
     return std::nullopt;
+}
+
+void request::set_id(std::string_view id) noexcept {
+    id_size_ = static_cast<std::uint8_t>(std::min(id.size(), max_id_size));
+    std::copy_n(id.data(), id_size_, id_.data());
 }
 
 }  // namespace keel

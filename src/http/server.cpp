@@ -14,6 +14,7 @@
 #include <keel/server.hpp>
 
 #include "http/framing.hpp"
+#include "http/request_id.hpp"
 #include "http/wire.hpp"
 #include "http/worker_pool.hpp"
 
@@ -572,6 +573,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
             log.error(std::string("keel: request failed outside the app's error handling: ") + e.what());
             res = detail::framing_error(status::internal_server_error, "Internal Server Error");
         }
+        detail::echo_request_id(req, res);
 
         const bool keep_alive = req.keep_alive() && !stopping.load();
         out.clear();

@@ -3,6 +3,7 @@
 
 #include "di/graph_checker.hpp"
 #include "di/service_registry.hpp"
+#include "http/request_id.hpp"
 #include "http/route_table.hpp"
 #include "openapi/docs_page.hpp"
 #include "openapi/document.hpp"
@@ -231,6 +232,7 @@ error_counters app::error_counters() const noexcept {
 
 task<response> app::handle(request& req) const {
     if (!impl_->built) throw std::logic_error("keel: app::handle() needs a built app (call build())");
+    detail::assign_request_id(req);
     return impl_->pipeline.handle(req);
 }
 

@@ -8,6 +8,8 @@
 //   pool_timeout            503 + Retry-After
 //   server_busy             503 + Retry-After
 //   anything else           500, logged
+//
+// Every 5xx body also holds the request's id ({"detail": ..., "request_id": ...}).
 
 #include "pipeline/pipeline.hpp"
 
@@ -24,21 +26,26 @@ namespace keel::detail {
 
 namespace {
 
-// "POST /transfers (route /transfers)": what the log names for a failed request.
+// "POST /transfers (route /transfers, request 6f1c...)": what the log names for a failed request.
 std::string describe(const request& req, std::string_view route) {
-    std::string out = std::string(req.method_name()) + ' ' + std::string(req.path());
-    if (!route.empty()) out += " (route " + std::string(route) + ")";
-    return out;
+    std::string out = std::string(req.method_name()) + ' ' + std::string(req.path()) + " (";
+    if (!route.empty()) out += "route " + std::string(route) + ", ";
+    return out + "request " + std::string(req.id()) + ")";
 }
 
-response internal_error() {
-    return response::json({{"detail", "Internal Server Error"}}, status::internal_server_error);
+// A 5xx body names the request, so that a user can quote it and an operator find its log lines.
+response server_error(std::string_view detail, status code, const request& req) {
+    return response::json({{"detail", detail}, {"request_id", req.id()}}, code);
+}
+
+response internal_error(const request& req) {
+    return server_error("Internal Server Error", status::internal_server_error, req);
 }
 
 // Nothing of the request took effect, and trying again later may work: the one place that
 // answers with Retry-After.
-response retry_later(std::string_view detail) {
-    response res = response::json({{"detail", detail}}, status::service_unavailable);
+response retry_later(std::string_view detail, const request& req) {
+    response res = server_error(detail, status::service_unavailable, req);
     res.headers().set("Retry-After", "1");
     return res;
 }
@@ -54,16 +61,17 @@ response pipeline::error_response(const std::exception_ptr& error, const request
     } catch (const std::exception& e) {
         log_.error("keel: an exception handler failed for " + describe(req, route) + ": " + e.what());
         counts_.unhandled.fetch_add(1, std::memory_order_relaxed);
-        return internal_error();
+        return internal_error(req);
     } catch (...) {
         log_.error("keel: an exception handler failed with a non-std exception for " + describe(req, route));
         counts_.unhandled.fetch_add(1, std::memory_order_relaxed);
-        return internal_error();
+        return internal_error(req);
     }
     try {
         std::rethrow_exception(error);
     } catch (const http_error& e) {
-        response res = response::json({{"detail", e.detail()}}, e.status());
+        response res = to_int(e.status()) >= 500 ? server_error(e.detail(), e.status(), req)
+                                                 : response::json({{"detail", e.detail()}}, e.status());
         for (const auto& [name, value] : e.headers()) res.headers().add(name, value);
         return res;
     } catch (const validation_error& e) {
@@ -75,28 +83,28 @@ response pipeline::error_response(const std::exception_ptr& error, const request
         log_.error("keel: commit outcome unknown in " + describe(req, route) +
                    ": the connection broke during COMMIT; the transaction may or may not have committed: " +
                    e.what());
-        return response::json({{"detail",
-                                "the database connection was lost while committing: the outcome is unknown, "
-                                "the changes may or may not have been saved; check before retrying"}},
-                              status::internal_server_error);
+        return server_error(
+            "the database connection was lost while committing: the outcome is unknown, "
+            "the changes may or may not have been saved; check before retrying",
+            status::internal_server_error, req);
     } catch (const connection_lost& e) {
         counts_.database_unavailable.fetch_add(1, std::memory_order_relaxed);
         log_.error("keel: database unreachable in " + describe(req, route) + ": " + e.what());
-        return retry_later("Service Unavailable");
+        return retry_later("Service Unavailable", req);
     } catch (const pool_timeout& e) {
         counts_.pool_exhausted.fetch_add(1, std::memory_order_relaxed);
         log_.warning("keel: " + std::string(e.what()) + " in " + describe(req, route));
-        return retry_later(e.what());
+        return retry_later(e.what(), req);
     } catch (const server_busy&) {
         counts_.server_busy.fetch_add(1, std::memory_order_relaxed);
-        return retry_later("server busy");
+        return retry_later("server busy", req);
     } catch (const std::exception& e) {
         log_.error("keel: unhandled exception in " + describe(req, route) + ": " + e.what());
     } catch (...) {
         log_.error("keel: unhandled non-std exception in " + describe(req, route));
     }
     counts_.unhandled.fetch_add(1, std::memory_order_relaxed);
-    return internal_error();
+    return internal_error(req);
 }
 
 }  // namespace keel::detail

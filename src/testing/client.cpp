@@ -2,6 +2,8 @@
 
 #include <keel/detail/blocking.hpp>
 
+#include "http/request_id.hpp"
+
 #include <stdexcept>
 
 namespace keel::testing {
@@ -34,6 +36,7 @@ test_response client::send(request req) {
                                  });
     if (failure) std::rethrow_exception(failure);
     if (!result) throw std::logic_error("keel::testing::client: the request did not complete in-process");
+    keel::detail::echo_request_id(req, *result);
     if (req.method() == method::head) result->body().clear();
     return test_response(std::move(*result));
 }

@@ -291,13 +291,15 @@ TEST(ServerTest, TheAccessLogWorksWhenATestClientBuiltTheAppFirst) {
     options.access_log = true;
     live_server server(app, options);
     raw_client c(server.port());
-    c.send(get_request("/logged"));
+    c.send(get_request("/logged", "X-Request-ID: trace-me-42\r\n"));
     const auto res = c.read_response(5s);
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->header("x-request-id"), "trace-me-42") << "echoed over the wire";
     std::lock_guard lock(mutex);
     const auto logged = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
-        return l.find("\"GET /logged HTTP/1.1\" 200") != std::string::npos;
+        return l.find("\"GET /logged HTTP/1.1\" 200") != std::string::npos &&
+               l.find(" trace-me-42") != std::string::npos;
     });
-    EXPECT_TRUE(logged) << "no access log line for the request";
+    EXPECT_TRUE(logged) << "no access log line naming the request's id";
 }

@@ -132,8 +132,10 @@ TEST_F(ErrorMappingTest, AConnectionLostDuringCommitIsAnsweredOutcomeUnknownNeve
     EXPECT_EQ(res.status(), keel::status::internal_server_error) << res;
     EXPECT_FALSE(res.header("Retry-After")) << "a write that may have happened must not invite a retry";
     EXPECT_NE(res.body().find("outcome is unknown"), std::string::npos) << res.body();
+    EXPECT_EQ(res.json()["request_id"], res.header("x-request-id").value_or("none"))
+        << "for the user to quote";
     EXPECT_EQ(app_.error_counters().commit_outcome_unknown, 1u);
-    EXPECT_TRUE(logged("commit outcome unknown in POST /rows (route /rows)"));
+    EXPECT_TRUE(logged("commit outcome unknown in POST /rows (route /rows, request "));
     EXPECT_EQ(rows(), 0);  // here it did not commit; the client could not have known
 }
 

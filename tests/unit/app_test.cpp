@@ -6,6 +6,8 @@
 #include <keel/testing/client.hpp>
 
 #include <mutex>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -77,11 +79,44 @@ TEST(AppTest, OtherExceptionsAre500AndAreLoggedNotSent) {
     log.attach(app);
     app.get("/boom", []() -> int { throw std::runtime_error("password=hunter2"); });
     client c{app};
-    const auto res = c.get("/boom");
+    const auto res = c.get("/boom", {{"x-request-id", "req-7"}});
     EXPECT_EQ(res.status(), keel::status::internal_server_error) << res;
-    EXPECT_EQ(res.text(), R"({"detail":"Internal Server Error"})");
+    EXPECT_EQ(res.text(), R"({"detail":"Internal Server Error","request_id":"req-7"})");
     EXPECT_EQ(res.text().find("hunter2"), std::string::npos);
     EXPECT_TRUE(log.contains("password=hunter2"));
+    EXPECT_TRUE(log.contains("request req-7")) << "the log line a user's quoted id finds";
+}
+
+TEST(AppTest, EveryRequestHasAnIdEchoedAndSeenByTheHandler) {
+    keel::app app;
+    app.get("/id", [](keel::request& req) { return std::string(req.id()); });
+    client c{app};
+
+    // A valid X-Request-ID is kept, and reaches the handler.
+    auto res = c.get("/id", {{"X-Request-ID", "a1B2-c3_d4.e5:f6/g7+h8=i9@j0~"}});
+    EXPECT_EQ(res.json(), "a1B2-c3_d4.e5:f6/g7+h8=i9@j0~");
+    EXPECT_EQ(res.header("x-request-id"), "a1B2-c3_d4.e5:f6/g7+h8=i9@j0~");
+
+    // None, or one that could forge a log line or is too long: a new random UUID.
+    const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+    std::set<std::string> made;
+    for (const auto* given : {"", "two words", "x\r\nlevel=error forged", "\"quoted\"", "\xc3\xa9"}) {
+        keel::header_map headers;
+        if (*given) headers.add("x-request-id", given);
+        res = c.get("/id", headers);
+        const auto id = res.json().get<std::string>();
+        EXPECT_TRUE(std::regex_match(id, uuid)) << "for '" << given << "': " << id;
+        EXPECT_EQ(res.header("x-request-id"), id);
+        made.insert(id);
+    }
+    res = c.get("/id", {{"x-request-id", std::string(129, 'a')}});
+    EXPECT_TRUE(std::regex_match(res.json().get<std::string>(), uuid)) << "129 characters are too many";
+    res = c.get("/id", {{"x-request-id", std::string(128, 'a')}});
+    EXPECT_EQ(res.json(), std::string(128, 'a'));
+    EXPECT_EQ(made.size(), 5U) << "each generated id is new";
+
+    // Answers keel makes itself carry it too.
+    EXPECT_TRUE(c.get("/nowhere").header("x-request-id").has_value());
 }
 
 TEST(AppTest, ApplicationExceptionHandlersAnswerTheirTypes) {
