@@ -6,7 +6,10 @@ namespace keel {
 
 response::response(keel::status code, std::string body, std::string_view content_type)
     : status_(code), body_(std::move(body)) {
-    if (!content_type.empty()) headers_.set("Content-Type", std::string(content_type));
+    if (!content_type.empty()) {
+        headers_.reserve(2);  // one allocation for it and the X-Request-ID every answer gets
+        headers_.add("Content-Type", std::string(content_type));
+    }
 }
 
 response response::json(const nlohmann::json& value, keel::status code) {
