@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 
 namespace keel::detail {
 
@@ -91,18 +92,30 @@ bool breaks_bounds(long double value, const field_rules& rules, const std::vecto
     return true;
 }
 
-void add_not_multiple(const field_rules& rules, const std::vector<std::string>& loc,
-                      std::vector<field_error>& errors) {
-    add(errors, loc, "ensure this value is a multiple of " + limit_text(rules.multiple_of.limit),
-        "value_error.number.not_multiple");
-}
-
-// Integers against an integer step exactly; anything with a fractional step or value in double,
-// within a relative 1e-9 (0.3 is a multiple of 0.1).
+// A quotient within a relative 1e-9 of a whole number: 0.3 is a multiple of 0.1.
 bool is_multiple(long double value, const number_limit& step) {
     const long double quotient = value / as_wide(step);
     const long double nearest = std::nearbyint(quotient);
     return std::fabs(quotient - nearest) <= 1e-9L * std::fmax(1.0L, std::fabs(quotient));
+}
+
+// The bounds, then the step: an integer against an integer step exactly (a positive one:
+// multiple_of refuses any other), anything else within is_multiple's tolerance.
+template <class V>
+void check_number(V value, const field_rules& rules, const std::vector<std::string>& loc,
+                  std::vector<field_error>& errors) {
+    const auto wide = static_cast<long double>(value);
+    if (breaks_bounds(wide, rules, loc, errors) || !rules.multiple_of.set) return;
+    const auto& step = rules.multiple_of.limit;
+    bool ok = false;
+    if constexpr (std::is_integral_v<V>) {
+        ok = step.integral ? value % static_cast<V>(step.integer) == 0 : is_multiple(wide, step);
+    } else {
+        ok = is_multiple(wide, step);
+    }
+    if (!ok)
+        add(errors, loc, "ensure this value is a multiple of " + limit_text(step),
+            "value_error.number.not_multiple");
 }
 
 std::size_t characters(std::string_view text) {
@@ -124,27 +137,17 @@ void check_size(std::size_t size, std::size_t min, std::size_t max, const char* 
 
 void check_signed(std::int64_t value, const field_rules& rules, const std::vector<std::string>& loc,
                   std::vector<field_error>& errors) {
-    if (breaks_bounds(static_cast<long double>(value), rules, loc, errors) || !rules.multiple_of.set) return;
-    const auto& step = rules.multiple_of.limit;
-    const bool ok =
-        step.integral ? value % step.integer == 0 : is_multiple(static_cast<long double>(value), step);
-    if (!ok) add_not_multiple(rules, loc, errors);
+    check_number(value, rules, loc, errors);
 }
 
 void check_unsigned(std::uint64_t value, const field_rules& rules, const std::vector<std::string>& loc,
                     std::vector<field_error>& errors) {
-    if (breaks_bounds(static_cast<long double>(value), rules, loc, errors) || !rules.multiple_of.set) return;
-    const auto& step = rules.multiple_of.limit;  // positive: multiple_of refuses any other
-    const bool ok = step.integral ? value % static_cast<std::uint64_t>(step.integer) == 0
-                                  : is_multiple(static_cast<long double>(value), step);
-    if (!ok) add_not_multiple(rules, loc, errors);
+    check_number(value, rules, loc, errors);
 }
 
 void check_real(double value, const field_rules& rules, const std::vector<std::string>& loc,
                 std::vector<field_error>& errors) {
-    if (breaks_bounds(static_cast<long double>(value), rules, loc, errors) || !rules.multiple_of.set) return;
-    if (!is_multiple(static_cast<long double>(value), rules.multiple_of.limit))
-        add_not_multiple(rules, loc, errors);
+    check_number(value, rules, loc, errors);
 }
 
 void check_string(std::string_view value, const field_rules& rules, const compiled_pattern* pattern,
