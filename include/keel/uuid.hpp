@@ -27,6 +27,8 @@ public:
     static std::optional<uuid> parse(std::string_view text) noexcept;
 
     std::string to_string() const;
+    /// The canonical form, lower case (8-4-4-4-12), without allocating.
+    std::array<char, 36> text() const noexcept;
     const bytes_type& bytes() const noexcept { return bytes_; }
     bool is_nil() const noexcept { return bytes_ == bytes_type{}; }
 

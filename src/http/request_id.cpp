@@ -1,5 +1,7 @@
 #include "http/request_id.hpp"
 
+#include <keel/uuid.hpp>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -64,26 +66,12 @@ void assign_request_id(request& req) {
     thread_local id_generator generator;
     const std::uint64_t high = (generator.next() & ~0xF000ULL) | 0x4000ULL;             // version 4
     const std::uint64_t low = (generator.next() & ~(0x3ULL << 62U)) | (0x2ULL << 62U);  // RFC 4122 variant
-    // Two hex digits per byte from a table, a dash before bytes 4, 6, 8 and 10: the request's
-    // path runs this for every request without an id of its own.
-    static constexpr auto digits = [] {
-        std::array<char, 512> table{};
-        constexpr char hex[] = "0123456789abcdef";
-        for (std::size_t i = 0; i < 256; ++i) {
-            table[2 * i] = hex[i >> 4U];
-            table[2 * i + 1] = hex[i & 0xFU];
-        }
-        return table;
-    }();
-    std::array<char, 36> text{};
-    std::size_t at = 0;
-    for (int i = 0; i < 16; ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) text[at++] = '-';
-        const std::uint64_t word = i < 8 ? high : low;
-        const auto byte = static_cast<std::size_t>((word >> (56 - 8 * (i % 8))) & 0xFFU);
-        text[at++] = digits[2 * byte];
-        text[at++] = digits[2 * byte + 1];
+    uuid::bytes_type bytes{};
+    for (std::size_t i = 0; i < 8; ++i) {
+        bytes[i] = static_cast<std::uint8_t>(high >> (56 - 8 * i));
+        bytes[8 + i] = static_cast<std::uint8_t>(low >> (56 - 8 * i));
     }
+    const auto text = uuid(bytes).text();
     req.set_id({text.data(), text.size()});
 }
 

@@ -36,16 +36,21 @@ std::optional<uuid> uuid::parse(std::string_view text) noexcept {
     return uuid(bytes);
 }
 
-std::string uuid::to_string() const {
+std::array<char, 36> uuid::text() const noexcept {
     static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(36);
+    std::array<char, 36> out{};
+    std::size_t at = 0;
     for (std::size_t i = 0; i < bytes_.size(); ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-        out += hex[bytes_[i] >> 4];
-        out += hex[bytes_[i] & 0xf];
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[at++] = '-';
+        out[at++] = hex[bytes_[i] >> 4];
+        out[at++] = hex[bytes_[i] & 0xf];
     }
     return out;
+}
+
+std::string uuid::to_string() const {
+    const auto chars = text();
+    return {chars.data(), chars.size()};
 }
 
 std::optional<uuid> codec<uuid>::parse(std::string_view text, parse_failure& why) {
