@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
         std::cout << app.openapi_document() << '\n';
         return 0;
     }
-    const int status = app.run(argc, argv);  // HOST, PORT, --port ...; SIGINT/SIGTERM drain gracefully
+    const int status = app.run(config.server);  // SIGINT/SIGTERM drain gracefully
 
     rusage usage{};
     if (::getrusage(RUSAGE_SELF, &usage) == 0)

@@ -6,6 +6,7 @@
 #include <keel/detail/route_methods.hpp>
 #include <keel/error_counters.hpp>
 #include <keel/logger.hpp>
+#include <keel/metrics.hpp>
 #include <keel/middleware.hpp>
 #include <keel/openapi_options.hpp>
 #include <keel/request.hpp>
@@ -136,6 +137,13 @@ public:
     /// The app's OpenAPI 3.1 document, as JSON text: every route with its parameters, body,
     /// responses and the schemas of its types. Made once, when the app is built (this builds it).
     const std::string& openapi_document();
+
+    /// Serves the Prometheus page (keel::metrics) at GET `path` on the app's port, outside the
+    /// OpenAPI document; before build. To serve it on a port of its own instead, set
+    /// server_options::metrics_port. Either starts keel's per-request metrics.
+    void serve_metrics(std::string path = "/metrics");
+    /// The app's metrics: keel's and those the service registers (see keel::metrics).
+    keel::metrics& metrics() noexcept;
 
     /// Start-up code (the lifespan), run in registration order by start(); its parameters are
     /// injected app services: `app.on_startup([](keel::engine& db) { db.checkout(); });` makes

@@ -2,6 +2,7 @@
 
 #include <keel/header_map.hpp>
 #include <keel/method.hpp>
+#include <keel/trace_context.hpp>
 
 #include <array>
 #include <cstddef>
@@ -66,6 +67,14 @@ public:
     /// starts handling the request; echoed in the response's `X-Request-ID`, named in keel's
     /// log lines for the request and in the body of its 5xx answers.
     std::string_view id() const noexcept { return {id_.data(), id_size_}; }
+    /// Where the request sits in a distributed trace: from its W3C `traceparent` and
+    /// `tracestate`, or a trace started here (see keel::trace_context). Given with id(); its
+    /// trace and span ids are in keel's log lines for the request.
+    const trace_context& trace() const noexcept { return trace_; }
+    trace_context& trace() noexcept { return trace_; }
+    /// The template of the route that matched ("/users/{id}"); empty before routing and when
+    /// no route matched (a 404 or 405).
+    std::string_view route() const noexcept { return route_; }
 
     // Set by the server, the router and the test client.
     void set_method(keel::method m, std::string_view name = {});
@@ -77,6 +86,14 @@ public:
     /// Sets id(); an id longer than max_id_size is cut (keel only sets valid ones).
     void set_id(std::string_view id) noexcept;
     static constexpr std::size_t max_id_size = 128;
+    /// Sets route(); `index` is the route's place in the app (keel's metrics count by it). The
+    /// template must outlive the request (the app's routes do).
+    void set_route(std::string_view route_template, std::uint32_t index) noexcept {
+        route_ = route_template;
+        route_index_ = index;
+    }
+    static constexpr std::uint32_t no_route = UINT32_MAX;
+    std::uint32_t route_index() const noexcept { return route_index_; }
 
 private:
     keel::method method_ = keel::method::get;
@@ -92,6 +109,9 @@ private:
     std::string remote_address_;
     std::array<char, max_id_size> id_{};  // in place: an id costs the request no allocation
     std::uint8_t id_size_ = 0;
+    trace_context trace_;
+    std::string_view route_;
+    std::uint32_t route_index_ = no_route;
 };
 
 }  // namespace keel

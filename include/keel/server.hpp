@@ -29,6 +29,8 @@ public:
     void stop() noexcept;
     /// The port actually bound (useful with port 0).
     unsigned short port() const noexcept;
+    /// The metrics listener's port (server_options::metrics_port); 0 when there is none.
+    unsigned short metrics_port() const noexcept;
 
 private:
     struct impl;  // Asio and Beast live in src/server.cpp

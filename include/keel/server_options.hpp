@@ -17,6 +17,12 @@ struct server_options {
     std::string host = "127.0.0.1";
     unsigned short port = 8000;  ///< 0 picks a free port (see server::port())
 
+    /// A second listener, on `host`, that serves only the Prometheus page (keel::metrics) at GET
+    /// `metrics_path`, away from the app's own port and its clients; unset: none, 0 picks a free
+    /// port (see server::metrics_port()).
+    std::optional<unsigned short> metrics_port;
+    std::string metrics_path = "/metrics";
+
     unsigned io_threads = 0;  ///< threads that accept, parse, route and write; 0 = one per core
     /// Blocking handlers run on a worker pool. `worker_concurrency` of them run at once while
     /// they keep finishing (0 = two per core, at least 4: few threads make short database
@@ -39,12 +45,12 @@ struct server_options {
         10'000};  ///< graceful shutdown: in-flight requests' time to finish
 
     std::string server_header = "keel";  ///< the `Server` field; empty leaves it out
-    bool access_log = true;              ///< one line per request through app.logger()
+    bool access_log = true;              ///< one line per request through app.logger(), once answered
     bool handle_signals = false;  ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
 
-    /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_IO_THREADS`,
+    /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_METRICS_PORT`, `KEEL_IO_THREADS`,
     /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_ACCESS_LOG=0`), then by the
-    /// command line (`--host H`, `--port P`, `--io-threads N`, `--worker-concurrency N`,
+    /// command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`, `--worker-concurrency N`,
     /// `--worker-threads N`, `--no-access-log`; `--flag=value` works
     /// too). Other arguments are left for the application. Throws std::invalid_argument
     /// naming the bad value.

@@ -120,6 +120,8 @@ std::string route_table::add(std::shared_ptr<const route_spec> spec) {
     if (slot)
         return describe(*spec) + " conflicts with " + describe(*slot->spec) +
                " (same method, same path shape)";
+    compiled->index = static_cast<std::uint32_t>(specs_.size());
+    specs_.push_back(spec);
     compiled->spec = std::move(spec);
     slot = std::move(compiled);
     return {};

@@ -8,6 +8,7 @@
 #include <keel/route.hpp>
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@ namespace keel::detail {
 struct compiled_route {
     std::shared_ptr<const route_spec> spec;
     std::vector<std::string> param_names;  // placeholders of the template, in order
+    std::uint32_t index = 0;               // in the order added: request::route_index()
 };
 
 struct route_match {
@@ -37,6 +39,8 @@ public:
     /// Adds a route; returns an error message for a conflict or a bad handler/template pair.
     std::string add(std::shared_ptr<const route_spec> spec);
     route_match match(method m, std::string_view path) const;
+    /// The routes added, in order (compiled_route::index is the place in this list).
+    const std::vector<std::shared_ptr<const route_spec>>& specs() const noexcept { return specs_; }
 
 private:
     static constexpr std::size_t method_count = 8;
@@ -50,6 +54,7 @@ private:
                     std::vector<std::string_view>& values, route_match& out) const;
 
     std::unique_ptr<node> root_;
+    std::vector<std::shared_ptr<const route_spec>> specs_;
 };
 
 /// Splits a route template into segments; throws std::invalid_argument when malformed.

@@ -9,14 +9,19 @@
 // Timeouts: every connection carries a deadline; a per-thread sweeper closes the connections
 // past theirs. That costs one clock read per phase instead of a timer per operation.
 
-#include <keel/access_log.hpp>
 #include <keel/app.hpp>
+#include <keel/metrics.hpp>
 #include <keel/server.hpp>
 
+#include "http/access_line.hpp"
+#include "http/arrival_time.hpp"
 #include "http/framing.hpp"
-#include "http/request_id.hpp"
+#include "http/request_identity.hpp"
 #include "http/wire.hpp"
 #include "http/worker_pool.hpp"
+#include "metrics/http_metrics.hpp"
+
+#include <prometheus/metric_family.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -33,6 +38,7 @@
 #include <sys/resource.h>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -132,9 +138,13 @@ struct server::impl {
     impl(app& application_, server_options options_);
 
     void start_accepting();
-    task<void> accept_loop();
-    task<void> serve(io_thread& thread, tcp::socket socket);
+    task<void> accept_loop(tcp::acceptor& from, bool metrics_only);
+    task<void> serve(io_thread& thread, tcp::socket socket, bool metrics_only);
+    task<response> answer(request& req, bool metrics_only) const;
     task<void> answer_and_close(connection& conn, const response& res);
+    task<void> refuse(connection& conn, detail::refusal cause, status code, std::string_view why);
+    void count_refusal(detail::refusal cause) const noexcept;
+    void collect(std::vector<prometheus::MetricFamily>& out) const;
     void connection_closed();
     void sweep(io_thread& thread);
     void watch_signals();
@@ -144,17 +154,14 @@ struct server::impl {
     app& application;
     server_options options;
     const logger& log;
-    // The access log runs around the app as the outermost middleware, owned by the server so
-    // that it works however (and by whom) the app was built.
-    struct app_entry final : detail::middleware_chain {
-        explicit app_entry(const app& a) : application(a) {}
-        task<response> call(std::size_t, request& req) const override { return application.handle(req); }
-        const app& application;
-    } entry{application};
-    std::optional<middleware> access;
     std::vector<std::unique_ptr<io_thread>> threads;
     std::unique_ptr<detail::worker_pool> workers;
     tcp::acceptor acceptor;
+    std::optional<tcp::acceptor> metrics_acceptor;  // server_options::metrics_port
+    unsigned short metrics_bound_port = 0;
+    // keel's per-request metrics, when something serves them (else null: nothing recorded).
+    detail::http_metrics* http_metrics = nullptr;
+    std::size_t metrics_collector = 0;
     asio::steady_timer accept_gate;  // waited on while max_connections are open
     asio::steady_timer drain_timer;
     asio::signal_set signals;
@@ -196,7 +203,6 @@ server::impl::impl(app& application_, server_options options_)
 server::server(app& application, server_options options)
     : impl_(std::make_unique<impl>(application, std::move(options))) {
     auto& s = *impl_;
-    if (s.options.access_log) s.access = access_log(application.logger());
     application.start();  // builds, checks, runs the start-up hooks: a failing start never listens
     s.app_started = true;
     struct stop_unless_listening {
@@ -227,11 +233,28 @@ server::server(app& application, server_options options)
     }
     s.acceptor.listen(asio::socket_base::max_listen_connections);
     s.bound_port = s.acceptor.local_endpoint().port();
+    if (s.options.metrics_port) {
+        const tcp::endpoint metrics_endpoint(address, *s.options.metrics_port);
+        auto& m = s.metrics_acceptor.emplace(s.threads.front()->context);
+        m.open(metrics_endpoint.protocol());
+        m.set_option(asio::socket_base::reuse_address(true));
+        m.bind(metrics_endpoint, ec);
+        if (ec) {
+            throw std::runtime_error("keel: cannot serve metrics on " + s.options.host + ':' +
+                                     std::to_string(*s.options.metrics_port) + ": " + ec.message());
+        }
+        m.listen(asio::socket_base::max_listen_connections);
+        s.metrics_bound_port = m.local_endpoint().port();
+        application.metrics().start_recording();
+    }
     const unsigned concurrency = s.options.worker_concurrency
                                      ? s.options.worker_concurrency
                                      : std::max(4u, 2 * std::thread::hardware_concurrency());
     s.workers = std::make_unique<detail::worker_pool>(
         concurrency, s.options.worker_threads ? s.options.worker_threads : 64, s.options.worker_queue_limit);
+    if (application.metrics().recording()) s.http_metrics = &detail::http_metrics_of(application.metrics());
+    s.metrics_collector = application.metrics().add_collector(
+        [&s](std::vector<prometheus::MetricFamily>& out) { s.collect(out); });
     started_guard.listening = true;
 }
 
@@ -239,11 +262,16 @@ server::~server() {
     stop();
     std::unique_lock lock(impl_->run_mutex);
     impl_->run_done.wait(lock, [this] { return !impl_->running; });
+    impl_->application.metrics().remove_collector(impl_->metrics_collector);
     if (impl_->app_started) impl_->application.stop();  // never ran
 }
 
 unsigned short server::port() const noexcept {
     return impl_->bound_port;
+}
+
+unsigned short server::metrics_port() const noexcept {
+    return impl_->metrics_bound_port;
 }
 
 void server::stop() noexcept {
@@ -280,6 +308,10 @@ void server::run() {
     for (auto& thread : s.threads) s.sweep(*thread);
     s.log.info("keel: listening on http://" + s.options.host + ':' + std::to_string(s.bound_port) + " (" +
                std::to_string(s.threads.size()) + " I/O threads)");
+    if (s.metrics_acceptor) {
+        s.log.info("keel: metrics on http://" + s.options.host + ':' + std::to_string(s.metrics_bound_port) +
+                   s.options.metrics_path);
+    }
 
     std::vector<std::thread> others;
     for (std::size_t i = 1; i < s.threads.size(); ++i)
@@ -299,18 +331,45 @@ void server::run() {
 
 void server::impl::start_accepting() {
     asio::post(threads.front()->context, [this] {
-        detail::start_detached(accept_loop(), [this](const std::exception_ptr& error) {
+        const auto report = [this](const std::exception_ptr& error) {
             if (!error) return;
             try {
                 std::rethrow_exception(error);
             } catch (const std::exception& e) {
                 log.error(std::string("keel: the acceptor stopped: ") + e.what());
             }
-        });
+        };
+        detail::start_detached(accept_loop(acceptor, false), report);
+        if (metrics_acceptor) detail::start_detached(accept_loop(*metrics_acceptor, true), report);
     });
 }
 
-task<void> server::impl::accept_loop() {
+// The families only the server knows: its connections and its worker pool.
+void server::impl::collect(std::vector<prometheus::MetricFamily>& out) const {
+    const auto gauge = [&out](const char* name, const char* help, double value, prometheus::MetricType type) {
+        auto& f = out.emplace_back();
+        f.name = name;
+        f.help = help;
+        f.type = type;
+        auto& m = f.metric.emplace_back();
+        (type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value) = value;
+    };
+    using type = prometheus::MetricType;
+    gauge("keel_http_connections_open", "Client connections open",
+          static_cast<double>(open_connections.load()), type::Gauge);
+    if (!workers) return;
+    const auto w = workers->stats();
+    gauge("keel_worker_threads", "Worker threads started for blocking handlers",
+          static_cast<double>(w.threads), type::Gauge);
+    gauge("keel_worker_allowed", "Blocking handlers that may run at once now", w.allowed, type::Gauge);
+    gauge("keel_worker_busy", "Blocking handlers running", w.busy, type::Gauge);
+    gauge("keel_worker_queued", "Blocking handlers waiting for a worker", static_cast<double>(w.queued),
+          type::Gauge);
+    gauge("keel_worker_refused_total", "Blocking handlers refused because the queue was full (503)",
+          static_cast<double>(w.refused), type::Counter);
+}
+
+task<void> server::impl::accept_loop(tcp::acceptor& from, bool metrics_only) {
     std::size_t next_thread = 0;
     while (!stopping.load()) {
         if (open_connections.load() >= options.max_connections) {
@@ -322,7 +381,7 @@ task<void> server::impl::accept_loop() {
         auto& thread = *threads[next_thread++ % threads.size()];
         tcp::socket socket(thread.context);
         const auto accepted =
-            co_await async_io([&](auto handler) { acceptor.async_accept(socket, std::move(handler)); });
+            co_await async_io([&](auto handler) { from.async_accept(socket, std::move(handler)); });
         if (accepted.ec) {
             if (stopping.load() || accepted.ec == asio::error::operation_aborted) break;
             log.warning("keel: accept failed: " + accepted.ec.message());
@@ -333,19 +392,20 @@ task<void> server::impl::accept_loop() {
             continue;
         }
         ++open_connections;
-        asio::post(thread.context, [this, &thread, socket = std::move(socket)]() mutable {
-            detail::start_detached(serve(thread, std::move(socket)), [this](const std::exception_ptr& error) {
-                if (error) {
-                    try {
-                        std::rethrow_exception(error);
-                    } catch (const std::exception& e) {
-                        log.error(std::string("keel: connection failed: ") + e.what());
-                    } catch (...) {
-                        log.error("keel: connection failed");
-                    }
-                }
-                connection_closed();
-            });
+        asio::post(thread.context, [this, &thread, metrics_only, socket = std::move(socket)]() mutable {
+            detail::start_detached(serve(thread, std::move(socket), metrics_only),
+                                   [this](const std::exception_ptr& error) {
+                                       if (error) {
+                                           try {
+                                               std::rethrow_exception(error);
+                                           } catch (const std::exception& e) {
+                                               log.error(std::string("keel: connection failed: ") + e.what());
+                                           } catch (...) {
+                                               log.error("keel: connection failed");
+                                           }
+                                       }
+                                       connection_closed();
+                                   });
         });
     }
 }
@@ -396,6 +456,7 @@ void server::impl::begin_shutdown() {
     if (acceptor.is_open()) {
         error_code ignored;
         acceptor.close(ignored);
+        if (metrics_acceptor) metrics_acceptor->close(ignored);
     } else if (finished) {
         return;
     }
@@ -444,7 +505,7 @@ void server::impl::finish_if_drained() {
 }
 
 // One connection, request after request. Returns when the connection is closed.
-task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
+task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metrics_only) {
     connection conn(std::move(socket));
     thread.connections.insert(&conn);
     struct unregister {
@@ -458,6 +519,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
 
     error_code ec;
     conn.socket.set_option(tcp::no_delay(true), ec);
+    detail::stamp_arrivals(conn.socket.native_handle());
     std::string remote;
     if (const auto peer = conn.socket.remote_endpoint(ec); !ec) {
         remote = peer.address().to_string() + ':' + std::to_string(peer.port());
@@ -470,13 +532,26 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
     for (;;) {
         // Between requests: wait for the first byte of the next one.
         conn.idle = true;
+        auto first_byte = steady::now();  // of a request already in the buffer (pipelined)
         if (buffer.size() == 0) {
             if (stopping.load()) co_return;
             conn.deadline = steady::now() + (first ? options.header_timeout : options.idle_timeout);
-            const auto got = co_await async_io(
-                [&](auto handler) { conn.socket.async_read_some(buffer.prepare(4096), std::move(handler)); });
-            if (got.ec) co_return;  // closed, reset, idle timeout, or shut down
-            buffer.commit(got.bytes);
+            // Read at once when bytes are there, else wait until they are: the read gives the
+            // time the first byte arrived (see arrival_time.hpp).
+            detail::received got;
+            for (;;) {
+                const auto space = buffer.prepare(4096);
+                got = detail::receive_stamped(conn.socket.native_handle(), space.data(), space.size());
+                if (got.bytes >= 0 || (got.error != EAGAIN && got.error != EWOULDBLOCK && got.error != EINTR))
+                    break;
+                const auto ready = co_await async_io([&](auto handler) {
+                    conn.socket.async_wait(tcp::socket::wait_read, std::move(handler));
+                });
+                if (ready.ec) co_return;  // closed by the sweeper (idle timeout) or on shutdown
+            }
+            if (got.bytes <= 0) co_return;  // closed or reset
+            buffer.commit(static_cast<std::size_t>(got.bytes));
+            first_byte = got.arrival.value_or(steady::now());
         }
         conn.idle = false;
         first = false;
@@ -490,39 +565,39 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
         const auto header = co_await async_io(
             [&](auto handler) { http::async_read_header(conn.socket, buffer, parser, std::move(handler)); });
         if (header.ec) {
+            if (conn.timed_out) count_refusal(detail::refusal::header_timeout);
             if (conn.timed_out || header.ec == asio::error::operation_aborted ||
                 header.ec == http::error::end_of_stream || header.ec == http::error::partial_message ||
                 header.ec == asio::error::eof || header.ec == asio::error::connection_reset) {
                 co_return;  // the client went away or was too slow: nobody to answer
             }
             if (header.ec == http::error::header_limit) {
-                co_await answer_and_close(conn, detail::framing_error(status::request_header_fields_too_large,
-                                                                      "request header too large"));
+                co_await refuse(conn, detail::refusal::header_too_large,
+                                status::request_header_fields_too_large, "request header too large");
             } else if (header.ec == http::error::body_limit) {
-                co_await answer_and_close(
-                    conn, detail::framing_error(status::payload_too_large, "request body too large"));
+                co_await refuse(conn, detail::refusal::body_too_large, status::payload_too_large,
+                                "request body too large");
             } else if (header.ec == http::error::bad_version &&
                        detail::names_another_version(
                            std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()))) {
-                co_await answer_and_close(conn, detail::framing_error(status::http_version_not_supported,
-                                                                      "HTTP version not supported"));
+                co_await refuse(conn, detail::refusal::unsupported_version,
+                                status::http_version_not_supported, "HTTP version not supported");
             } else {
                 log.debug("keel: malformed request from " + remote + ": " + header.ec.message());
-                co_await answer_and_close(conn,
-                                          detail::framing_error(status::bad_request, "malformed request"));
+                co_await refuse(conn, detail::refusal::malformed, status::bad_request, "malformed request");
             }
             co_return;
         }
         if (const auto problem = detail::check_framing(parser)) {
-            co_await answer_and_close(conn, detail::framing_error(problem->code, problem->detail));
+            co_await refuse(conn, detail::refusal::malformed, problem->code, problem->detail);
             co_return;
         }
 
         // Expect: 100-continue: tell the client to send the body we are willing to read.
         if (const auto expect = parser.get()[http::field::expect]; !expect.empty()) {
             if (!iequals(expect, "100-continue")) {
-                co_await answer_and_close(
-                    conn, detail::framing_error(status::expectation_failed, "unsupported Expect"));
+                co_await refuse(conn, detail::refusal::unsupported_expect, status::expectation_failed,
+                                "unsupported Expect");
                 co_return;
             }
             if (!parser.is_done() && parser.get().version() == 11) {
@@ -542,17 +617,18 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
             const auto body = co_await async_io(
                 [&](auto handler) { http::async_read(conn.socket, buffer, parser, std::move(handler)); });
             if (body.ec) {
+                if (conn.timed_out) count_refusal(detail::refusal::body_timeout);
                 if (conn.timed_out || body.ec == asio::error::operation_aborted ||
                     body.ec == asio::error::eof || body.ec == http::error::partial_message ||
                     body.ec == asio::error::connection_reset) {
                     co_return;
                 }
                 if (body.ec == http::error::body_limit) {
-                    co_await answer_and_close(
-                        conn, detail::framing_error(status::payload_too_large, "request body too large"));
+                    co_await refuse(conn, detail::refusal::body_too_large, status::payload_too_large,
+                                    "request body too large");
                 } else {
-                    co_await answer_and_close(
-                        conn, detail::framing_error(status::bad_request, "malformed request body"));
+                    co_await refuse(conn, detail::refusal::malformed, status::bad_request,
+                                    "malformed request body");
                 }
                 co_return;
             }
@@ -561,18 +637,9 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
         // The app: middleware, routing, the handler. Its task never throws.
         conn.deadline = steady::time_point::max();
         request req = detail::to_request(parser.release(), remote);
-        response res;
-        try {
-            // (An if, not ?: : GCC 12 miscompiles co_await in a conditional expression.)
-            if (access) {
-                res = co_await (*access)(req, next(entry, 0));
-            } else {
-                res = co_await application.handle(req);
-            }
-        } catch (const std::exception& e) {
-            log.error(std::string("keel: request failed outside the app's error handling: ") + e.what());
-            res = detail::framing_error(status::internal_server_error, "Internal Server Error");
-        }
+        const bool counted = http_metrics != nullptr && !metrics_only;
+        if (counted) http_metrics->started();
+        response res = co_await answer(req, metrics_only);
         detail::echo_request_id(req, res);
 
         const bool keep_alive = req.keep_alive() && !stopping.load();
@@ -586,6 +653,22 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
         conn.deadline = steady::now() + options.write_timeout;
         const auto wrote = co_await async_io(
             [&](auto handler) { asio::async_write(conn.socket, asio::buffer(out), std::move(handler)); });
+        // Both durations run from the request's first byte read to its answer's last byte written.
+        const auto took = steady::now() - first_byte;
+        if (counted) {
+            http_metrics->finished({.route = req.route_index() == request::no_route
+                                                 ? http_metrics->unmatched(req.method())
+                                                 : req.route_index(),
+                                    .method = req.method(),
+                                    .status = to_int(res.status()),
+                                    .nanoseconds = static_cast<std::uint64_t>(
+                                        std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
+                                    .request_bytes = req.body().size(),
+                                    .response_bytes = res.body().size()});
+        }
+        if (options.access_log && !metrics_only && log.enabled(log_level::info)) {
+            log.info(detail::access_line(req, to_int(res.status()), res.body().size(), took));
+        }
         if (wrote.ec || !keep_alive) {
             if (!wrote.ec) {
                 error_code ignored;
@@ -594,6 +677,32 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket) {
             co_return;
         }
     }
+}
+
+// The app's answer; on the metrics listener, the Prometheus page or a 404.
+task<response> server::impl::answer(request& req, bool metrics_only) const {
+    if (metrics_only) {
+        const bool page = (req.method() == method::get || req.method() == method::head) &&
+                          req.path() == options.metrics_path;
+        if (!page) co_return detail::framing_error(status::not_found, "Not Found");
+        co_return response(status::ok, application.metrics().page(),
+                           std::string(detail::metrics_content_type));
+    }
+    try {
+        co_return co_await application.handle(req);
+    } catch (const std::exception& e) {
+        log.error(std::string("keel: request failed outside the app's error handling: ") + e.what());
+    }
+    co_return detail::framing_error(status::internal_server_error, "Internal Server Error");
+}
+
+void server::impl::count_refusal(detail::refusal cause) const noexcept {
+    if (http_metrics) http_metrics->refused(cause);
+}
+
+task<void> server::impl::refuse(connection& conn, detail::refusal cause, status code, std::string_view why) {
+    count_refusal(cause);
+    co_await answer_and_close(conn, detail::framing_error(code, why));
 }
 
 // Answers a request that cannot be served (bad framing, too large), then closes the connection

@@ -26,6 +26,8 @@ server_options server_options::from_environment(command_line& args) {
     if (const char* v = std::getenv("HOST"); v && *v) o.host = v;
     if (auto v = args.value("--host")) o.host = std::move(*v);
     read_number<unsigned short>(args, "PORT", "--port", 65535, [&](auto n) { o.port = n; });
+    read_number<unsigned short>(args, "KEEL_METRICS_PORT", "--metrics-port", 65535,
+                                [&](auto n) { o.metrics_port = n; });
     read_number<unsigned>(args, "KEEL_IO_THREADS", "--io-threads", 1024, [&](auto n) { o.io_threads = n; });
     read_number<unsigned>(args, "KEEL_WORKER_CONCURRENCY", "--worker-concurrency", 4096,
                           [&](auto n) { o.worker_concurrency = n; });

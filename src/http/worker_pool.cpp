@@ -35,7 +35,10 @@ worker_pool::~worker_pool() {
 bool worker_pool::try_submit(blocking_job& job) {
     {
         std::lock_guard lock(mutex_);
-        if (queue_.size() >= queue_limit_) return false;
+        if (queue_.size() >= queue_limit_) {
+            ++refused_;
+            return false;
+        }
         queue_.push_back(&job);
         if (supervisor_idle_) {
             supervisor_idle_ = false;
@@ -44,6 +47,11 @@ bool worker_pool::try_submit(blocking_job& job) {
     }
     ready_.notify_one();
     return true;
+}
+
+worker_pool::statistics worker_pool::stats() const {
+    std::lock_guard lock(mutex_);
+    return {threads_.size(), allowed_, active_, queue_.size(), refused_};
 }
 
 unsigned worker_pool::allowed() const {

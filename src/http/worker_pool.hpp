@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -47,6 +48,15 @@ public:
     /// How many jobs may run at once right now (for tests and statistics).
     unsigned allowed() const;
 
+    struct statistics {
+        std::size_t threads = 0;    // started
+        unsigned allowed = 0;       // jobs that may run at once now
+        unsigned busy = 0;          // jobs running
+        std::size_t queued = 0;     // jobs waiting for a worker
+        std::uint64_t refused = 0;  // jobs refused: the queue was full (answered 503)
+    };
+    statistics stats() const;
+
 private:
     using clock = std::chrono::steady_clock;
 
@@ -63,6 +73,7 @@ private:
     const unsigned max_threads_;
     unsigned allowed_;
     unsigned active_ = 0;
+    std::uint64_t refused_ = 0;
     clock::time_point last_progress_;  // a job finished, or the limit was raised
     bool stopping_ = false;
     bool supervisor_idle_ = false;  // asleep until a job is submitted

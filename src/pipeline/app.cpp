@@ -3,11 +3,16 @@
 
 #include "di/graph_checker.hpp"
 #include "di/service_registry.hpp"
-#include "http/request_id.hpp"
+#include "http/request_identity.hpp"
 #include "http/route_table.hpp"
+#include "metrics/http_metrics.hpp"
 #include "openapi/docs_page.hpp"
 #include "openapi/document.hpp"
 #include "pipeline/pipeline.hpp"
+
+#include <keel/metrics.hpp>
+
+#include <prometheus/metric_family.h>
 
 #include <mutex>
 #include <stdexcept>
@@ -37,6 +42,8 @@ struct app::impl {
     openapi_options openapi;
     std::string openapi_text;               // made by build()
     std::vector<detail::served_file> docs;  // the docs page and its files, made by build()
+    keel::metrics metrics;
+    std::string metrics_path;  // app::serve_metrics; empty: not a route of the app
     int users = 0;  // servers and test clients running the app: the first starts it, the last stops it
     bool built = false;
 };
@@ -176,6 +183,46 @@ void add_served_route(detail::route_table& table, served_headers headers, std::s
             ", where the app serves its OpenAPI document or docs page, is taken: " + problem);
 }
 
+// GET <path>: the Prometheus page, made at each scrape, on the I/O thread (a scrape never waits
+// behind busy workers).
+void add_metrics_route(detail::route_table& table, const std::string& path, const keel::metrics& m) {
+    auto spec = std::make_shared<detail::route_spec>();
+    spec->method = method::get;
+    spec->path = path;
+    spec->doc.in_schema = false;
+    spec->handler =
+        std::make_shared<const detail::handler_info>(detail::make_handler([&m]() -> task<response> {
+            co_return response(status::ok, m.page(), std::string(detail::metrics_content_type));
+        }));
+    if (auto problem = table.add(spec); !problem.empty())
+        throw std::logic_error("keel: " + path + ", where the app serves its metrics, is taken: " + problem);
+}
+
+// Each route's method and template label its series; requests that match none are "unmatched".
+void label_route_metrics(const detail::route_table& table, keel::metrics& m) {
+    std::vector<detail::http_metrics::route_label> labels;
+    labels.reserve(table.specs().size());
+    for (const auto& spec : table.specs()) labels.push_back({spec->method, spec->path});
+    detail::http_metrics_of(m).set_routes(std::move(labels));
+}
+
+void collect_error_counters(const keel::error_counters& counts, std::vector<prometheus::MetricFamily>& out) {
+    prometheus::MetricFamily f;
+    f.name = "keel_http_request_failures_total";
+    f.help = "Requests that failed in the app, by kind (see keel::error_counters)";
+    f.type = prometheus::MetricType::Counter;
+    for (const auto& [kind, n] : {std::pair{"commit_outcome_unknown", counts.commit_outcome_unknown},
+                                  {"database_unavailable", counts.database_unavailable},
+                                  {"pool_exhausted", counts.pool_exhausted},
+                                  {"server_busy", counts.server_busy},
+                                  {"unhandled", counts.unhandled}}) {
+        auto& m = f.metric.emplace_back();
+        m.label = {{"kind", kind}};
+        m.counter.value = static_cast<double>(n);
+    }
+    out.push_back(std::move(f));
+}
+
 }  // namespace
 
 void app::build() {
@@ -205,8 +252,24 @@ void app::build() {
         add_served_route(table, {impl_->openapi.path, "application/json", {}}, impl_->openapi_text);
     for (const auto& file : impl_->docs)
         add_served_route(table, {file.path, file.content_type, file.cache_control}, file.body());
+    if (!impl_->metrics_path.empty()) add_metrics_route(table, impl_->metrics_path, impl_->metrics);
+    label_route_metrics(table, impl_->metrics);
+    impl_->metrics.add_collector([this](std::vector<prometheus::MetricFamily>& out) {
+        collect_error_counters(impl_->pipeline.counters(), out);
+    });
     impl_->pipeline.routes = std::move(table);
     impl_->built = true;
+}
+
+void app::serve_metrics(std::string path) {
+    require_unbuilt("serve the metrics");
+    detail::parse_template(path);  // throws when malformed
+    impl_->metrics_path = std::move(path);
+    impl_->metrics.start_recording();
+}
+
+keel::metrics& app::metrics() noexcept {
+    return impl_->metrics;
 }
 
 void app::openapi(openapi_options options) {
@@ -232,7 +295,7 @@ error_counters app::error_counters() const noexcept {
 
 task<response> app::handle(request& req) const {
     if (!impl_->built) throw std::logic_error("keel: app::handle() needs a built app (call build())");
-    detail::assign_request_id(req);
+    detail::assign_request_identity(req);
     return impl_->pipeline.handle(req);
 }
 

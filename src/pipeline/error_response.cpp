@@ -26,11 +26,12 @@ namespace keel::detail {
 
 namespace {
 
-// "POST /transfers (route /transfers, request 6f1c...)": what the log names for a failed request.
+// "POST /transfers (route /transfers, request 6f1c..., trace 4bf9...)": what the log names for a
+// failed request.
 std::string describe(const request& req, std::string_view route) {
     std::string out = std::string(req.method_name()) + ' ' + std::string(req.path()) + " (";
     if (!route.empty()) out += "route " + std::string(route) + ", ";
-    return out + "request " + std::string(req.id()) + ")";
+    return out + "request " + std::string(req.id()) + ", trace " + std::string(req.trace().trace_id()) + ")";
 }
 
 // A 5xx body names the request, so that a user can quote it and an operator find its log lines.

@@ -61,6 +61,7 @@ task<response> pipeline::dispatch(request& req) const {
         params.emplace_back(match.route->param_names[i], std::move(match.values[i]));
     }
     const auto& route = *match.route->spec;
+    req.set_route(route.path, match.route->index);
     std::exception_ptr error;
     try {
         co_return co_await run_route(route, req);

@@ -2,7 +2,7 @@
 
 #include <keel/detail/blocking.hpp>
 
-#include "http/request_id.hpp"
+#include "http/request_identity.hpp"
 
 #include <stdexcept>
 

@@ -1,3 +1,4 @@
+#include <keel/access_log.hpp>
 #include <keel/app.hpp>
 
 #include <gtest/gtest.h>
@@ -129,6 +130,101 @@ TEST(AppTest, EveryRequestHasAnIdEchoedAndSeenByTheHandler) {
 
     // Answers keel makes itself carry it too.
     EXPECT_TRUE(c.get("/nowhere").header("x-request-id").has_value());
+}
+
+TEST(AppTest, TraceContextIsKeptFromAValidTraceparentOrStartedHere) {
+    keel::app app;
+    app.get("/trace", [](keel::request& req) {
+        const auto& t = req.trace();
+        return json{{"trace", t.trace_id()},   {"parent", t.parent_id()}, {"span", t.span_id()},
+                    {"flags", int{t.flags()}}, {"state", t.tracestate()}, {"sampled", t.sampled()},
+                    {"out", t.traceparent()}};
+    });
+    client c{app};
+    const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const std::string parent = "00f067aa0ba902b7";
+    const auto is_span = [](const std::string& s) {
+        return s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string::npos &&
+               s != std::string(16, '0');
+    };
+
+    // A valid version 00 traceparent: its trace, parent and flags are kept, the request has a
+    // span of its own, and an outgoing traceparent names that span.
+    keel::header_map headers{{"traceparent", "00-" + trace + "-" + parent + "-01"},
+                             {"tracestate", "congo=t61rcWkgMzE"},
+                             {"TraceState", "rojo=00f067aa0ba902b7"}};
+    auto got = c.get("/trace", headers).json();
+    EXPECT_EQ(got["trace"], trace);
+    EXPECT_EQ(got["parent"], parent);
+    EXPECT_EQ(got["flags"], 1);
+    EXPECT_TRUE(got["sampled"].get<bool>());
+    EXPECT_EQ(got["state"], "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7") << "every tracestate field, in order";
+    const auto span = got["span"].get<std::string>();
+    EXPECT_TRUE(is_span(span)) << span;
+    EXPECT_NE(span, parent);
+    EXPECT_EQ(got["out"], "00-" + trace + "-" + span + "-01");
+
+    // A later version is read by its first four fields; flags other than "sampled" do not go on.
+    got = c.get("/trace", {{"traceparent", "cc-" + trace + "-" + parent + "-03-what-comes-next"}}).json();
+    EXPECT_EQ(got["trace"], trace);
+    EXPECT_EQ(got["flags"], 3);
+    EXPECT_EQ(got["out"].get<std::string>().substr(52), "-01");
+
+    // Anything invalid starts a new trace (and its tracestate is not kept).
+    const std::vector<std::string> invalid = {
+        "",
+        "00-" + trace + "-" + parent + "-1",                      // short flags
+        "00-" + trace + "-" + parent + "-01-extra",               // version 00 has nothing after
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-" + parent + "-01",  // upper case
+        "00-00000000000000000000000000000000-" + parent + "-01",  // zero trace id
+        "00-" + trace + "-0000000000000000-01",                   // zero parent id
+        "ff-" + trace + "-" + parent + "-01",                     // version ff is invalid
+        "cc-" + trace + "-" + parent + "-01.",                    // a later version needs '-' after the flags
+        "00_" + trace + "-" + parent + "-01",
+        "00-" + trace + "-" + parent + "-0g",
+    };
+    std::set<std::string> traces;
+    for (const auto& value : invalid) {
+        keel::header_map h{{"tracestate", "congo=t61rcWkgMzE"}};
+        if (!value.empty()) h.add("traceparent", value);
+        got = c.get("/trace", h).json();
+        const auto made = got["trace"].get<std::string>();
+        EXPECT_NE(made, trace) << value;
+        EXPECT_EQ(made.size(), 32U);
+        EXPECT_EQ(made.find_first_not_of("0123456789abcdef"), std::string::npos) << made;
+        EXPECT_EQ(got["parent"], "") << value;
+        EXPECT_EQ(got["flags"], 0) << value;
+        EXPECT_EQ(got["state"], "") << value;
+        EXPECT_TRUE(is_span(got["span"].get<std::string>()));
+        traces.insert(made);
+    }
+    EXPECT_EQ(traces.size(), invalid.size()) << "each new trace has a new id";
+
+    // Two traceparent fields are invalid; an over-long or unprintable tracestate is dropped.
+    got = c.get("/trace", {{"traceparent", "00-" + trace + "-" + parent + "-01"},
+                           {"traceparent", "00-" + trace + "-" + parent + "-00"}})
+              .json();
+    EXPECT_NE(got["trace"], trace);
+    got = c.get("/trace", {{"traceparent", "00-" + trace + "-" + parent + "-00"},
+                           {"tracestate", "a=" + std::string(511, 'b')}})
+              .json();
+    EXPECT_EQ(got["trace"], trace);
+    EXPECT_EQ(got["state"], "") << "over 512 characters";
+    got = c.get("/trace", {{"traceparent", "00-" + trace + "-" + parent + "-00"}, {"tracestate", "a=b\x01"}})
+              .json();
+    EXPECT_EQ(got["state"], "");
+}
+
+TEST(AppTest, TheAccessLogAndErrorLinesNameTheTrace) {
+    keel::app app;
+    captured_log log;
+    log.attach(app);
+    app.use(keel::access_log(app.logger()));
+    app.get("/boom", []() -> int { throw std::runtime_error("kaput"); });
+    client c{app};
+    c.get("/boom", {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
+    EXPECT_TRUE(log.contains("trace 4bf92f3577b34da6a3ce929d0e0e4736)")) << "the error line";
+    EXPECT_TRUE(log.contains(" trace=4bf92f3577b34da6a3ce929d0e0e4736 span=")) << "the access log line";
 }
 
 TEST(AppTest, ApplicationExceptionHandlersAnswerTheirTypes) {

@@ -1,0 +1,185 @@
+#include "metrics/http_metrics.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace keel::detail {
+
+namespace {
+
+constexpr std::uint64_t nanoseconds_per_second = 1'000'000'000;
+constexpr std::size_t method_count = 8;  // keel::method's values
+
+std::size_t this_thread_shard(std::size_t shards) noexcept {
+    static std::atomic<std::size_t> next{0};
+    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
+    return mine % shards;
+}
+
+void add(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
+    c.fetch_add(n, std::memory_order_relaxed);
+}
+
+template <class Histogram, std::size_t N>
+void observe(Histogram& h, const std::array<double, N>& bounds, double value, std::uint64_t exact) noexcept {
+    std::size_t bucket = 0;
+    while (bucket < N && value > bounds[bucket]) ++bucket;
+    add(h.buckets[bucket], 1);
+    add(h.sum, exact);
+}
+
+prometheus::ClientMetric::Label label(std::string name, std::string value) {
+    return {std::move(name), std::move(value)};
+}
+
+prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type) {
+    prometheus::MetricFamily f;
+    f.name = std::move(name);
+    f.help = std::move(help);
+    f.type = type;
+    return f;
+}
+
+}  // namespace
+
+http_metrics::http_metrics() = default;
+http_metrics::~http_metrics() = default;
+
+void http_metrics::set_routes(std::vector<route_label> routes) {
+    app_routes_ = routes.size();
+    routes_ = std::move(routes);
+    for (std::size_t m = 0; m < method_count; ++m)
+        routes_.push_back({static_cast<keel::method>(m), "unmatched"});
+    route_shards_ = std::make_unique<route_shard[]>(shard_count * routes_.size());
+    codes_ = std::make_unique<route_codes[]>(routes_.size());
+}
+
+std::uint32_t http_metrics::unmatched(keel::method m) const noexcept {
+    return static_cast<std::uint32_t>(app_routes_ + static_cast<std::size_t>(m));
+}
+
+// A route meets few distinct statuses: each takes the first free slot, claimed once.
+std::size_t http_metrics::slot_of(std::uint32_t route, unsigned status) noexcept {
+    auto& codes = codes_[route].codes;
+    const auto code = static_cast<std::uint16_t>(status);
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        std::uint16_t seen = codes[i].load(std::memory_order_acquire);
+        if (seen == code) return i;
+        if (seen == 0 && codes[i].compare_exchange_strong(seen, code, std::memory_order_acq_rel)) return i;
+        if (seen == code) return i;  // another thread claimed it for the same status
+    }
+    return status_slots - 1;
+}
+
+void http_metrics::started() noexcept {
+    threads_[this_thread_shard(shard_count)].in_flight.fetch_add(1, std::memory_order_relaxed);
+}
+
+void http_metrics::finished(const exchange& e) noexcept {
+    const std::size_t shard = this_thread_shard(shard_count);
+    threads_[shard].in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (e.route >= routes_.size()) return;
+    auto& r = at(shard, e.route);
+    add(r.by_status[slot_of(e.route, e.status)], 1);
+    observe(r.duration, duration_bounds, static_cast<double>(e.nanoseconds) / nanoseconds_per_second,
+            e.nanoseconds);
+    observe(r.request_size, size_bounds, static_cast<double>(e.request_bytes), e.request_bytes);
+    observe(r.response_size, size_bounds, static_cast<double>(e.response_bytes), e.response_bytes);
+}
+
+void http_metrics::refused(refusal cause) noexcept {
+    add(threads_[this_thread_shard(shard_count)].refused[static_cast<std::size_t>(cause)], 1);
+}
+
+void http_metrics::collect(std::vector<prometheus::MetricFamily>& out) const {
+    const auto total = [&](auto&& member) {
+        std::uint64_t sum = 0;
+        for (std::size_t s = 0; s < shard_count; ++s) sum += member(s).load(std::memory_order_relaxed);
+        return sum;
+    };
+    auto requests =
+        family("keel_http_requests_total", "HTTP requests answered, by method, route template and status",
+               prometheus::MetricType::Counter);
+    auto duration = family("keel_http_request_duration_seconds",
+                           "From a request's first byte read to its answer's last byte written",
+                           prometheus::MetricType::Histogram);
+    auto request_size =
+        family("keel_http_request_size_bytes", "Request body sizes", prometheus::MetricType::Histogram);
+    auto response_size =
+        family("keel_http_response_size_bytes", "Response body sizes", prometheus::MetricType::Histogram);
+
+    const auto histogram_of = [&](std::uint32_t route, auto histogram_member, const auto& bounds,
+                                  double unit) {
+        prometheus::ClientMetric m;
+        m.label = {label("method", std::string(to_string(routes_[route].method))),
+                   label("route", routes_[route].path)};
+        std::uint64_t cumulative = 0;
+        for (std::size_t b = 0; b <= bounds.size(); ++b) {
+            cumulative += total(
+                [&](std::size_t s) -> const counter& { return (at(s, route).*histogram_member).buckets[b]; });
+            if (b < bounds.size()) m.histogram.bucket.push_back({cumulative, bounds[b]});
+        }
+        m.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
+        m.histogram.sample_count = cumulative;
+        m.histogram.sample_sum = static_cast<double>(total([&](std::size_t s) -> const counter& {
+                                     return (at(s, route).*histogram_member).sum;
+                                 })) /
+                                 unit;
+        return m;
+    };
+
+    for (std::uint32_t route = 0; route < routes_.size(); ++route) {
+        const std::uint64_t answered = [&] {
+            std::uint64_t n = 0;
+            for (std::size_t slot = 0; slot < status_slots; ++slot)
+                n += total([&](std::size_t s) -> const counter& { return at(s, route).by_status[slot]; });
+            return n;
+        }();
+        if (answered == 0 && route >= app_routes_) continue;  // no empty "unmatched" series per method
+        for (std::size_t slot = 0; slot < status_slots; ++slot) {
+            const auto n =
+                total([&](std::size_t s) -> const counter& { return at(s, route).by_status[slot]; });
+            if (n == 0) continue;
+            const std::string status =
+                slot + 1 < status_slots
+                    ? std::to_string(codes_[route].codes[slot].load(std::memory_order_acquire))
+                    : "other";
+            prometheus::ClientMetric m;
+            m.label = {label("method", std::string(to_string(routes_[route].method))),
+                       label("route", routes_[route].path), label("status", status)};
+            m.counter.value = static_cast<double>(n);
+            requests.metric.push_back(std::move(m));
+        }
+        duration.metric.push_back(
+            histogram_of(route, &route_shard::duration, duration_bounds, nanoseconds_per_second));
+        request_size.metric.push_back(histogram_of(route, &route_shard::request_size, size_bounds, 1));
+        response_size.metric.push_back(histogram_of(route, &route_shard::response_size, size_bounds, 1));
+    }
+    out.push_back(std::move(requests));
+    out.push_back(std::move(duration));
+    out.push_back(std::move(request_size));
+    out.push_back(std::move(response_size));
+
+    auto in_flight = family("keel_http_requests_in_flight", "Requests read and not yet answered",
+                            prometheus::MetricType::Gauge);
+    std::int64_t flying = 0;
+    for (const auto& t : threads_) flying += t.in_flight.load(std::memory_order_relaxed);
+    in_flight.metric.emplace_back().gauge.value = static_cast<double>(std::max<std::int64_t>(flying, 0));
+    out.push_back(std::move(in_flight));
+
+    static constexpr std::array<const char*, refusal_count> causes = {
+        "header_too_large",   "body_too_large", "malformed",   "unsupported_version",
+        "unsupported_expect", "header_timeout", "body_timeout"};
+    auto refused = family("keel_http_requests_refused_total",
+                          "Requests the server refused before the app saw them, by cause",
+                          prometheus::MetricType::Counter);
+    for (std::size_t c = 0; c < refusal_count; ++c) {
+        auto& m = refused.metric.emplace_back();
+        m.label = {label("cause", causes[c])};
+        m.counter.value = static_cast<double>(
+            total([&](std::size_t s) -> const counter& { return threads_[s].refused[c]; }));
+    }
+    out.push_back(std::move(refused));
+}
+
+}  // namespace keel::detail
