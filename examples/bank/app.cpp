@@ -4,6 +4,7 @@
 #include "routes.hpp"
 
 #include <keel/engine.hpp>
+#include <keel/health.hpp>
 #include <keel/session.hpp>
 
 #include <memory>
@@ -28,7 +29,11 @@ void configure(keel::app& app, const settings& config) {
         db.commit();
     });
 
-    app.include(health_router());
+    // Liveness and readiness: /readyz is 503 while the database cannot answer a SELECT 1 within
+    // 500 ms, and while the server drains.
+    app.readiness_check("database", keel::database_check{});
+    app.include(keel::health_router());
+    app.include(transport_router());
     app.include(users_router());
     app.include(accounts_router());
     app.include(transfers_router());

@@ -65,9 +65,4 @@ struct hello {
     KEEL_MODEL(hello, message)
 };
 
-struct health {
-    std::string status;
-    KEEL_MODEL(health, status)
-};
-
 }  // namespace bank

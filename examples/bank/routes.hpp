@@ -9,6 +9,6 @@ namespace bank {
 keel::router users_router();      // GET /users/{id}, POST /users
 keel::router accounts_router();   // GET /accounts/{id}
 keel::router transfers_router();  // POST /transfers, GET /transfers/{id}
-keel::router health_router();     // GET /plaintext, /json, /healthz, /readyz
+keel::router transport_router();  // GET /plaintext, /json
 
 }  // namespace bank

@@ -5,6 +5,7 @@
 #include <keel/detail/exception_mapper.hpp>
 #include <keel/detail/route_methods.hpp>
 #include <keel/error_counters.hpp>
+#include <keel/health.hpp>
 #include <keel/logger.hpp>
 #include <keel/metrics.hpp>
 #include <keel/middleware.hpp>
@@ -138,6 +139,26 @@ public:
     /// responses and the schemas of its types. Made once, when the app is built (this builds it).
     const std::string& openapi_document();
 
+    /// Adds a readiness check, run by keel::readiness (keel's `/readyz`, see health_router) in
+    /// registration order: `app.readiness_check("database", keel::database_check{});`. Its
+    /// parameters are injected app services; it passes by returning (or returning true) and
+    /// fails by throwing (its message is the reason given) or returning false.
+    template <class F>
+    void readiness_check(std::string name, F check) {
+        require_unbuilt("add a readiness check");
+        add_readiness_check(std::move(name), detail::dependency_children<F>(),
+                            [check = std::move(check)](detail::call_context& ctx) -> bool {
+                                if constexpr (std::is_same_v<detail::signature_result<F>, bool>) {
+                                    return detail::call_bound(check, ctx);
+                                } else {
+                                    detail::call_bound(check, ctx);
+                                    return true;
+                                }
+                            });
+    }
+    /// Whether a server serving the app has begun its graceful shutdown (readiness is then 503).
+    bool draining() const noexcept;
+
     /// Serves the Prometheus page (keel::metrics) at GET `path` on the app's port, outside the
     /// OpenAPI document; before build. To serve it on a port of its own instead, set
     /// server_options::metrics_port. Either starts keel's per-request metrics.
@@ -190,6 +211,11 @@ private:
     void add_service(detail::service_definition definition);
     void add_lifespan_hook(bool startup, std::string_view name, std::vector<detail::dependency_node> children,
                            std::function<void(detail::call_context&)> hook);
+    void add_readiness_check(std::string name, std::vector<detail::dependency_node> children,
+                             std::function<bool(detail::call_context&)> check);
+    friend class server;  // marks the app draining when it begins a graceful shutdown
+    void set_draining(bool on) noexcept;
+    std::vector<readiness::check_result> run_readiness_checks() const;
     void check_override(std::uintptr_t key, std::string_view name, const detail::override_entry& entry) const;
     void require_unbuilt(std::string_view what) const;
 

@@ -20,10 +20,12 @@
 #include <keel/get_session.hpp>
 #include <keel/header.hpp>
 #include <keel/header_map.hpp>
+#include <keel/health.hpp>
 #include <keel/http_error.hpp>
 #include <keel/interval.hpp>
 #include <keel/logger.hpp>
 #include <keel/method.hpp>
+#include <keel/metrics.hpp>
 #include <keel/middleware.hpp>
 #include <keel/model.hpp>
 #include <keel/offload.hpp>
@@ -43,6 +45,7 @@
 #include <keel/setting.hpp>
 #include <keel/status.hpp>
 #include <keel/task.hpp>
+#include <keel/trace_context.hpp>
 #include <keel/uuid.hpp>
 #include <keel/validation_error.hpp>
 #include <keel/yield.hpp>

@@ -43,15 +43,21 @@ struct server_options {
     std::chrono::milliseconds write_timeout{30'000};   ///< to send a response
     std::chrono::milliseconds drain_timeout{
         10'000};  ///< graceful shutdown: in-flight requests' time to finish
+    /// Graceful shutdown begins with this pre-stop delay: the app reports itself draining
+    /// (keel's /readyz answers 503) while the listener stays open and requests are served as
+    /// usual, so that a load balancer stops sending traffic; then the listener closes and
+    /// in-flight requests drain. 0 (the default): the listener closes at once.
+    std::chrono::milliseconds shutdown_delay{0};
 
     std::string server_header = "keel";  ///< the `Server` field; empty leaves it out
     bool access_log = true;              ///< one line per request through app.logger(), once answered
     bool handle_signals = false;  ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
 
     /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_METRICS_PORT`, `KEEL_IO_THREADS`,
-    /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_ACCESS_LOG=0`), then by the
-    /// command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`, `--worker-concurrency N`,
-    /// `--worker-threads N`, `--no-access-log`; `--flag=value` works
+    /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_SHUTDOWN_DELAY_MS`, `KEEL_ACCESS_LOG=0`), then
+    /// by the command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`,
+    /// `--worker-concurrency N`,
+    /// `--worker-threads N`, `--shutdown-delay-ms N`, `--no-access-log`; `--flag=value` works
     /// too). Other arguments are left for the application. Throws std::invalid_argument
     /// naming the bad value.
     static server_options from_environment(int argc = 0, const char* const* argv = nullptr);

@@ -148,6 +148,7 @@ struct server::impl {
     void connection_closed();
     void sweep(io_thread& thread);
     void watch_signals();
+    void request_shutdown();
     void begin_shutdown();
     void finish_if_drained();
 
@@ -164,10 +165,12 @@ struct server::impl {
     std::size_t metrics_collector = 0;
     asio::steady_timer accept_gate;  // waited on while max_connections are open
     asio::steady_timer drain_timer;
+    asio::steady_timer delay_timer;  // server_options::shutdown_delay
     asio::signal_set signals;
     std::atomic<std::size_t> open_connections{0};
-    std::atomic<bool> stopping{false};
-    bool finished = false;  // thread 0 only
+    std::atomic<bool> shutdown_requested{false};  // stop() or a signal: the app drains from now
+    std::atomic<bool> stopping{false};            // the listener is closed, connections drain
+    bool finished = false;                        // thread 0 only
     steady::duration sweep_interval;
     unsigned short bound_port = 0;
 
@@ -192,6 +195,7 @@ server::impl::impl(app& application_, server_options options_)
       acceptor(threads.front()->context),
       accept_gate(threads.front()->context),
       drain_timer(threads.front()->context),
+      delay_timer(threads.front()->context),
       signals(threads.front()->context) {
     // Check the deadlines a few times per shortest timeout; never less often than twice a second.
     const auto shortest =
@@ -275,9 +279,9 @@ unsigned short server::metrics_port() const noexcept {
 }
 
 void server::stop() noexcept {
-    if (impl_->stopping.exchange(true)) return;
+    if (impl_->shutdown_requested.exchange(true)) return;
     try {
-        asio::post(impl_->threads.front()->context, [s = impl_.get()] { s->begin_shutdown(); });
+        asio::post(impl_->threads.front()->context, [s = impl_.get()] { s->request_shutdown(); });
     } catch (...) {
         // Out of memory while posting: the process is going down anyway.
     }
@@ -447,8 +451,27 @@ void server::impl::watch_signals() {
             log.warning("keel: second signal, exiting now");
             std::_Exit(128 + second);
         });
+        if (!shutdown_requested.exchange(true))
+            request_shutdown();  // after re-arming: a drained
+                                 // server cancels the wait above
+    });
+}
+
+// The app reports itself draining (/readyz: 503) at once; the listener stays open for
+// shutdown_delay, while a load balancer notices, and then the drain begins.
+void server::impl::request_shutdown() {
+    application.set_draining(true);
+    if (options.shutdown_delay <= std::chrono::milliseconds(0)) {
         stopping.store(true);
-        begin_shutdown();  // after re-arming: a drained server cancels the wait above
+        begin_shutdown();
+        return;
+    }
+    log.info("keel: draining: readiness answers 503; the listener closes in " +
+             std::to_string(options.shutdown_delay.count()) + " ms");
+    delay_timer.expires_after(options.shutdown_delay);
+    delay_timer.async_wait([this](error_code) {
+        stopping.store(true);
+        begin_shutdown();
     });
 }
 

@@ -2,6 +2,7 @@
 #include <keel/server_options.hpp>
 #include <keel/setting.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -28,6 +29,8 @@ server_options server_options::from_environment(command_line& args) {
     read_number<unsigned short>(args, "PORT", "--port", 65535, [&](auto n) { o.port = n; });
     read_number<unsigned short>(args, "KEEL_METRICS_PORT", "--metrics-port", 65535,
                                 [&](auto n) { o.metrics_port = n; });
+    read_number<std::uint32_t>(args, "KEEL_SHUTDOWN_DELAY_MS", "--shutdown-delay-ms", 3'600'000,
+                               [&](auto n) { o.shutdown_delay = std::chrono::milliseconds(n); });
     read_number<unsigned>(args, "KEEL_IO_THREADS", "--io-threads", 1024, [&](auto n) { o.io_threads = n; });
     read_number<unsigned>(args, "KEEL_WORKER_CONCURRENCY", "--worker-concurrency", 4096,
                           [&](auto n) { o.worker_concurrency = n; });

@@ -1,4 +1,5 @@
 #include <keel/app.hpp>
+#include <keel/health.hpp>
 #include <keel/server.hpp>
 
 #include "di/graph_checker.hpp"
@@ -14,6 +15,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -27,6 +29,12 @@ struct lifespan_hook {
     std::vector<detail::dependency_node> children;
     std::function<void(detail::call_context&)> run;
 };
+
+struct readiness_entry {
+    std::string name;
+    std::vector<detail::dependency_node> children;
+    std::function<bool(detail::call_context&)> run;
+};
 }  // namespace
 
 struct app::impl {
@@ -38,6 +46,8 @@ struct app::impl {
     detail::pipeline pipeline;
     std::vector<lifespan_hook> startup_hooks;
     std::vector<lifespan_hook> shutdown_hooks;
+    std::vector<readiness_entry> readiness_checks;
+    std::atomic<bool> draining{false};
     std::mutex lifespan_mutex;
     openapi_options openapi;
     std::string openapi_text;               // made by build()
@@ -51,7 +61,13 @@ struct app::impl {
 app::app()
     : dependency_overrides([this](std::uintptr_t key, std::string_view name,
                                   const detail::override_entry& entry) { check_override(key, name, entry); }),
-      impl_(std::make_unique<impl>(dependency_overrides)) {}
+      impl_(std::make_unique<impl>(dependency_overrides)) {
+    // Every app has its readiness (keel's /readyz asks it): its checks, and whether it drains.
+    provide<keel::readiness>(scope::app, [this] {
+        return std::make_shared<keel::readiness>([this] { return run_readiness_checks(); },
+                                                 [this] { return draining(); });
+    });
+}
 
 app::~app() = default;
 
@@ -111,26 +127,67 @@ void app::check_override(std::uintptr_t key, std::string_view name,
 }
 
 namespace {
-// Runs a lifespan hook outside any request: its dependencies are app services only (checked
-// at build).
-void run_hook(const lifespan_hook& hook, const detail::dependency_registry& registry) {
+// Runs a lifespan hook or a readiness check outside any request: its dependencies are app
+// services only (checked at build). Returns what it failed with, if it did.
+template <class Body>
+std::exception_ptr run_outside_request(const Body& body, const detail::dependency_registry& registry) {
     request outside(method::other, "/");
     detail::request_scope scope;
     detail::call_context ctx{outside, scope, registry};
     std::exception_ptr failure;
     try {
-        hook.run(ctx);
+        body(ctx);
     } catch (...) {
         failure = std::current_exception();
     }
-    if (auto outcome = scope.finish(failure)) std::rethrow_exception(outcome);
+    return scope.finish(failure);
+}
+
+void run_hook(const lifespan_hook& hook, const detail::dependency_registry& registry) {
+    if (auto failure = run_outside_request(hook.run, registry)) std::rethrow_exception(failure);
 }
 }  // namespace
+
+std::vector<readiness::check_result> app::run_readiness_checks() const {
+    std::vector<readiness::check_result> results;
+    for (const auto& check : impl_->readiness_checks) {
+        bool ok = false;
+        const auto failure =
+            run_outside_request([&](detail::call_context& ctx) { ok = check.run(ctx); }, impl_->registry);
+        std::string detail = ok ? "ok" : "not ready";
+        if (failure) {
+            ok = false;
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                detail = e.what();
+            } catch (...) {
+                detail = "failed";
+            }
+        }
+        results.push_back({check.name, ok, std::move(detail)});
+    }
+    return results;
+}
+
+void app::add_readiness_check(std::string name, std::vector<detail::dependency_node> children,
+                              std::function<bool(detail::call_context&)> check) {
+    impl_->readiness_checks.push_back({std::move(name), std::move(children), std::move(check)});
+}
+
+bool app::draining() const noexcept {
+    return impl_->draining.load(std::memory_order_acquire);
+}
+
+void app::set_draining(bool on) noexcept {
+    impl_->draining.store(on, std::memory_order_release);
+}
 
 void app::start() {
     std::lock_guard lock(impl_->lifespan_mutex);
     build();
     if (impl_->users++ > 0) return;
+    impl_->draining.store(false, std::memory_order_release);  // a restarted app serves again
     try {
         for (const auto& hook : impl_->startup_hooks) run_hook(hook, impl_->registry);
     } catch (...) {
@@ -243,6 +300,9 @@ void app::build() {
     }
     for (const auto* hooks : {&impl_->startup_hooks, &impl_->shutdown_hooks}) {
         for (const auto& hook : *hooks) checker.check_root(hook.name, scope::app, hook.children);
+    }
+    for (const auto& check : impl_->readiness_checks) {
+        checker.check_root("readiness check \"" + check.name + "\"", scope::app, check.children);
     }
     for (const auto& problem : checker.problems()) problems += "\n  " + problem;
     if (!problems.empty()) throw std::logic_error("keel: the app does not fit together:" + problems);

@@ -6,11 +6,13 @@
 
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
+#include <keel/health.hpp>
 #include <keel/testing/live_server.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -159,4 +161,64 @@ TEST(ServerShutdownTest, UnderLoadEveryRequestGetsACompleteAnswerOrAClosedConnec
     EXPECT_TRUE(under_load) << "the load never got going";
     EXPECT_EQ(broken.load(), 0);
     EXPECT_EQ(answered.load(), handled.load()) << "a handled request was not answered, or the reverse";
+}
+
+TEST(ServerShutdownTest, ThePreStopDelayServesOnWithReadinessAt503) {
+    keel::app app;
+    app.readiness_check("always", [] {});
+    app.include(keel::health_router());
+    app.get("/", [] { return 1; });
+    auto options = live_server::quiet_options();
+    options.shutdown_delay = 1500ms;
+    live_server server(app, options);
+    const auto port = server.port();
+    raw_client kept(port);
+    kept.send(get_request("/readyz"));
+    auto res = kept.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+
+    const auto stop_started = std::chrono::steady_clock::now();
+    server.server().stop();
+    // During the delay: readiness says 503 on an open connection, and the listener still takes
+    // new connections and serves them (a load balancer has not noticed yet).
+    std::optional<keel_test::raw_response> draining;
+    for (int i = 0; i < 100 && (!draining || draining->status != 503);
+         ++i) {  // stop() takes effect on the I/O thread
+        kept.send(get_request("/readyz"));
+        draining = kept.read_response();
+    }
+    ASSERT_TRUE(draining);
+    EXPECT_EQ(draining->status, 503);
+    EXPECT_EQ(draining->body, R"({"status":"draining"})");
+    raw_client fresh(port);
+    fresh.send(get_request("/"));
+    res = fresh.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << "served during the delay";
+    EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 1500ms)
+        << "the checks above ran within the delay";
+
+    server.join();
+    EXPECT_GE(std::chrono::steady_clock::now() - stop_started, 1500ms)
+        << "the listener closed before the delay";
+    EXPECT_THROW(raw_client late(port), std::runtime_error);
+}
+
+TEST(ServerShutdownTest, ReadinessIs503OnConnectionsStillOpenDuringTheDrain) {
+    keel::app app;
+    app.include(keel::health_router());
+    live_server server(app);
+    raw_client c(server.port());
+    c.send("GET /readyz HTTP/1.1\r\nHost: x\r\n");  // a request under way: its connection is not idle
+    std::this_thread::sleep_for(100ms);
+    server.server().stop();
+    std::this_thread::sleep_for(100ms);
+    c.send("\r\n");
+    const auto res = c.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 503);
+    EXPECT_EQ(res->body, R"({"status":"draining"})");
+    EXPECT_EQ(res->header("connection"), "close");
+    server.join();
 }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <keel/database_error.hpp>
+#include <keel/health.hpp>
 #include <keel/pool_timeout.hpp>
 #include <keel/session.hpp>
 #include <keel/testing/postgres_environment.hpp>
@@ -259,4 +260,17 @@ TEST(EngineTest, ManyThreadsNeverGetMoreThanTheCapacity) {
     EXPECT_EQ(done.load(), 160);
     EXPECT_LE(most.load(), 5);
     EXPECT_LE(engine.status().size, 5u);
+}
+
+TEST(EngineTest, TheDatabaseReadinessCheckAnswersWithinItsTimeout) {
+    keel::engine engine(small_pool(1, 0, 30s));
+    const keel::database_check check{.timeout = 300ms};
+    EXPECT_NO_THROW(check(engine));
+    // With the only connection held, the check gives up after its own 300 ms, not the pool's 30 s.
+    auto held = engine.checkout();
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_THROW(check(engine), keel::pool_timeout);
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(took, 250ms);
+    EXPECT_LT(took, 5s) << "bounded by the check's timeout (generous: a loaded machine)";
 }
