@@ -144,9 +144,9 @@ public:
     /// parameters are injected app services; it passes by returning (or returning true) and
     /// fails by throwing (its message is the reason given) or returning false.
     template <class F>
-    void readiness_check(std::string name, F check) {
+    void readiness_check(std::string_view name, F check) {
         require_unbuilt("add a readiness check");
-        add_readiness_check(std::move(name), detail::dependency_children<F>(),
+        add_readiness_check(std::string(name), detail::dependency_children<F>(),
                             [check = std::move(check)](detail::call_context& ctx) -> bool {
                                 if constexpr (std::is_same_v<detail::signature_result<F>, bool>) {
                                     return detail::call_bound(check, ctx);

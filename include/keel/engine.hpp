@@ -7,9 +7,12 @@
 
 namespace keel {
 
+class engine;
 namespace detail {
 struct pooled_connection;  // a pqxx connection and its bookkeeping; src/engine.cpp
 struct engine_state;       // the pool itself, shared with the leases
+struct database_counters;  // for the metrics page; src/db/database_counters.hpp
+database_counters& counters_of(const engine& e) noexcept;
 }  // namespace detail
 
 /// How an engine connects and how many connections it keeps; names and defaults are
@@ -96,6 +99,7 @@ public:
     const engine_options& options() const noexcept;
 
 private:
+    friend detail::database_counters& detail::counters_of(const engine& e) noexcept;
     std::shared_ptr<detail::engine_state> state_;
 };
 

@@ -17,6 +17,10 @@ struct error_counters {
     std::uint64_t server_busy = 0;
     /// Anything else that escaped a handler (500).
     std::uint64_t unhandled = 0;
+    /// Handlers run again by `route.retry_on_conflict()` after a serialization failure (40001)
+    /// or a deadlock (40P01): each retry once, whatever the final outcome.
+    std::uint64_t retried_serialization_failure = 0;
+    std::uint64_t retried_deadlock = 0;
 };
 
 }  // namespace keel

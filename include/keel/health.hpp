@@ -65,6 +65,6 @@ struct health_options {
 ///   {"database": "<why>"}}` when one fails, naming the first that did; 503 `{"status":
 ///   "draining"}` once a server serving the app has begun a graceful shutdown (during
 ///   server_options::shutdown_delay, so that a load balancer stops sending traffic, and after).
-router health_router(health_options options = {});
+router health_router(const health_options& options = {});
 
 }  // namespace keel

@@ -5,6 +5,7 @@
 
 #include <keel/detail/blocking.hpp>
 
+#include "db/database_counters.hpp"
 #include "db/pooled_connection.hpp"
 #include "db/pq.hpp"
 
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
 
@@ -75,6 +77,7 @@ struct engine_state {
     std::size_t created = 0;
     std::size_t discarded = 0;
     bool disposing = false;
+    database_counters counters;
 
     std::size_t capacity() const noexcept { return options.pool_size + options.max_overflow; }
 
@@ -94,18 +97,19 @@ struct engine_state {
         return c;
     }
 
-    // Whether an idle connection may be handed out as it is (called without the lock).
-    bool still_good(pooled_connection& c) const {
-        if (!c.is_open()) return false;
+    // Why an idle connection may not be handed out as it is, if it may not (called without
+    // the lock).
+    std::optional<discard_reason> unfit(pooled_connection& c) const {
+        if (!c.is_open()) return discard_reason::broken;
         if (options.pool_recycle.count() >= 0 && steady::now() - c.created > options.pool_recycle)
-            return false;
+            return discard_reason::recycled;
         if (options.pool_pre_ping) {
             PGresult* ping = PQexec(c.handle, "SELECT 1");
             const bool answered = PQresultStatus(ping) == PGRES_TUPLES_OK;
             PQclear(ping);
-            return answered;
+            if (!answered) return discard_reason::ping_failed;
         }
-        return true;
+        return std::nullopt;
     }
 
     // A slot was freed (a connection closed): the first waiter may open a new one.
@@ -125,7 +129,10 @@ struct engine_state {
             c->last_used = steady::now();
             const bool unusable = broken || !c->is_open();
             if (unusable || disposing) {
-                if (unusable) ++discarded;
+                if (unusable) {
+                    ++discarded;
+                    counters.discard(discard_reason::broken);
+                }
                 --open;
                 closing = std::move(c);
                 if (!disposing) pass_slot_to_waiter();
@@ -140,6 +147,7 @@ struct engine_state {
                 // QueuePool rule). Closing on "more open than pool_size" instead would churn
                 // connections under steady load just above pool_size.
                 --open;
+                counters.discard(discard_reason::surplus);
                 closing = std::move(c);
             } else {
                 idle.push_back(std::move(c));
@@ -148,6 +156,10 @@ struct engine_state {
         returned.notify_all();
     }
 };
+
+database_counters& counters_of(const engine& e) noexcept {
+    return e.state_->counters;
+}
 
 }  // namespace detail
 
@@ -194,6 +206,14 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
     auto& s = *state_;
     const auto start = steady::now();
     const auto deadline = start + std::min(max_wait, s.options.pool_timeout);
+    const auto handed = [&](std::unique_ptr<detail::pooled_connection> c) {
+        const auto waited =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - start).count();
+        s.counters.checkout_wait.observe(detail::database_counters::wait_bounds,
+                                         static_cast<double>(waited) / 1e9,
+                                         static_cast<std::uint64_t>(waited));
+        return lease(state_, std::move(c));
+    };
     for (;;) {
         std::unique_ptr<detail::pooled_connection> candidate;
         bool open_new = false;
@@ -241,7 +261,7 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
                 auto fresh = s.open_connection();
                 std::lock_guard lock(s.mutex);
                 ++s.created;
-                return lease(state_, std::move(fresh));
+                return handed(std::move(fresh));
             } catch (...) {
                 std::lock_guard lock(s.mutex);
                 --s.open;
@@ -250,7 +270,8 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
                 throw;
             }
         }
-        if (s.still_good(*candidate)) return lease(state_, std::move(candidate));
+        const auto why = s.unfit(*candidate);
+        if (!why) return handed(std::move(candidate));
         {
             // Broken, aged out or failed its ping: close it and try again (a new one, probably).
             std::lock_guard lock(s.mutex);
@@ -258,6 +279,7 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
             --s.open;
             ++s.discarded;
         }
+        s.counters.discard(*why);
         candidate.reset();
     }
 }

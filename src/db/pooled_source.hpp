@@ -19,6 +19,7 @@ public:
     void roll_back(pooled_connection& c, bool& broken) override;
     void close(bool broken) noexcept override;
     bool prepare_after_opening() const noexcept override { return false; }
+    database_counters* counters() const noexcept override { return &counters_of(*engine_); }
 
 private:
     keel::engine* engine_;

@@ -10,6 +10,7 @@
 #include "db/savepoint_source.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -29,6 +30,29 @@ void refuse_nul(std::string_view text, std::size_t parameter) {
         "keel: " + what + " contains a NUL byte, which PostgreSQL text cannot store; nothing was sent",
         "22021");
 }
+
+// Times one statement, from sent to answered (or failed), into the engine's histogram.
+class statement_timer {
+public:
+    explicit statement_timer(detail::database_counters* counters) noexcept
+        : counters_(counters),
+          sent_(counters ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}) {}
+    ~statement_timer() {
+        if (!counters_) return;
+        const auto took =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_)
+                .count();
+        counters_->statement_duration.observe(detail::database_counters::statement_bounds,
+                                              static_cast<double>(took) / 1e9,
+                                              static_cast<std::uint64_t>(took));
+    }
+    statement_timer(const statement_timer&) = delete;
+    statement_timer& operator=(const statement_timer&) = delete;
+
+private:
+    detail::database_counters* counters_;
+    std::chrono::steady_clock::time_point sent_;
+};
 
 }  // namespace
 
@@ -100,6 +124,7 @@ struct session::impl {
     void roll_back() noexcept {
         if (!connection) return;
         if (started) {  // else nothing was sent: nothing to undo
+            if (auto* counters = source->counters()) detail::database_counters::count(counters->rolled_back);
             try {
                 source->roll_back(*connection, broken);
             } catch (...) {
@@ -150,6 +175,7 @@ keel::result session::run(std::string_view sql, std::vector<std::optional<std::s
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
     const detail::pq::params bound{static_cast<int>(values.size()), values.data()};
     auto data = std::make_shared<detail::result_data>();
+    const statement_timer timed(s.source->counters());
     if (s.pending.empty()) {
         data->rows = detail::pq::exec_prepared(pooled.handle, found->second, bound, s.broken);
     } else {
@@ -167,15 +193,19 @@ void session::commit() {
     auto& s = impl::usable(impl_);
     if (!s.connection) return;
     detail::require_blocking_allowed("keel::session::commit");
+    auto* counters = s.source->counters();
+    const bool sent = s.started;
     try {
         s.end_transaction();
     } catch (const commit_in_doubt&) {
+        if (counters) detail::database_counters::count(counters->in_doubt);
         s.release();  // the connection is broken: nothing to roll back
         throw;
     } catch (...) {
         s.roll_back();
         throw;
     }
+    if (counters && sent) detail::database_counters::count(counters->committed);
     s.release();
 }
 

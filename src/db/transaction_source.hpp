@@ -9,6 +9,7 @@
 
 #include <keel/session.hpp>
 
+#include "db/database_counters.hpp"
 #include "db/pooled_connection.hpp"
 
 #include <string>
@@ -35,6 +36,8 @@ public:
     /// Whether a statement's first use must wait until the opening statements were sent: a
     /// statement that fails to parse inside the outer transaction would abort it.
     virtual bool prepare_after_opening() const noexcept = 0;
+    /// Where the session counts its statements and outcomes (the engine's), if anywhere.
+    virtual database_counters* counters() const noexcept { return nullptr; }
 };
 
 }  // namespace keel::detail

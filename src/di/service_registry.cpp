@@ -21,6 +21,18 @@ void service_registry::add(service_definition definition) {
     }
 }
 
+std::shared_ptr<void> service_registry::existing(std::uintptr_t key) const {
+    const auto it = services_.find(key);
+    if (it == services_.end()) return nullptr;
+    std::lock_guard created_lock(created_mutex_);
+    void* made = it->second->instance.load(std::memory_order_acquire);
+    if (made == nullptr) return nullptr;
+    for (const auto& owner : created_) {
+        if (owner.get() == made) return owner;
+    }
+    return nullptr;
+}
+
 const service_definition* service_registry::find(std::uintptr_t key) const {
     const auto it = services_.find(key);
     return it == services_.end() ? nullptr : &it->second->definition;

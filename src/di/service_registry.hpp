@@ -31,6 +31,9 @@ public:
     void add(service_definition definition);
     /// The definition for type key `key`, or null.
     const service_definition* find(std::uintptr_t key) const;
+    /// The app-scoped service of type key `key` if it has been made, kept alive while the
+    /// caller holds it; null otherwise (never makes one). For the metrics page.
+    std::shared_ptr<void> existing(std::uintptr_t key) const;
     /// Every registered service, in no particular order.
     std::vector<const service_definition*> all() const;
 

@@ -140,7 +140,7 @@ struct server::impl {
     void start_accepting();
     task<void> accept_loop(tcp::acceptor& from, bool metrics_only);
     task<void> serve(io_thread& thread, tcp::socket socket, bool metrics_only);
-    task<response> answer(request& req, bool metrics_only) const;
+    response metrics_page(const request& req) const;
     task<void> answer_and_close(connection& conn, const response& res);
     task<void> refuse(connection& conn, detail::refusal cause, status code, std::string_view why);
     void count_refusal(detail::refusal cause) const noexcept;
@@ -322,6 +322,8 @@ void server::run() {
         others.emplace_back(run_thread, std::ref(*s.threads[i]));
     run_thread(*s.threads.front());
     for (auto& t : others) t.join();
+    // A scrape from elsewhere (app.metrics().page()) must not read the pool being destroyed.
+    s.application.metrics().remove_collector(s.metrics_collector);
     s.workers.reset();     // joins the workers; every job has resumed its connection by now
     s.application.stop();  // the lifespan's shut-down: hooks, then app services (the engine) newest first
     s.app_started = false;
@@ -542,7 +544,9 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
 
     error_code ec;
     conn.socket.set_option(tcp::no_delay(true), ec);
-    detail::stamp_arrivals(conn.socket.native_handle());
+    // Durations are reported (access log, metrics) from the first byte's arrival.
+    const bool stamped = !metrics_only && (options.access_log || http_metrics != nullptr) &&
+                         detail::stamp_arrivals(conn.socket.native_handle());
     std::string remote;
     if (const auto peer = conn.socket.remote_endpoint(ec); !ec) {
         remote = peer.address().to_string() + ':' + std::to_string(peer.port());
@@ -559,22 +563,33 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
         if (buffer.size() == 0) {
             if (stopping.load()) co_return;
             conn.deadline = steady::now() + (first ? options.header_timeout : options.idle_timeout);
-            // Read at once when bytes are there, else wait until they are: the read gives the
-            // time the first byte arrived (see arrival_time.hpp).
-            detail::received got;
-            for (;;) {
-                const auto space = buffer.prepare(4096);
-                got = detail::receive_stamped(conn.socket.native_handle(), space.data(), space.size());
-                if (got.bytes >= 0 || (got.error != EAGAIN && got.error != EWOULDBLOCK && got.error != EINTR))
-                    break;
-                const auto ready = co_await async_io([&](auto handler) {
-                    conn.socket.async_wait(tcp::socket::wait_read, std::move(handler));
+            if (stamped) {
+                // Wait until bytes are there, then read them with the time the first one
+                // arrived (see arrival_time.hpp). It costs a system call per request (Asio
+                // re-arms epoll for a wait), so it is done only while durations are reported.
+                detail::received got;
+                for (;;) {
+                    const auto ready = co_await async_io([&](auto handler) {
+                        conn.socket.async_wait(tcp::socket::wait_read, std::move(handler));
+                    });
+                    if (ready.ec) co_return;  // closed by the sweeper (idle timeout) or on shutdown
+                    const auto space = buffer.prepare(4096);
+                    got = detail::receive_stamped(conn.socket.native_handle(), space.data(), space.size());
+                    if (got.bytes >= 0 ||
+                        (got.error != EAGAIN && got.error != EWOULDBLOCK && got.error != EINTR))
+                        break;
+                }
+                if (got.bytes <= 0) co_return;  // closed or reset
+                buffer.commit(static_cast<std::size_t>(got.bytes));
+                first_byte = got.arrival.value_or(steady::now());
+            } else {
+                const auto got = co_await async_io([&](auto handler) {
+                    conn.socket.async_read_some(buffer.prepare(4096), std::move(handler));
                 });
-                if (ready.ec) co_return;  // closed by the sweeper (idle timeout) or on shutdown
+                if (got.ec) co_return;  // closed, reset, idle timeout, or shut down
+                buffer.commit(got.bytes);
+                first_byte = steady::now();
             }
-            if (got.bytes <= 0) co_return;  // closed or reset
-            buffer.commit(static_cast<std::size_t>(got.bytes));
-            first_byte = got.arrival.value_or(steady::now());
         }
         conn.idle = false;
         first = false;
@@ -662,7 +677,17 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
         request req = detail::to_request(parser.release(), remote);
         const bool counted = http_metrics != nullptr && !metrics_only;
         if (counted) http_metrics->started();
-        response res = co_await answer(req, metrics_only);
+        response res;
+        if (metrics_only) {
+            res = metrics_page(req);
+        } else {
+            try {
+                res = co_await application.handle(req);
+            } catch (const std::exception& e) {
+                log.error(std::string("keel: request failed outside the app's error handling: ") + e.what());
+                res = detail::framing_error(status::internal_server_error, "Internal Server Error");
+            }
+        }
         detail::echo_request_id(req, res);
 
         const bool keep_alive = req.keep_alive() && !stopping.load();
@@ -703,20 +728,12 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
 }
 
 // The app's answer; on the metrics listener, the Prometheus page or a 404.
-task<response> server::impl::answer(request& req, bool metrics_only) const {
-    if (metrics_only) {
-        const bool page = (req.method() == method::get || req.method() == method::head) &&
-                          req.path() == options.metrics_path;
-        if (!page) co_return detail::framing_error(status::not_found, "Not Found");
-        co_return response(status::ok, application.metrics().page(),
-                           std::string(detail::metrics_content_type));
-    }
-    try {
-        co_return co_await application.handle(req);
-    } catch (const std::exception& e) {
-        log.error(std::string("keel: request failed outside the app's error handling: ") + e.what());
-    }
-    co_return detail::framing_error(status::internal_server_error, "Internal Server Error");
+// What the metrics listener answers: the page, or a 404.
+response server::impl::metrics_page(const request& req) const {
+    const bool page =
+        (req.method() == method::get || req.method() == method::head) && req.path() == options.metrics_path;
+    if (!page) return detail::framing_error(status::not_found, "Not Found");
+    return response(status::ok, application.metrics().page(), std::string(detail::metrics_content_type));
 }
 
 void server::impl::count_refusal(detail::refusal cause) const noexcept {

@@ -20,14 +20,6 @@ void add(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
     c.fetch_add(n, std::memory_order_relaxed);
 }
 
-template <class Histogram, std::size_t N>
-void observe(Histogram& h, const std::array<double, N>& bounds, double value, std::uint64_t exact) noexcept {
-    std::size_t bucket = 0;
-    while (bucket < N && value > bounds[bucket]) ++bucket;
-    add(h.buckets[bucket], 1);
-    add(h.sum, exact);
-}
-
 prometheus::ClientMetric::Label label(std::string name, std::string value) {
     return {std::move(name), std::move(value)};
 }
@@ -81,10 +73,10 @@ void http_metrics::finished(const exchange& e) noexcept {
     if (e.route >= routes_.size()) return;
     auto& r = at(shard, e.route);
     add(r.by_status[slot_of(e.route, e.status)], 1);
-    observe(r.duration, duration_bounds, static_cast<double>(e.nanoseconds) / nanoseconds_per_second,
-            e.nanoseconds);
-    observe(r.request_size, size_bounds, static_cast<double>(e.request_bytes), e.request_bytes);
-    observe(r.response_size, size_bounds, static_cast<double>(e.response_bytes), e.response_bytes);
+    r.duration.observe(duration_bounds, static_cast<double>(e.nanoseconds) / nanoseconds_per_second,
+                       e.nanoseconds);
+    r.request_size.observe(size_bounds, static_cast<double>(e.request_bytes), e.request_bytes);
+    r.response_size.observe(size_bounds, static_cast<double>(e.response_bytes), e.response_bytes);
 }
 
 void http_metrics::refused(refusal cause) noexcept {
@@ -113,18 +105,10 @@ void http_metrics::collect(std::vector<prometheus::MetricFamily>& out) const {
         prometheus::ClientMetric m;
         m.label = {label("method", std::string(to_string(routes_[route].method))),
                    label("route", routes_[route].path)};
-        std::uint64_t cumulative = 0;
-        for (std::size_t b = 0; b <= bounds.size(); ++b) {
-            cumulative += total(
-                [&](std::size_t s) -> const counter& { return (at(s, route).*histogram_member).buckets[b]; });
-            if (b < bounds.size()) m.histogram.bucket.push_back({cumulative, bounds[b]});
-        }
-        m.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
-        m.histogram.sample_count = cumulative;
-        m.histogram.sample_sum = static_cast<double>(total([&](std::size_t s) -> const counter& {
-                                     return (at(s, route).*histogram_member).sum;
-                                 })) /
-                                 unit;
+        std::array<const std::remove_reference_t<decltype(at(0, route).*histogram_member)>*, shard_count>
+            parts{};
+        for (std::size_t s = 0; s < shard_count; ++s) parts[s] = &(at(s, route).*histogram_member);
+        write_histogram(bounds, parts, unit, m);
         return m;
     };
 

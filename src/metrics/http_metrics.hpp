@@ -8,6 +8,8 @@
 #include <keel/method.hpp>
 #include <keel/metrics.hpp>
 
+#include "metrics/atomic_histogram.hpp"
+
 #include <prometheus/metric_family.h>
 
 #include <array>
@@ -77,10 +79,7 @@ private:
 
     using counter = std::atomic<std::uint64_t>;
     template <std::size_t Bounds>
-    struct histogram {
-        std::array<counter, Bounds + 1> buckets{};  // not cumulative; the last is +Inf
-        counter sum{0};                             // nanoseconds or bytes: exact
-    };
+    using histogram = atomic_histogram<Bounds>;
     struct alignas(64) route_shard {
         std::array<counter, status_slots> by_status{};
         histogram<duration_bounds.size()> duration;

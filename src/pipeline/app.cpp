@@ -1,7 +1,9 @@
 #include <keel/app.hpp>
+#include <keel/engine.hpp>
 #include <keel/health.hpp>
 #include <keel/server.hpp>
 
+#include "db/database_metrics.hpp"
 #include "di/graph_checker.hpp"
 #include "di/service_registry.hpp"
 #include "http/request_identity.hpp"
@@ -278,6 +280,18 @@ void collect_error_counters(const keel::error_counters& counts, std::vector<prom
         m.counter.value = static_cast<double>(n);
     }
     out.push_back(std::move(f));
+
+    prometheus::MetricFamily retries;
+    retries.name = "keel_db_transaction_retries_total";
+    retries.help = "Handlers run again by retry_on_conflict, by the SQLSTATE that caused it";
+    retries.type = prometheus::MetricType::Counter;
+    for (const auto& [sqlstate, n] :
+         {std::pair{"40001", counts.retried_serialization_failure}, {"40P01", counts.retried_deadlock}}) {
+        auto& m = retries.metric.emplace_back();
+        m.label = {{"sqlstate", sqlstate}};
+        m.counter.value = static_cast<double>(n);
+    }
+    out.push_back(std::move(retries));
 }
 
 }  // namespace
@@ -316,6 +330,10 @@ void app::build() {
     label_route_metrics(table, impl_->metrics);
     impl_->metrics.add_collector([this](std::vector<prometheus::MetricFamily>& out) {
         collect_error_counters(impl_->pipeline.counters(), out);
+        // The app's engine, once made (a scrape never makes one), held while it is read.
+        if (const auto made = impl_->registry.existing(detail::type_key<keel::engine>())) {
+            detail::collect_database_metrics(*static_cast<const keel::engine*>(made.get()), out);
+        }
     });
     impl_->pipeline.routes = std::move(table);
     impl_->built = true;

@@ -52,7 +52,7 @@ void database_check::operator()(engine& db) const {
     s.commit();
 }
 
-router health_router(health_options options) {
+router health_router(const health_options& options) {
     router health{"", options.tags};
     health
         .get(options.liveness_path,

@@ -92,8 +92,11 @@ task<response> pipeline::run_with_retries(const route_spec& route, request& req)
         try {
             if (route.handler->on_io_thread) co_return co_await run_coroutine(route, req);
             co_return co_await run_offloaded(route, req);
-        } catch (const transaction_conflict&) {
+        } catch (const transaction_conflict& e) {
             if (attempt + 1 >= policy.attempts) throw;
+            auto& retried =
+                e.sqlstate() == "40P01" ? counts_.retried_deadlock : counts_.retried_serialization;
+            retried.fetch_add(1, std::memory_order_relaxed);
         }
         co_await offload([&] { conflict_backoff(policy, attempt); });
     }
@@ -143,6 +146,8 @@ error_counters pipeline::counters() const noexcept {
         .pool_exhausted = counts_.pool_exhausted.load(std::memory_order_relaxed),
         .server_busy = counts_.server_busy.load(std::memory_order_relaxed),
         .unhandled = counts_.unhandled.load(std::memory_order_relaxed),
+        .retried_serialization_failure = counts_.retried_serialization.load(std::memory_order_relaxed),
+        .retried_deadlock = counts_.retried_deadlock.load(std::memory_order_relaxed),
     };
 }
 

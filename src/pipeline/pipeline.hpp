@@ -60,6 +60,8 @@ private:
         std::atomic<std::uint64_t> pool_exhausted{0};
         std::atomic<std::uint64_t> server_busy{0};
         std::atomic<std::uint64_t> unhandled{0};
+        std::atomic<std::uint64_t> retried_serialization{0};
+        std::atomic<std::uint64_t> retried_deadlock{0};
     };
 
     const dependency_registry& registry_;

@@ -1,13 +1,10 @@
 // The bank's /docs page in a real browser: Debian's headless Chromium, driven by Playwright
 // (tools/docs-check), with every request beyond loopback refused: the page must work from the
 // files keel serves itself.
-#include "app.hpp"
-#include "database.hpp"
+#include "../support/seeded_bank.hpp"
 
 #include <gtest/gtest.h>
-#include <keel/testing/database_template.hpp>
 #include <keel/testing/live_server.hpp>
-#include <keel/testing/postgres_environment.hpp>
 #include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
@@ -34,16 +31,8 @@ std::pair<std::string, int> run(const std::string& command) {
 }  // namespace
 
 TEST(DocsPage, ListsEveryOperationAndTryItOutCallsTheApi) {
-    keel::testing::database_template seeded(keel::testing::postgres_environment::server(), "bank_docs",
-                                            [](keel::session& db) {
-                                                bank::apply_schema(db);
-                                                bank::seed(db);
-                                            });
-    const auto database = seeded.make();
-    keel::app app;
-    bank::settings settings;
-    settings.database.url = database.url();
-    bank::configure(app, settings);
+    keel_test::seeded_bank bank("bank_docs");
+    auto& app = bank.app;
     keel::testing::live_server server(app);
 
     // The script has its own 90 s deadline; CTest's timeout is the last resort.

@@ -4,6 +4,8 @@
 
 #include "raw_client.hpp"
 
+#include "../support/metrics_page.hpp"
+
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
@@ -23,20 +25,21 @@
 using keel::testing::http_client;
 using keel::testing::live_server;
 using keel_test::raw_client;
+using keel_test::sample;
 using namespace std::chrono_literals;
 
 namespace {
 
-// The value of the sample whose name and labels are exactly `series` (as the page writes
-// them: `name{label="value",...}`), if the page has it.
-std::optional<double> sample(const std::string& page, const std::string& series) {
-    std::istringstream lines(page);
-    for (std::string line; std::getline(lines, line);) {
-        if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-            line[series.size()] == ' ')
-            return std::stod(line.substr(series.size() + 1));
+// The page once every answered request has been counted: the server counts a request after its
+// last byte is written, which may be just after the client read it.
+std::string settled_page(unsigned short metrics_port) {
+    std::string page;
+    for (const auto deadline = std::chrono::steady_clock::now() + 5s;
+         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+        page = http_client(metrics_port).get("/metrics").text();
+        if (sample(page, "keel_http_requests_in_flight") == 0) break;
     }
-    return std::nullopt;
+    return page;
 }
 
 void add_routes(keel::app& app) {
@@ -79,7 +82,7 @@ TEST(ServerMetricsTest, CountsRequestsByRouteTemplateAndStatusOnTheMetricsPort) 
     const auto res = scraper.get("/metrics");
     ASSERT_EQ(res.status(), 200);
     EXPECT_EQ(res.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-    const auto page = res.text();
+    const auto page = settled_page(server.server().metrics_port());
 
     EXPECT_EQ(sample(page, R"(keel_http_requests_total{method="GET",route="/users/{id}",status="200"})"), 2)
         << page;
@@ -145,7 +148,7 @@ TEST(ServerMetricsTest, CountsRequestsRefusedBeforeTheAppByCause) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 400);
 
-    const auto page = http_client(server.server().metrics_port()).get("/metrics").text();
+    const auto page = settled_page(server.server().metrics_port());
     EXPECT_EQ(sample(page, R"(keel_http_requests_refused_total{cause="header_too_large"})"), 1) << page;
     EXPECT_EQ(sample(page, R"(keel_http_requests_refused_total{cause="body_too_large"})"), 1);
     EXPECT_EQ(sample(page, R"(keel_http_requests_refused_total{cause="malformed"})"), 1);
@@ -212,7 +215,7 @@ TEST(ServerMetricsTest, DurationsRunFromTheFirstByteArrivedEvenBehindABlockedIoT
 
     // It waited about 600 ms behind /block; it took microseconds once read. The bound is
     // generous (300 ms): a scheduler delay only makes the measured wait longer.
-    const auto page = http_client(server.server().metrics_port()).get("/metrics").text();
+    const auto page = settled_page(server.server().metrics_port());
     EXPECT_EQ(sample(page, R"(keel_http_request_duration_seconds_count{method="GET",route="/fast"})"), 2);
     EXPECT_EQ(
         sample(page, R"(keel_http_request_duration_seconds_bucket{method="GET",route="/fast",le="0.25"})"), 1)

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using keel::testing::live_server;
@@ -296,10 +297,15 @@ TEST(ServerTest, TheAccessLogWorksWhenATestClientBuiltTheAppFirst) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
     EXPECT_EQ(res->header("x-request-id"), "trace-me-42") << "echoed over the wire";
-    std::lock_guard lock(mutex);
-    const auto logged = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
-        return l.find("\"GET /logged HTTP/1.1\" 200") != std::string::npos &&
-               l.find(" trace-me-42") != std::string::npos;
-    });
+    // The server writes the line once the answer is out: it may come just after the client read it.
+    bool logged = false;
+    for (const auto deadline = std::chrono::steady_clock::now() + 5s;
+         !logged && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+        std::lock_guard lock(mutex);
+        logged = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+            return l.find("\"GET /logged HTTP/1.1\" 200") != std::string::npos &&
+                   l.find(" trace-me-42") != std::string::npos;
+        });
+    }
     EXPECT_TRUE(logged) << "no access log line naming the request's id";
 }

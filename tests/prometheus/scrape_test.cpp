@@ -2,15 +2,12 @@
 // on loopback, it scrapes the bank's metrics port every second; after a known load its query
 // API must count the requests by route template and status, and hold a latency histogram.
 // `promtool check metrics` must accept the page as well.
-#include "app.hpp"
-#include "database.hpp"
+#include "../support/seeded_bank.hpp"
 
 #include <gtest/gtest.h>
-#include <keel/testing/database_template.hpp>
 #include <keel/testing/http_client.hpp>
 #include <keel/testing/live_server.hpp>
 #include <keel/testing/ports.hpp>
-#include <keel/testing/postgres_environment.hpp>
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
@@ -106,16 +103,8 @@ std::optional<double> await_value(unsigned short port, const std::string& promql
 }  // namespace
 
 TEST(Prometheus, ScrapesTheBankAndCountsRequestsByRouteAndStatus) {
-    keel::testing::database_template seeded(keel::testing::postgres_environment::server(), "bank_metrics",
-                                            [](keel::session& db) {
-                                                bank::apply_schema(db);
-                                                bank::seed(db);
-                                            });
-    const auto database = seeded.make();
-    keel::app app;
-    bank::settings settings;
-    settings.database.url = database.url();
-    bank::configure(app, settings);
+    keel_test::seeded_bank bank("bank_metrics");
+    auto& app = bank.app;
     auto options = keel::testing::live_server::quiet_options();
     options.metrics_port = 0;
     keel::testing::live_server server(app, options);
@@ -170,6 +159,10 @@ TEST(Prometheus, ScrapesTheBankAndCountsRequestsByRouteAndStatus) {
     EXPECT_GT(*median, 0);
     EXPECT_LT(*median, 10) << "within the buckets";
     EXPECT_GT(query(prometheus_port, R"(process_resident_memory_bytes{job="bank"})").value_or(0), 0);
+    EXPECT_GE(
+        query(prometheus_port, R"(keel_db_transactions_total{job="bank",outcome="committed"})").value_or(0),
+        19)
+        << "the database's part of the page: each GET /users/{id} that found its user committed";
 
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
