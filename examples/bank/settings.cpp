@@ -32,11 +32,12 @@ settings settings::from_command_line(int argc, const char* const* argv) {
     // unless KEEL_METRICS_PORT or --metrics-port names one.
     if (!s.server.metrics_port) s.server.metrics_port = 0;
     if (const auto unknown = args.unread(); !unknown.empty()) {
-        throw std::invalid_argument("unknown argument '" + unknown.front() +
-                                    "' (flags: --database-url URL --pool-size N --pool-max-overflow N "
-                                    "--pool-timeout-ms N --seed --openapi, and keel's: --host H --port P "
-                                    "--metrics-port P --io-threads N "
-                                    "--worker-concurrency N --worker-threads N --no-access-log)");
+        throw std::invalid_argument(
+            "unknown argument '" + unknown.front() +
+            "' (flags: --database-url URL --pool-size N --pool-max-overflow N "
+            "--pool-timeout-ms N --seed --openapi, and keel's: --host H --port P "
+            "--metrics-port P --io-threads N "
+            "--worker-concurrency N --worker-threads N --shutdown-delay-ms N --no-access-log)");
     }
     if (s.database.url.empty() && !s.print_openapi) {
         throw std::invalid_argument(

@@ -93,3 +93,19 @@ TEST(ServerOptionsTest, EveryNumericSettingSaysTheSameThing) {
     keel::command_line args(2, missing);
     EXPECT_THROW(args.value("--port"), std::invalid_argument);
 }
+
+TEST(ServerOptionsTest, MetricsPortAndShutdownDelay) {
+    EXPECT_FALSE(keel::server_options{}.metrics_port.has_value()) << "no metrics listener unless asked";
+    EXPECT_EQ(keel::server_options{}.shutdown_delay.count(), 0) << "the listener closes at once by default";
+    scoped_env metrics("KEEL_METRICS_PORT", "9464");
+    scoped_env delay("KEEL_SHUTDOWN_DELAY_MS", "5000");
+    auto o = keel::server_options::from_environment();
+    EXPECT_EQ(o.metrics_port, 9464);
+    EXPECT_EQ(o.shutdown_delay.count(), 5000);
+    const char* argv[] = {"app", "--metrics-port=0", "--shutdown-delay-ms", "250"};
+    o = keel::server_options::from_environment(4, argv);
+    EXPECT_EQ(o.metrics_port, 0) << "0 picks a free port";
+    EXPECT_EQ(o.shutdown_delay.count(), 250);
+    const char* bad[] = {"app", "--shutdown-delay-ms", "-1"};
+    EXPECT_THROW(keel::server_options::from_environment(3, bad), std::invalid_argument);
+}
