@@ -1,5 +1,7 @@
 #include "http/request_identity.hpp"
 
+#include "types/hex.hpp"
+
 #include <keel/uuid.hpp>
 
 #include <algorithm>
@@ -83,10 +85,6 @@ bool all_zeros(std::string_view s) noexcept {
     return s.find_first_not_of('0') == std::string_view::npos;
 }
 
-int hex_value(char c) noexcept {
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
 template <std::size_t N>
 void write_hex(std::array<char, N>& out, std::uint64_t high, std::uint64_t low) noexcept {
     static constexpr std::string_view digits = "0123456789abcdef";
@@ -115,8 +113,9 @@ std::optional<parsed_parent> parse_traceparent(std::string_view value) noexcept 
     const auto flags = value.substr(53, 2);
     if (!lower_hex(trace_id) || !lower_hex(parent_id) || !lower_hex(flags)) return std::nullopt;
     if (all_zeros(trace_id) || all_zeros(parent_id)) return std::nullopt;
-    return parsed_parent{trace_id, parent_id,
-                         static_cast<std::uint8_t>(hex_value(flags[0]) * 16 + hex_value(flags[1]))};
+    return parsed_parent{
+        trace_id, parent_id,
+        static_cast<std::uint8_t>(hex_digit_value(flags[0]) * 16 + hex_digit_value(flags[1]))};
 }
 
 // Every tracestate field joined by ',', when the whole is at most 512 printable ASCII

@@ -19,9 +19,8 @@
 #include "http/request_identity.hpp"
 #include "http/wire.hpp"
 #include "http/worker_pool.hpp"
+#include "metrics/families.hpp"
 #include "metrics/http_metrics.hpp"
-
-#include <prometheus/metric_family.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -352,27 +351,21 @@ void server::impl::start_accepting() {
 
 // The families only the server knows: its connections and its worker pool.
 void server::impl::collect(std::vector<prometheus::MetricFamily>& out) const {
-    const auto gauge = [&out](const char* name, const char* help, double value, prometheus::MetricType type) {
-        auto& f = out.emplace_back();
-        f.name = name;
-        f.help = help;
-        f.type = type;
-        auto& m = f.metric.emplace_back();
-        (type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value) = value;
-    };
     using type = prometheus::MetricType;
-    gauge("keel_http_connections_open", "Client connections open",
-          static_cast<double>(open_connections.load()), type::Gauge);
+    detail::add_single(out, "keel_http_connections_open", "Client connections open", type::Gauge,
+                       static_cast<double>(open_connections.load()));
     if (!workers) return;
     const auto w = workers->stats();
-    gauge("keel_worker_threads", "Worker threads started for blocking handlers",
-          static_cast<double>(w.threads), type::Gauge);
-    gauge("keel_worker_allowed", "Blocking handlers that may run at once now", w.allowed, type::Gauge);
-    gauge("keel_worker_busy", "Blocking handlers running", w.busy, type::Gauge);
-    gauge("keel_worker_queued", "Blocking handlers waiting for a worker", static_cast<double>(w.queued),
-          type::Gauge);
-    gauge("keel_worker_refused_total", "Blocking handlers refused because the queue was full (503)",
-          static_cast<double>(w.refused), type::Counter);
+    detail::add_single(out, "keel_worker_threads", "Worker threads started for blocking handlers",
+                       type::Gauge, static_cast<double>(w.threads));
+    detail::add_single(out, "keel_worker_allowed", "Blocking handlers that may run at once now", type::Gauge,
+                       w.allowed);
+    detail::add_single(out, "keel_worker_busy", "Blocking handlers running", type::Gauge, w.busy);
+    detail::add_single(out, "keel_worker_queued", "Blocking handlers waiting for a worker", type::Gauge,
+                       static_cast<double>(w.queued));
+    detail::add_single(out, "keel_worker_refused_total",
+                       "Blocking handlers refused because the queue was full (503)", type::Counter,
+                       static_cast<double>(w.refused));
 }
 
 task<void> server::impl::accept_loop(tcp::acceptor& from, bool metrics_only) {
@@ -544,9 +537,10 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
 
     error_code ec;
     conn.socket.set_option(tcp::no_delay(true), ec);
-    // Durations are reported (access log, metrics) from the first byte's arrival.
-    const bool stamped = !metrics_only && (options.access_log || http_metrics != nullptr) &&
-                         detail::stamp_arrivals(conn.socket.native_handle());
+    // Durations are reported (access log, metrics) from the first byte's arrival; with neither,
+    // no clock is read for them.
+    const bool timed = !metrics_only && (options.access_log || http_metrics != nullptr);
+    const bool stamped = timed && detail::stamp_arrivals(conn.socket.native_handle());
     std::string remote;
     if (const auto peer = conn.socket.remote_endpoint(ec); !ec) {
         remote = peer.address().to_string() + ':' + std::to_string(peer.port());
@@ -559,7 +553,8 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
     for (;;) {
         // Between requests: wait for the first byte of the next one.
         conn.idle = true;
-        auto first_byte = steady::now();  // of a request already in the buffer (pipelined)
+        // Of a request already in the buffer (pipelined): now. Read only when something reports it.
+        auto first_byte = timed ? steady::now() : steady::time_point{};
         if (buffer.size() == 0) {
             if (stopping.load()) co_return;
             conn.deadline = steady::now() + (first ? options.header_timeout : options.idle_timeout);
@@ -588,7 +583,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
                 });
                 if (got.ec) co_return;  // closed, reset, idle timeout, or shut down
                 buffer.commit(got.bytes);
-                first_byte = steady::now();
+                if (timed) first_byte = steady::now();
             }
         }
         conn.idle = false;
@@ -702,7 +697,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
         const auto wrote = co_await async_io(
             [&](auto handler) { asio::async_write(conn.socket, asio::buffer(out), std::move(handler)); });
         // Both durations run from the request's first byte read to its answer's last byte written.
-        const auto took = steady::now() - first_byte;
+        const auto took = timed ? steady::now() - first_byte : steady::duration{};
         if (counted) {
             http_metrics->finished({.route = req.route_index() == request::no_route
                                                  ? http_metrics->unmatched(req.method())

@@ -1,5 +1,7 @@
 #include "metrics/http_metrics.hpp"
 
+#include "metrics/families.hpp"
+
 #include <algorithm>
 #include <limits>
 
@@ -18,18 +20,6 @@ std::size_t this_thread_shard(std::size_t shards) noexcept {
 
 void add(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
     c.fetch_add(n, std::memory_order_relaxed);
-}
-
-prometheus::ClientMetric::Label label(std::string name, std::string value) {
-    return {std::move(name), std::move(value)};
-}
-
-prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type) {
-    prometheus::MetricFamily f;
-    f.name = std::move(name);
-    f.help = std::move(help);
-    f.type = type;
-    return f;
 }
 
 }  // namespace
@@ -84,86 +74,73 @@ void http_metrics::refused(refusal cause) noexcept {
 }
 
 void http_metrics::collect(std::vector<prometheus::MetricFamily>& out) const {
+    using type = prometheus::MetricType;
     const auto total = [&](auto&& member) {
         std::uint64_t sum = 0;
         for (std::size_t s = 0; s < shard_count; ++s) sum += member(s).load(std::memory_order_relaxed);
         return sum;
     };
     auto requests =
-        family("keel_http_requests_total", "HTTP requests answered, by method, route template and status",
-               prometheus::MetricType::Counter);
-    auto duration = family("keel_http_request_duration_seconds",
-                           "From a request's first byte read to its answer's last byte written",
-                           prometheus::MetricType::Histogram);
-    auto request_size =
-        family("keel_http_request_size_bytes", "Request body sizes", prometheus::MetricType::Histogram);
-    auto response_size =
-        family("keel_http_response_size_bytes", "Response body sizes", prometheus::MetricType::Histogram);
-
-    const auto histogram_of = [&](std::uint32_t route, auto histogram_member, const auto& bounds,
-                                  double unit) {
-        prometheus::ClientMetric m;
-        m.label = {label("method", std::string(to_string(routes_[route].method))),
-                   label("route", routes_[route].path)};
-        std::array<const std::remove_reference_t<decltype(at(0, route).*histogram_member)>*, shard_count>
-            parts{};
-        for (std::size_t s = 0; s < shard_count; ++s) parts[s] = &(at(s, route).*histogram_member);
-        write_histogram(bounds, parts, unit, m);
-        return m;
-    };
+        make_family("keel_http_requests_total",
+                    "HTTP requests answered, by method, route template and status", type::Counter);
+    auto duration =
+        make_family("keel_http_request_duration_seconds",
+                    "From a request's first byte read to its answer's last byte written", type::Histogram);
+    auto request_size = make_family("keel_http_request_size_bytes", "Request body sizes", type::Histogram);
+    auto response_size = make_family("keel_http_response_size_bytes", "Response body sizes", type::Histogram);
 
     for (std::uint32_t route = 0; route < routes_.size(); ++route) {
-        const std::uint64_t answered = [&] {
-            std::uint64_t n = 0;
-            for (std::size_t slot = 0; slot < status_slots; ++slot)
-                n += total([&](std::size_t s) -> const counter& { return at(s, route).by_status[slot]; });
-            return n;
-        }();
-        if (answered == 0 && route >= app_routes_) continue;  // no empty "unmatched" series per method
-        for (std::size_t slot = 0; slot < status_slots; ++slot) {
-            const auto n =
+        const std::vector<prometheus::ClientMetric::Label> labels = {
+            {"method", std::string(to_string(routes_[route].method))}, {"route", routes_[route].path}};
+        std::array<std::uint64_t, status_slots> by_status{};
+        for (std::size_t slot = 0; slot < status_slots; ++slot)
+            by_status[slot] =
                 total([&](std::size_t s) -> const counter& { return at(s, route).by_status[slot]; });
-            if (n == 0) continue;
-            const std::string status =
-                slot + 1 < status_slots
-                    ? std::to_string(codes_[route].codes[slot].load(std::memory_order_acquire))
-                    : "other";
-            prometheus::ClientMetric m;
-            m.label = {label("method", std::string(to_string(routes_[route].method))),
-                       label("route", routes_[route].path), label("status", status)};
-            m.counter.value = static_cast<double>(n);
-            requests.metric.push_back(std::move(m));
+        const bool answered = std::any_of(by_status.begin(), by_status.end(), [](auto n) { return n > 0; });
+        if (!answered && route >= app_routes_) continue;  // no empty "unmatched" series per method
+        for (std::size_t slot = 0; slot < status_slots; ++slot) {
+            if (by_status[slot] == 0) continue;
+            auto status_labels = labels;
+            status_labels.push_back(
+                {"status", slot + 1 < status_slots
+                               ? std::to_string(codes_[route].codes[slot].load(std::memory_order_acquire))
+                               : "other"});
+            add_sample(requests, static_cast<double>(by_status[slot]), std::move(status_labels));
         }
-        duration.metric.push_back(
-            histogram_of(route, &route_shard::duration, duration_bounds, nanoseconds_per_second));
-        request_size.metric.push_back(histogram_of(route, &route_shard::request_size, size_bounds, 1));
-        response_size.metric.push_back(histogram_of(route, &route_shard::response_size, size_bounds, 1));
+        const auto histogram_of = [&](auto member, const auto& bounds, double unit,
+                                      prometheus::MetricFamily& f) {
+            std::array<const std::remove_reference_t<decltype(at(0, route).*member)>*, shard_count> parts{};
+            for (std::size_t s = 0; s < shard_count; ++s) parts[s] = &(at(s, route).*member);
+            auto& m = f.metric.emplace_back();
+            m.label = labels;
+            write_histogram(bounds, parts, unit, m);
+        };
+        histogram_of(&route_shard::duration, duration_bounds, nanoseconds_per_second, duration);
+        histogram_of(&route_shard::request_size, size_bounds, 1, request_size);
+        histogram_of(&route_shard::response_size, size_bounds, 1, response_size);
     }
     out.push_back(std::move(requests));
     out.push_back(std::move(duration));
     out.push_back(std::move(request_size));
     out.push_back(std::move(response_size));
 
-    auto in_flight = family("keel_http_requests_in_flight", "Requests read and not yet answered",
-                            prometheus::MetricType::Gauge);
     std::int64_t flying = 0;
     for (const auto& t : threads_) flying += t.in_flight.load(std::memory_order_relaxed);
-    in_flight.metric.emplace_back().gauge.value = static_cast<double>(std::max<std::int64_t>(flying, 0));
-    out.push_back(std::move(in_flight));
+    add_single(out, "keel_http_requests_in_flight", "Requests read and not yet answered", type::Gauge,
+               static_cast<double>(std::max<std::int64_t>(flying, 0)));
 
     static constexpr std::array<const char*, refusal_count> causes = {
         "header_too_large",   "body_too_large", "malformed",   "unsupported_version",
         "unsupported_expect", "header_timeout", "body_timeout"};
-    auto refused = family("keel_http_requests_refused_total",
-                          "Requests the server refused before the app saw them, by cause",
-                          prometheus::MetricType::Counter);
+    auto& refused =
+        add_family(out, "keel_http_requests_refused_total",
+                   "Requests the server refused before the app saw them, by cause", type::Counter);
     for (std::size_t c = 0; c < refusal_count; ++c) {
-        auto& m = refused.metric.emplace_back();
-        m.label = {label("cause", causes[c])};
-        m.counter.value = static_cast<double>(
-            total([&](std::size_t s) -> const counter& { return threads_[s].refused[c]; }));
+        add_sample(refused, static_cast<double>(total([&](std::size_t s) -> const counter& {
+                       return threads_[s].refused[c];
+                   })),
+                   {{"cause", causes[c]}});
     }
-    out.push_back(std::move(refused));
 }
 
 }  // namespace keel::detail

@@ -1,5 +1,7 @@
 #include "metrics/process_metrics.hpp"
 
+#include "metrics/families.hpp"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -13,21 +15,6 @@
 namespace keel::detail {
 
 namespace {
-
-void add_gauge(std::vector<prometheus::MetricFamily>& out, const char* name, const char* help,
-               prometheus::MetricType type, double value) {
-    prometheus::MetricFamily f;
-    f.name = name;
-    f.help = help;
-    f.type = type;
-    auto& m = f.metric.emplace_back();
-    if (type == prometheus::MetricType::Counter) {
-        m.counter.value = value;
-    } else {
-        m.gauge.value = value;
-    }
-    out.push_back(std::move(f));
-}
 
 // The boot time, in seconds since the epoch: /proc/stat's btime.
 double boot_time() {
@@ -56,17 +43,18 @@ void collect_process_metrics(std::vector<prometheus::MetricFamily>& out) {
                                    std::istream_iterator<std::string>());
         // f[0] is field 3 (state): field N is f[N - 3].
         if (f.size() >= 22) {
+            static const double boot = boot_time();  // does not change while the process runs
             const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
             const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
-            add_gauge(out, "process_cpu_seconds_total", "User and system CPU time spent in seconds",
-                      prometheus::MetricType::Counter, (std::stod(f[11]) + std::stod(f[12])) / ticks);
-            add_gauge(out, "process_start_time_seconds",
-                      "Start time of the process since unix epoch in seconds", prometheus::MetricType::Gauge,
-                      boot_time() + std::stod(f[19]) / ticks);
-            add_gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes",
-                      prometheus::MetricType::Gauge, std::stod(f[20]));
-            add_gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes",
-                      prometheus::MetricType::Gauge, std::stod(f[21]) * page);
+            add_single(out, "process_cpu_seconds_total", "User and system CPU time spent in seconds",
+                       prometheus::MetricType::Counter, (std::stod(f[11]) + std::stod(f[12])) / ticks);
+            add_single(out, "process_start_time_seconds",
+                       "Start time of the process since unix epoch in seconds", prometheus::MetricType::Gauge,
+                       boot + std::stod(f[19]) / ticks);
+            add_single(out, "process_virtual_memory_bytes", "Virtual memory size in bytes",
+                       prometheus::MetricType::Gauge, std::stod(f[20]));
+            add_single(out, "process_resident_memory_bytes", "Resident memory size in bytes",
+                       prometheus::MetricType::Gauge, std::stod(f[21]) * page);
         }
     }
     std::error_code ec;
@@ -74,13 +62,13 @@ void collect_process_metrics(std::vector<prometheus::MetricFamily>& out) {
     for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec))
         ++fds;
     if (!ec) {
-        add_gauge(out, "process_open_fds", "Number of open file descriptors", prometheus::MetricType::Gauge,
-                  static_cast<double>(fds > 0 ? fds - 1 : 0));  // less the directory's own
+        add_single(out, "process_open_fds", "Number of open file descriptors", prometheus::MetricType::Gauge,
+                   static_cast<double>(fds > 0 ? fds - 1 : 0));  // less the directory's own
     }
     rlimit limit{};
     if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-        add_gauge(out, "process_max_fds", "Maximum number of open file descriptors",
-                  prometheus::MetricType::Gauge, static_cast<double>(limit.rlim_cur));
+        add_single(out, "process_max_fds", "Maximum number of open file descriptors",
+                   prometheus::MetricType::Gauge, static_cast<double>(limit.rlim_cur));
     }
 }
 

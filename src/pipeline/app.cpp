@@ -8,6 +8,7 @@
 #include "di/service_registry.hpp"
 #include "http/request_identity.hpp"
 #include "http/route_table.hpp"
+#include "metrics/families.hpp"
 #include "metrics/http_metrics.hpp"
 #include "openapi/docs_page.hpp"
 #include "openapi/document.hpp"
@@ -222,39 +223,39 @@ struct served_headers {
     std::string cache_control;  // none when empty
 };
 
-// GET <path>: a file made at build (the OpenAPI document, the docs page), the same bytes for
-// every request. `body` lives as long as the app that serves it.
-void add_served_route(detail::route_table& table, served_headers headers, std::string_view body) {
-    const auto path = headers.path;
+// GET <path>, a route keel adds to the app for `what` it serves, outside the document.
+void add_keel_route(detail::route_table& table, const std::string& path, detail::handler_info handler,
+                    std::string_view what) {
     auto spec = std::make_shared<detail::route_spec>();
     spec->method = method::get;
     spec->path = path;
     spec->doc.in_schema = false;
-    spec->handler = std::make_shared<const detail::handler_info>(
-        detail::make_handler([headers = std::move(headers), body] {
-            response out(status::ok, std::string(body), headers.content_type);
-            if (!headers.cache_control.empty()) out.headers().set("cache-control", headers.cache_control);
-            return out;
-        }));
+    spec->handler = std::make_shared<const detail::handler_info>(std::move(handler));
     if (auto problem = table.add(spec); !problem.empty())
-        throw std::logic_error(
-            "keel: " + path +
-            ", where the app serves its OpenAPI document or docs page, is taken: " + problem);
+        throw std::logic_error("keel: " + path + ", where the app serves " + std::string(what) +
+                               ", is taken: " + problem);
 }
 
-// GET <path>: the Prometheus page, made at each scrape, on the I/O thread (a scrape never waits
-// behind busy workers).
+// A file made at build (the OpenAPI document, the docs page), the same bytes for every request.
+// `body` lives as long as the app that serves it.
+void add_served_route(detail::route_table& table, served_headers headers, std::string_view body) {
+    const auto path = headers.path;
+    add_keel_route(table, path, detail::make_handler([headers = std::move(headers), body] {
+                       response out(status::ok, std::string(body), headers.content_type);
+                       if (!headers.cache_control.empty())
+                           out.headers().set("cache-control", headers.cache_control);
+                       return out;
+                   }),
+                   "its OpenAPI document or docs page");
+}
+
+// The Prometheus page, made at each scrape, on the I/O thread (a scrape never waits behind busy
+// workers).
 void add_metrics_route(detail::route_table& table, const std::string& path, const keel::metrics& m) {
-    auto spec = std::make_shared<detail::route_spec>();
-    spec->method = method::get;
-    spec->path = path;
-    spec->doc.in_schema = false;
-    spec->handler =
-        std::make_shared<const detail::handler_info>(detail::make_handler([&m]() -> task<response> {
-            co_return response(status::ok, m.page(), std::string(detail::metrics_content_type));
-        }));
-    if (auto problem = table.add(spec); !problem.empty())
-        throw std::logic_error("keel: " + path + ", where the app serves its metrics, is taken: " + problem);
+    add_keel_route(table, path, detail::make_handler([&m]() -> task<response> {
+                       co_return response(status::ok, m.page(), std::string(detail::metrics_content_type));
+                   }),
+                   "its metrics");
 }
 
 // Each route's method and template label its series; requests that match none are "unmatched".
@@ -266,32 +267,20 @@ void label_route_metrics(const detail::route_table& table, keel::metrics& m) {
 }
 
 void collect_error_counters(const keel::error_counters& counts, std::vector<prometheus::MetricFamily>& out) {
-    prometheus::MetricFamily f;
-    f.name = "keel_http_request_failures_total";
-    f.help = "Requests that failed in the app, by kind (see keel::error_counters)";
-    f.type = prometheus::MetricType::Counter;
-    for (const auto& [kind, n] : {std::pair{"commit_outcome_unknown", counts.commit_outcome_unknown},
-                                  {"database_unavailable", counts.database_unavailable},
-                                  {"pool_exhausted", counts.pool_exhausted},
-                                  {"server_busy", counts.server_busy},
-                                  {"unhandled", counts.unhandled}}) {
-        auto& m = f.metric.emplace_back();
-        m.label = {{"kind", kind}};
-        m.counter.value = static_cast<double>(n);
-    }
-    out.push_back(std::move(f));
-
-    prometheus::MetricFamily retries;
-    retries.name = "keel_db_transaction_retries_total";
-    retries.help = "Handlers run again by retry_on_conflict, by the SQLSTATE that caused it";
-    retries.type = prometheus::MetricType::Counter;
-    for (const auto& [sqlstate, n] :
-         {std::pair{"40001", counts.retried_serialization_failure}, {"40P01", counts.retried_deadlock}}) {
-        auto& m = retries.metric.emplace_back();
-        m.label = {{"sqlstate", sqlstate}};
-        m.counter.value = static_cast<double>(n);
-    }
-    out.push_back(std::move(retries));
+    const auto n = [](std::uint64_t count) { return static_cast<double>(count); };
+    detail::add_by_label(out, "keel_http_request_failures_total",
+                         "Requests that failed in the app, by kind (see keel::error_counters)",
+                         prometheus::MetricType::Counter, "kind",
+                         {{"commit_outcome_unknown", n(counts.commit_outcome_unknown)},
+                          {"database_unavailable", n(counts.database_unavailable)},
+                          {"pool_exhausted", n(counts.pool_exhausted)},
+                          {"server_busy", n(counts.server_busy)},
+                          {"unhandled", n(counts.unhandled)}});
+    detail::add_by_label(
+        out, "keel_db_transaction_retries_total",
+        "Handlers run again by retry_on_conflict, by the SQLSTATE that caused it",
+        prometheus::MetricType::Counter, "sqlstate",
+        {{"40001", n(counts.retried_serialization_failure)}, {"40P01", n(counts.retried_deadlock)}});
 }
 
 }  // namespace

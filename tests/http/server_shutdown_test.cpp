@@ -211,7 +211,7 @@ TEST(ServerShutdownTest, ReadinessIs503OnConnectionsStillOpenDuringTheDrain) {
     live_server server(app);
     raw_client c(server.port());
     c.send("GET /readyz HTTP/1.1\r\nHost: x\r\n");  // a request under way: its connection is not idle
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(300ms);             // for the server to read it (generous: a loaded machine)
     server.server().stop();
     std::this_thread::sleep_for(100ms);
     c.send("\r\n");

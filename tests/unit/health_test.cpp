@@ -12,26 +12,29 @@ using nlohmann::json;
 
 namespace {
 struct counter {
-    int asked = 0;
+    int* asked;
 };
 struct per_request {};
 }  // namespace
 
 TEST(HealthTest, LivenessAndReadinessWithEveryCheckPassing) {
     keel::app app;
-    app.provide<counter>(keel::scope::app, [] { return counter{}; });
-    app.readiness_check("cache", [](counter& c) { ++c.asked; });
-    app.readiness_check("queue", [](counter& c) { return ++c.asked > 0; });
+    int asked = 0;
+    app.provide<counter>(keel::scope::app, [&] { return counter{&asked}; });
+    app.readiness_check("cache", [](counter& c) { ++*c.asked; });
+    app.readiness_check("queue", [](counter& c) { return ++*c.asked > 0; });
     app.include(keel::health_router());
     client c{app};
     auto res = c.get("/healthz");
     EXPECT_EQ(res.status(), 200);
     EXPECT_EQ(res.json(), (json{{"status", "ok"}}));
+    EXPECT_EQ(asked, 0) << "liveness runs no check";
     res = c.get("/readyz");
     EXPECT_EQ(res.status(), 200);
     EXPECT_EQ(res.json(), (json{{"status", "ok"}}));
-    c.get("/readyz");
+    EXPECT_EQ(asked, 2) << "both checks ran, with their injected service";
     EXPECT_EQ(c.get("/readyz").status(), 200);
+    EXPECT_EQ(asked, 4) << "every probe asks every check again";
 }
 
 TEST(HealthTest, ReadinessNamesTheFirstFailingCheckAndEveryAnswer) {
