@@ -37,7 +37,8 @@ settings settings::from_command_line(int argc, const char* const* argv) {
             "' (flags: --database-url URL --pool-size N --pool-max-overflow N "
             "--pool-timeout-ms N --seed --openapi, and keel's: --host H --port P "
             "--metrics-port P --io-threads N "
-            "--worker-concurrency N --worker-threads N --shutdown-delay-ms N --no-access-log)");
+            "--worker-concurrency N --worker-threads N --shutdown-delay-ms N --no-access-log "
+            "--log-format text|json --log-level L)");
     }
     if (s.database.url.empty() && !s.print_openapi) {
         throw std::invalid_argument(

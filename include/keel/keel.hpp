@@ -33,6 +33,7 @@
 #include <keel/pool_timeout.hpp>
 #include <keel/query.hpp>
 #include <keel/request.hpp>
+#include <keel/request_logger.hpp>
 #include <keel/response.hpp>
 #include <keel/retry.hpp>
 #include <keel/route.hpp>

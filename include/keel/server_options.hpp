@@ -1,5 +1,7 @@
 #pragma once
 
+#include <keel/logger.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -51,15 +53,19 @@ struct server_options {
 
     std::string server_header = "keel";  ///< the `Server` field; empty leaves it out
     bool access_log = true;              ///< one line per request through app.logger(), once answered
+    /// Set on app.logger() when the server is made (see keel::logger::set_format and
+    /// set_level); unset: as the app configured it (text, info and above, by default).
+    std::optional<keel::log_format> log_format;
+    std::optional<keel::log_level> log_level;
     bool handle_signals = false;  ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
 
     /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_METRICS_PORT`, `KEEL_IO_THREADS`,
-    /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_SHUTDOWN_DELAY_MS`, `KEEL_ACCESS_LOG=0`), then
-    /// by the command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`,
-    /// `--worker-concurrency N`,
-    /// `--worker-threads N`, `--shutdown-delay-ms N`, `--no-access-log`; `--flag=value` works
-    /// too). Other arguments are left for the application. Throws std::invalid_argument
-    /// naming the bad value.
+    /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_SHUTDOWN_DELAY_MS`, `KEEL_ACCESS_LOG=0`,
+    /// `KEEL_LOG_FORMAT=text|json`, `KEEL_LOG_LEVEL=debug|info|warning|error|off`), then by the
+    /// command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`,
+    /// `--worker-concurrency N`, `--worker-threads N`, `--shutdown-delay-ms N`, `--no-access-log`,
+    /// `--log-format F`, `--log-level L`; `--flag=value` works too). Other arguments are left for the
+    /// application. Throws std::invalid_argument naming the bad value.
     static server_options from_environment(int argc = 0, const char* const* argv = nullptr);
     /// The same, reading (and marking read) keel's flags of `args`: an application that reads
     /// its own flags from the same keel::command_line then refuses whatever is left unread.

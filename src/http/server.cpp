@@ -11,6 +11,7 @@
 
 #include <keel/app.hpp>
 #include <keel/metrics.hpp>
+#include <keel/request_logger.hpp>
 #include <keel/server.hpp>
 
 #include "http/access_line.hpp"
@@ -206,6 +207,8 @@ server::impl::impl(app& application_, server_options options_)
 server::server(app& application, server_options options)
     : impl_(std::make_unique<impl>(application, std::move(options))) {
     auto& s = *impl_;
+    if (s.options.log_format) application.logger().set_format(*s.options.log_format);
+    if (s.options.log_level) application.logger().set_level(*s.options.log_level);
     application.start();  // builds, checks, runs the start-up hooks: a failing start never listens
     s.app_started = true;
     struct stop_unless_listening {
@@ -679,7 +682,8 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
             try {
                 res = co_await application.handle(req);
             } catch (const std::exception& e) {
-                log.error(std::string("keel: request failed outside the app's error handling: ") + e.what());
+                request_logger(log, req).error(
+                    std::string("keel: request failed outside the app's error handling: ") + e.what());
                 res = detail::framing_error(status::internal_server_error, "Internal Server Error");
             }
         }
@@ -709,8 +713,8 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
                                     .request_bytes = req.body().size(),
                                     .response_bytes = res.body().size()});
         }
-        if (options.access_log && !metrics_only && log.enabled(log_level::info)) {
-            log.info(detail::access_line(req, to_int(res.status()), res.body().size(), took));
+        if (options.access_log && !metrics_only) {
+            detail::log_access(log, req, to_int(res.status()), res.body().size(), took);
         }
         if (wrote.ec || !keep_alive) {
             if (!wrote.ec) {

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace keel {
@@ -14,6 +16,29 @@ template <class N, class Apply>
 void read_number(command_line& args, const char* variable, std::string_view flag, N max, Apply apply) {
     if (const char* v = std::getenv(variable); v && *v) apply(parse_setting<N>(variable, v, 0, max));
     if (const auto v = args.value(flag)) apply(parse_setting<N>(flag, *v, 0, max));
+}
+
+// The environment variable, then the flag; `parse` gives nullopt for a bad name.
+template <class T, class Parse>
+std::optional<T> read_name(command_line& args, const char* variable, std::string_view flag, Parse parse,
+                           std::string_view expected) {
+    std::optional<T> out;
+    auto take = [&](std::string_view source, std::string_view text) {
+        out = parse(text);
+        if (!out) {
+            throw std::invalid_argument("keel: " + std::string(source) + " must be one of " +
+                                        std::string(expected) + ", got '" + std::string(text) + "'");
+        }
+    };
+    if (const char* v = std::getenv(variable); v && *v) take(variable, v);
+    if (const auto v = args.value(flag)) take(flag, *v);
+    return out;
+}
+
+std::optional<log_format> parse_log_format(std::string_view name) {
+    if (name == "text") return log_format::text;
+    if (name == "json") return log_format::json;
+    return std::nullopt;
 }
 }  // namespace
 
@@ -39,6 +64,10 @@ server_options server_options::from_environment(command_line& args) {
     if (const char* v = std::getenv("KEEL_ACCESS_LOG"); v && *v)
         o.access_log = parse_setting_flag("KEEL_ACCESS_LOG", v);
     if (args.has("--no-access-log")) o.access_log = false;
+    o.log_format =
+        read_name<keel::log_format>(args, "KEEL_LOG_FORMAT", "--log-format", parse_log_format, "text, json");
+    o.log_level = read_name<keel::log_level>(args, "KEEL_LOG_LEVEL", "--log-level", parse_log_level,
+                                             "debug, info, warning, error, off");
     return o;
 }
 

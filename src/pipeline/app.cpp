@@ -133,10 +133,11 @@ namespace {
 // Runs a lifespan hook or a readiness check outside any request: its dependencies are app
 // services only (checked at build). Returns what it failed with, if it did.
 template <class Body>
-std::exception_ptr run_outside_request(const Body& body, const detail::dependency_registry& registry) {
+std::exception_ptr run_outside_request(const Body& body, const detail::dependency_registry& registry,
+                                       const keel::logger& log) {
     request outside(method::other, "/");
     detail::request_scope scope;
-    detail::call_context ctx{outside, scope, registry};
+    detail::call_context ctx{outside, scope, registry, log};
     std::exception_ptr failure;
     try {
         body(ctx);
@@ -146,8 +147,9 @@ std::exception_ptr run_outside_request(const Body& body, const detail::dependenc
     return scope.finish(failure);
 }
 
-void run_hook(const lifespan_hook& hook, const detail::dependency_registry& registry) {
-    if (auto failure = run_outside_request(hook.run, registry)) std::rethrow_exception(failure);
+void run_hook(const lifespan_hook& hook, const detail::dependency_registry& registry,
+              const keel::logger& log) {
+    if (auto failure = run_outside_request(hook.run, registry, log)) std::rethrow_exception(failure);
 }
 }  // namespace
 
@@ -155,8 +157,8 @@ std::vector<readiness::check_result> app::run_readiness_checks() const {
     std::vector<readiness::check_result> results;
     for (const auto& check : impl_->readiness_checks) {
         bool ok = false;
-        const auto failure =
-            run_outside_request([&](detail::call_context& ctx) { ok = check.run(ctx); }, impl_->registry);
+        const auto failure = run_outside_request([&](detail::call_context& ctx) { ok = check.run(ctx); },
+                                                 impl_->registry, impl_->log);
         std::string detail = ok ? "ok" : "not ready";
         if (failure) {
             ok = false;
@@ -192,7 +194,7 @@ void app::start() {
     if (impl_->users++ > 0) return;
     impl_->draining.store(false, std::memory_order_release);  // a restarted app serves again
     try {
-        for (const auto& hook : impl_->startup_hooks) run_hook(hook, impl_->registry);
+        for (const auto& hook : impl_->startup_hooks) run_hook(hook, impl_->registry, impl_->log);
     } catch (...) {
         impl_->users = 0;
         impl_->registry.destroy_all();  // whatever the hooks made before one failed
@@ -205,7 +207,7 @@ void app::stop() noexcept {
     if (impl_->users == 0 || --impl_->users > 0) return;
     for (auto it = impl_->shutdown_hooks.rbegin(); it != impl_->shutdown_hooks.rend(); ++it) {
         try {
-            run_hook(*it, impl_->registry);
+            run_hook(*it, impl_->registry, impl_->log);
         } catch (const std::exception& e) {
             impl_->log.error(std::string("keel: a shut-down hook failed: ") + e.what());
         } catch (...) {

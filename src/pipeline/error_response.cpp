@@ -17,6 +17,7 @@
 #include <keel/http_error.hpp>
 #include <keel/offload.hpp>
 #include <keel/pool_timeout.hpp>
+#include <keel/request_logger.hpp>
 #include <keel/validation_error.hpp>
 
 #include <nlohmann/json.hpp>
@@ -26,12 +27,10 @@ namespace keel::detail {
 
 namespace {
 
-// "POST /transfers (route /transfers, request 6f1c..., trace 4bf9...)": what the log names for a
-// failed request.
-std::string describe(const request& req, std::string_view route) {
-    std::string out = std::string(req.method_name()) + ' ' + std::string(req.path()) + " (";
-    if (!route.empty()) out += "route " + std::string(route) + ", ";
-    return out + "request " + std::string(req.id()) + ", trace " + std::string(req.trace().trace_id()) + ")";
+// "POST /transfers": what a failed request's log line names in its message; its fields name the
+// request's id, trace, method and route.
+std::string describe(const request& req) {
+    return std::string(req.method_name()) + ' ' + std::string(req.path());
 }
 
 // A 5xx body names the request, so that a user can quote it and an operator find its log lines.
@@ -53,18 +52,18 @@ response retry_later(std::string_view detail, const request& req) {
 
 }  // namespace
 
-response pipeline::error_response(const std::exception_ptr& error, const request& req,
-                                  std::string_view route) const {
+response pipeline::error_response(const std::exception_ptr& error, const request& req) const {
+    const request_logger log(log_, req);
     try {
         for (const auto& mapper : exception_mappers) {
             if (auto res = mapper(error, req)) return std::move(*res);
         }
     } catch (const std::exception& e) {
-        log_.error("keel: an exception handler failed for " + describe(req, route) + ": " + e.what());
+        log.error("keel: an exception handler failed for " + describe(req) + ": " + e.what());
         counts_.unhandled.fetch_add(1, std::memory_order_relaxed);
         return internal_error(req);
     } catch (...) {
-        log_.error("keel: an exception handler failed with a non-std exception for " + describe(req, route));
+        log.error("keel: an exception handler failed with a non-std exception for " + describe(req));
         counts_.unhandled.fetch_add(1, std::memory_order_relaxed);
         return internal_error(req);
     }
@@ -81,28 +80,28 @@ response pipeline::error_response(const std::exception_ptr& error, const request
         return response::json({{"detail", std::move(detail)}}, status::unprocessable_entity);
     } catch (const commit_in_doubt& e) {
         counts_.commit_outcome_unknown.fetch_add(1, std::memory_order_relaxed);
-        log_.error("keel: commit outcome unknown in " + describe(req, route) +
-                   ": the connection broke during COMMIT; the transaction may or may not have committed: " +
-                   e.what());
+        log.error("keel: commit outcome unknown in " + describe(req) +
+                  ": the connection broke during COMMIT; the transaction may or may not have committed: " +
+                  e.what());
         return server_error(
             "the database connection was lost while committing: the outcome is unknown, "
             "the changes may or may not have been saved; check before retrying",
             status::internal_server_error, req);
     } catch (const connection_lost& e) {
         counts_.database_unavailable.fetch_add(1, std::memory_order_relaxed);
-        log_.error("keel: database unreachable in " + describe(req, route) + ": " + e.what());
+        log.error("keel: database unreachable in " + describe(req) + ": " + e.what());
         return retry_later("Service Unavailable", req);
     } catch (const pool_timeout& e) {
         counts_.pool_exhausted.fetch_add(1, std::memory_order_relaxed);
-        log_.warning("keel: " + std::string(e.what()) + " in " + describe(req, route));
+        log.warning("keel: " + std::string(e.what()) + " in " + describe(req));
         return retry_later(e.what(), req);
     } catch (const server_busy&) {
         counts_.server_busy.fetch_add(1, std::memory_order_relaxed);
         return retry_later("server busy", req);
     } catch (const std::exception& e) {
-        log_.error("keel: unhandled exception in " + describe(req, route) + ": " + e.what());
+        log.error("keel: unhandled exception in " + describe(req) + ": " + e.what());
     } catch (...) {
-        log_.error("keel: unhandled non-std exception in " + describe(req, route));
+        log.error("keel: unhandled non-std exception in " + describe(req));
     }
     counts_.unhandled.fetch_add(1, std::memory_order_relaxed);
     return internal_error(req);

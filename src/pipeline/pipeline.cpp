@@ -42,7 +42,7 @@ task<response> pipeline::run_middleware(std::size_t index, request& req) const {
     } catch (...) {
         error = std::current_exception();
     }
-    co_return error_response(error, req, {});
+    co_return error_response(error, req);
 }
 
 task<response> pipeline::dispatch(request& req) const {
@@ -68,7 +68,7 @@ task<response> pipeline::dispatch(request& req) const {
     } catch (...) {
         error = std::current_exception();
     }
-    co_return error_response(error, req, route.path);
+    co_return error_response(error, req);
 }
 
 // One try of the handler, on the thread it belongs on. Not a coroutine itself: a route without
@@ -105,7 +105,7 @@ task<response> pipeline::run_with_retries(const route_spec& route, request& req)
 // A plain handler may block: it runs, with its dependencies and their teardown, on a worker.
 response pipeline::run_blocking(const route_spec& route, request& req) const {
     request_scope scope;
-    call_context ctx{req, scope, registry_};
+    call_context ctx{req, scope, registry_, log_};
     std::optional<response> answer;
     std::exception_ptr failure;
     try {
@@ -121,7 +121,7 @@ response pipeline::run_blocking(const route_spec& route, request& req) const {
 task<response> pipeline::run_coroutine(const route_spec& route, request& req) const {
     const auto& handler = *route.handler;
     request_scope scope;
-    call_context ctx{req, scope, registry_};
+    call_context ctx{req, scope, registry_, log_};
     std::optional<response> answer;
     std::exception_ptr failure;
     try {

@@ -49,10 +49,9 @@ private:
     task<response> run_coroutine(const route_spec& route, request& req) const;
     response run_blocking(const route_spec& route, request& req) const;
 
-    /// The answer for an error that escaped a handler, a dependency or a middleware. `route`
-    /// is the matched route's template, for the log ("" outside a route).
-    response error_response(const std::exception_ptr& error, const request& req,
-                            std::string_view route) const;
+    /// The answer for an error that escaped a handler, a dependency or a middleware; what it
+    /// logs names the request (and its route, once routed).
+    response error_response(const std::exception_ptr& error, const request& req) const;
 
     struct counting {
         std::atomic<std::uint64_t> commit_outcome_unknown{0};

@@ -6,8 +6,10 @@
 #include <keel/app.hpp>
 #include <keel/body.hpp>
 #include <keel/path.hpp>
+#include <keel/request_logger.hpp>
 #include <keel/testing/client.hpp>
 #include <keel/testing/live_server.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <condition_variable>
@@ -304,8 +306,101 @@ TEST(ServerTest, TheAccessLogWorksWhenATestClientBuiltTheAppFirst) {
         std::lock_guard lock(mutex);
         logged = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
             return l.find("\"GET /logged HTTP/1.1\" 200") != std::string::npos &&
-                   l.find(" trace-me-42") != std::string::npos;
+                   l.find(" request_id=trace-me-42 ") != std::string::npos;
         });
     }
     EXPECT_TRUE(logged) << "no access log line naming the request's id";
+}
+
+TEST(ServerTest, JsonLogLinesParseBackWithTheRequestsFields) {
+    keel::app app;
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    app.logger().set_sink([&](keel::log_level, std::string_view line) {
+        std::lock_guard lock(mutex);
+        lines.emplace_back(line);
+    });
+    app.get("/items/{id}", [](keel::path<int> id, keel::request_logger log) {
+        log.warning("looked up\n\"item\"", {{"item", *id}, {"note", "caf\xc3\xa9 \xff"}, {"found", true}});
+        return *id;
+    });
+    auto options = live_server::quiet_options();
+    options.access_log = true;
+    options.log_format = keel::log_format::json;
+    live_server server(app, options);
+    raw_client c(server.port());
+    c.send(get_request("/items/42?x=\"1\"", "X-Request-ID: json-7\r\n"));
+    const auto res = c.read_response(5s);
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200);
+
+    // The access line comes once the answer is out: wait for it (and the handler's line) a while.
+    std::vector<nlohmann::json> parsed;
+    for (const auto deadline = std::chrono::steady_clock::now() + 5s;
+         parsed.size() < 2 && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+        std::lock_guard lock(mutex);
+        parsed.clear();
+        for (const auto& l : lines) {
+            ASSERT_EQ(l.find('\n'), std::string::npos) << "one record, one line: " << l;
+            auto j = nlohmann::json::parse(l);  // throws, failing the test, if not JSON
+            if (j.value("request_id", "") == "json-7") parsed.push_back(std::move(j));  // not start-up's
+        }
+    }
+    ASSERT_EQ(parsed.size(), 2u);
+    const auto& handler = parsed[0];
+    EXPECT_EQ(handler["level"], "warning");
+    EXPECT_EQ(handler["message"], "looked up\n\"item\"");
+    EXPECT_EQ(handler["request_id"], "json-7");
+    EXPECT_EQ(handler["route"], "/items/{id}");
+    EXPECT_EQ(handler["method"], "GET");
+    EXPECT_EQ(handler["trace_id"].get<std::string>().size(), 32u);
+    EXPECT_EQ(handler["span_id"].get<std::string>().size(), 16u);
+    EXPECT_EQ(handler["item"], 42) << "a number stays a number";
+    EXPECT_EQ(handler["found"], true);
+    EXPECT_EQ(handler["note"], "caf\xc3\xa9 \xef\xbf\xbd") << "an invalid byte becomes U+FFFD";
+    EXPECT_TRUE(handler["time"].get<std::string>().ends_with("Z"));
+
+    const auto& access = parsed[1];
+    EXPECT_EQ(access["level"], "info");
+    EXPECT_EQ(access["message"], "\"GET /items/42?x=\"1\" HTTP/1.1\" 200");
+    EXPECT_EQ(access["status"], 200);
+    EXPECT_EQ(access["route"], "/items/{id}");
+    EXPECT_EQ(access["request_id"], "json-7");
+    EXPECT_EQ(access["trace_id"], handler["trace_id"]);
+    EXPECT_EQ(access["bytes"], 2);
+    EXPECT_TRUE(access["duration_ms"].is_number());
+    EXPECT_GE(access["duration_ms"].get<double>(), 0.0);
+    EXPECT_TRUE(access["remote"].get<std::string>().starts_with("127.0.0.1:")) << access;
+}
+
+TEST(ServerTest, TheLogLevelOptionFiltersTheAppsLogger) {
+    keel::app app;
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    app.logger().set_sink([&](keel::log_level, std::string_view line) {
+        std::lock_guard lock(mutex);
+        lines.emplace_back(line);
+    });
+    app.get("/quiet", [](keel::request_logger log) {
+        log.info("not written");
+        log.warning("written");
+        return "ok";
+    });
+    auto options = live_server::quiet_options();
+    options.access_log = true;
+    options.log_level = keel::log_level::warning;
+    live_server server(app, options);
+    raw_client c(server.port());
+    c.send(get_request("/quiet"));
+    ASSERT_TRUE(c.read_response(5s));
+    // A second request on the same connection is answered only after the first one's access
+    // line would have been written: the server writes it before reading on.
+    c.send(get_request("/quiet"));
+    ASSERT_TRUE(c.read_response(5s));
+    EXPECT_EQ(app.logger().level(), keel::log_level::warning);
+    std::lock_guard lock(mutex);
+    ASSERT_FALSE(lines.empty());
+    for (const auto& l : lines) {
+        EXPECT_NE(l.find(" warning written "), std::string::npos) << "only the warnings: " << l;
+    }
 }

@@ -135,7 +135,8 @@ TEST_F(ErrorMappingTest, AConnectionLostDuringCommitIsAnsweredOutcomeUnknownNeve
     EXPECT_EQ(res.json()["request_id"], res.header("x-request-id").value_or("none"))
         << "for the user to quote";
     EXPECT_EQ(app_.error_counters().commit_outcome_unknown, 1u);
-    EXPECT_TRUE(logged("commit outcome unknown in POST /rows (route /rows, request "));
+    EXPECT_TRUE(logged("keel: commit outcome unknown in POST /rows: "));
+    EXPECT_TRUE(logged(" method=POST route=/rows")) << "the line names the route";
     EXPECT_EQ(rows(), 0);  // here it did not commit; the client could not have known
 }
 

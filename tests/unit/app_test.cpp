@@ -85,7 +85,7 @@ TEST(AppTest, OtherExceptionsAre500AndAreLoggedNotSent) {
     EXPECT_EQ(res.text(), R"({"detail":"Internal Server Error","request_id":"req-7"})");
     EXPECT_EQ(res.text().find("hunter2"), std::string::npos);
     EXPECT_TRUE(log.contains("password=hunter2"));
-    EXPECT_TRUE(log.contains("request req-7")) << "the log line a user's quoted id finds";
+    EXPECT_TRUE(log.contains(" request_id=req-7 ")) << "the log line a user's quoted id finds";
 }
 
 TEST(AppTest, EveryRequestHasAnIdEchoedAndSeenByTheHandler) {
@@ -223,8 +223,10 @@ TEST(AppTest, TheAccessLogAndErrorLinesNameTheTrace) {
     app.get("/boom", []() -> int { throw std::runtime_error("kaput"); });
     client c{app};
     c.get("/boom", {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
-    EXPECT_TRUE(log.contains("trace 4bf92f3577b34da6a3ce929d0e0e4736)")) << "the error line";
-    EXPECT_TRUE(log.contains(" trace=4bf92f3577b34da6a3ce929d0e0e4736 span=")) << "the access log line";
+    EXPECT_TRUE(log.contains("keel: unhandled exception in GET /boom: kaput request_id="))
+        << "the error line";
+    EXPECT_TRUE(log.contains(" trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=")) << "the trace";
+    EXPECT_TRUE(log.contains("\"GET /boom HTTP/1.1\" 500 request_id=")) << "the access log line";
 }
 
 TEST(AppTest, ApplicationExceptionHandlersAnswerTheirTypes) {

@@ -109,3 +109,33 @@ TEST(ServerOptionsTest, MetricsPortAndShutdownDelay) {
     const char* bad[] = {"app", "--shutdown-delay-ms", "-1"};
     EXPECT_THROW(keel::server_options::from_environment(3, bad), std::invalid_argument);
 }
+
+TEST(ServerOptionsTest, LogFormatAndLevel) {
+    EXPECT_FALSE(keel::server_options{}.log_format.has_value()) << "unset: as the app configured it";
+    EXPECT_FALSE(keel::server_options{}.log_level.has_value());
+    scoped_env format("KEEL_LOG_FORMAT", "json");
+    scoped_env level("KEEL_LOG_LEVEL", "warn");
+    auto o = keel::server_options::from_environment();
+    EXPECT_EQ(o.log_format, keel::log_format::json);
+    EXPECT_EQ(o.log_level, keel::log_level::warning) << "\"warn\" is read as warning";
+    const char* argv[] = {"app", "--log-format=text", "--log-level", "off"};
+    o = keel::server_options::from_environment(4, argv);
+    EXPECT_EQ(o.log_format, keel::log_format::text) << "the flag wins over the environment";
+    EXPECT_EQ(o.log_level, keel::log_level::off);
+
+    const char* bad_format[] = {"app", "--log-format", "xml"};
+    try {
+        keel::server_options::from_environment(3, bad_format);
+        FAIL() << "--log-format xml accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "keel: --log-format must be one of text, json, got 'xml'");
+    }
+    scoped_env bad_level("KEEL_LOG_LEVEL", "loud");
+    try {
+        keel::server_options::from_environment();
+        FAIL() << "KEEL_LOG_LEVEL=loud accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(),
+                     "keel: KEEL_LOG_LEVEL must be one of debug, info, warning, error, off, got 'loud'");
+    }
+}

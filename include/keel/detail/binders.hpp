@@ -24,6 +24,7 @@
 #include <keel/path.hpp>
 #include <keel/query.hpp>
 #include <keel/request.hpp>
+#include <keel/request_logger.hpp>
 #include <keel/validation_error.hpp>
 
 #include <array>
@@ -203,11 +204,11 @@ constexpr value_doc parameter_doc(value_location in) {
 // is a service: `T&` of a type registered with app.provide<T>(...).
 template <class D>
 struct binder {
-    static_assert(
-        std::is_class_v<D>,
-        "keel: this handler parameter type is not understood. Use keel::path<T>, keel::query<T, "
-        "\"name\">, keel::header<T, \"name\">, keel::body<T>, keel::depends<provider>, keel::request&, "
-        "or a service registered with app.provide<T>(...) taken as T&");
+    static_assert(std::is_class_v<D>,
+                  "keel: this handler parameter type is not understood. Use keel::path<T>, keel::query<T, "
+                  "\"name\">, keel::header<T, \"name\">, keel::body<T>, keel::depends<provider>, "
+                  "keel::request&, keel::request_logger, "
+                  "or a service registered with app.provide<T>(...) taken as T&");
     using slot = D*;
     static constexpr bool is_path = false;
     static constexpr bool is_service = true;
@@ -355,6 +356,18 @@ struct binder<request> {
     static constexpr dependency_node node() { return request_value_node("keel::request&"); }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) { out = &ctx.req; }
     static request& take(slot& s) { return *s; }
+};
+
+template <>
+struct binder<request_logger> {
+    using slot = std::optional<request_logger>;
+    static constexpr bool is_path = false;
+
+    static constexpr dependency_node node() { return request_value_node("keel::request_logger"); }
+    static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) {
+        out.emplace(ctx.log, ctx.req);
+    }
+    static request_logger take(slot& s) { return *s; }
 };
 
 template <class A>

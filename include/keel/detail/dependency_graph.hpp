@@ -7,6 +7,7 @@
 #include <keel/detail/request_scope.hpp>
 #include <keel/detail/type_key.hpp>
 #include <keel/detail/value_doc.hpp>
+#include <keel/logger.hpp>
 #include <keel/request.hpp>
 #include <keel/scope.hpp>
 
@@ -25,6 +26,7 @@ struct call_context {
     request& req;
     request_scope& scope;
     const dependency_registry& registry;
+    const logger& log;  // the app's: keel::request_logger binds to it
 };
 
 enum class node_kind {
