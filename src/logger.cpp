@@ -38,6 +38,11 @@ std::optional<log_level> parse_log_level(std::string_view name) noexcept {
     return std::nullopt;
 }
 
+double log_milliseconds(std::chrono::nanoseconds d) noexcept {
+    // The shortest decimal that reads back the same, so "0.412", not "0.41200000000000003".
+    return std::round(static_cast<double>(d.count()) / 1e3) / 1e3;
+}
+
 namespace {
 
 // "2026-12-05T06:30:00.123Z"

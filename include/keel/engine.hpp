@@ -12,6 +12,8 @@ namespace detail {
 struct pooled_connection;  // a pqxx connection and its bookkeeping; src/engine.cpp
 struct engine_state;       // the pool itself, shared with the leases
 struct database_counters;  // for the metrics page; src/db/database_counters.hpp
+struct session_origin;     // whom a session works for; src/db/session_origin.hpp
+class pooled_source;       // a session's transaction on a pooled connection
 database_counters& counters_of(const engine& e) noexcept;
 }  // namespace detail
 
@@ -28,10 +30,16 @@ struct engine_options {
     bool pool_pre_ping = false;                  ///< check an idle connection with a round trip before use
     std::chrono::seconds connect_timeout{10};    ///< libpq connect_timeout, unless the URL sets one
     std::size_t max_waiting = 1000;  ///< requests queued for a connection; beyond: pool_timeout at once
+    /// A connection checked out longer than this is logged once (the request, where its session
+    /// was opened, how long) and counted; <= 0: never.
+    std::chrono::milliseconds leak_threshold{5'000};
+    /// A statement slower than this is logged with its text and the request; <= 0: never.
+    std::chrono::milliseconds slow_statement_threshold{1'000};
+    bool log_statement_parameters = false;  ///< slow-statement lines show the parameters too
 
-    /// `DATABASE_URL`, `POOL_SIZE`, `POOL_MAX_OVERFLOW` (the reference contract's variables) and
-    /// `POOL_TIMEOUT_MS`
-    /// over the defaults; std::invalid_argument names a bad value.
+    /// `DATABASE_URL`, `POOL_SIZE`, `POOL_MAX_OVERFLOW` (the reference contract's variables),
+    /// `POOL_TIMEOUT_MS`, `KEEL_LEAK_THRESHOLD_MS` and `KEEL_SLOW_STATEMENT_MS` (0: off) over the
+    /// defaults; std::invalid_argument names a bad value.
     static engine_options from_environment();
 };
 
@@ -53,6 +61,11 @@ struct pool_status {
 /// Waiters are served first come, first served. A connection reported broken (server
 /// restarted, backend terminated) is closed and never handed out again; the pool opens a new
 /// one on demand, so the service recovers by itself when PostgreSQL is back.
+///
+/// A watcher thread logs each connection checked out longer than leak_threshold, once; a
+/// checkout that times out logs the longest-held connections (at most once a second). The
+/// lines go to the logger of the app the session was opened for (keel's own, on stderr,
+/// outside any app).
 class engine {
 public:
     /// A checked-out connection; returned to the pool when destroyed.
@@ -100,6 +113,9 @@ public:
 
 private:
     friend detail::database_counters& detail::counters_of(const engine& e) noexcept;
+    friend class detail::pooled_source;
+    // checkout(max_wait) for a session: the pool's leak and timeout lines name `holder`.
+    lease checkout(std::chrono::milliseconds max_wait, const detail::session_origin* holder);
     std::shared_ptr<detail::engine_state> state_;
 };
 

@@ -59,6 +59,9 @@ private:
     };
 };
 
+/// A duration as a field's value: milliseconds, to the microsecond (`duration_ms=0.412`).
+double log_milliseconds(std::chrono::nanoseconds d) noexcept;
+
 /// One `key=value` of a log line. Keys are plain words (`user_id`, `amount`); keel's own are
 /// listed in docs/observability.md.
 struct log_field {

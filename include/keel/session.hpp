@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -89,13 +90,20 @@ T from_row(const row& r) {
 /// rolling it back does nothing (its transaction went with the move); running a statement on
 /// it, or on a closed session, throws std::logic_error. Not thread safe: one session, one
 /// thread at a time.
+///
+/// A session remembers whom it was opened for: the request keel was resolving dependencies or
+/// running a plain handler for (its id, trace, method and route), and `where` in the source.
+/// The engine's lines about a connection held too long, and the session's about a slow
+/// statement, name them, through that app's logger.
 class session {
 public:
-    session(engine& e, session_options options = {});
+    session(engine& e, session_options options = {},
+            std::source_location where = std::source_location::current());
     /// A session that joins `outer`'s transaction: it begins with a SAVEPOINT instead of BEGIN,
     /// and its commit and rollback release or roll back to that savepoint (the isolated test
     /// session factory, keel/testing/isolated_database.hpp, makes these).
-    session(std::shared_ptr<detail::outer_transaction> outer, session_options options = {});
+    session(std::shared_ptr<detail::outer_transaction> outer, session_options options = {},
+            std::source_location where = std::source_location::current());
     session(session&&) noexcept;
     session& operator=(session&&) = delete;
     ~session();  // rolls back an open transaction; never throws
@@ -197,9 +205,12 @@ public:
     explicit session_factory(std::shared_ptr<detail::outer_transaction> outer, session_options defaults = {})
         : outer_(std::move(outer)), defaults_(defaults) {}
 
-    session open() const { return open(defaults_); }
-    session open(session_options options) const {
-        return outer_ ? session(outer_, options) : session(*engine_, options);
+    session open(std::source_location where = std::source_location::current()) const {
+        return open(defaults_, where);
+    }
+    session open(session_options options,
+                 std::source_location where = std::source_location::current()) const {
+        return outer_ ? session(outer_, options, where) : session(*engine_, options, where);
     }
 
 private:

@@ -27,8 +27,10 @@ struct database_counters {
     atomic_histogram<statement_bounds.size()> statement_duration;  // nanoseconds, sent to answered
     std::array<std::atomic<std::uint64_t>, discard_reason_count> discarded{};
     std::atomic<std::uint64_t> committed{0};
-    std::atomic<std::uint64_t> rolled_back{0};  // a transaction that sent something, undone
-    std::atomic<std::uint64_t> in_doubt{0};     // the connection broke during COMMIT
+    std::atomic<std::uint64_t> rolled_back{0};      // a transaction that sent something, undone
+    std::atomic<std::uint64_t> in_doubt{0};         // the connection broke during COMMIT
+    std::atomic<std::uint64_t> held_too_long{0};    // checkouts held past leak_threshold
+    std::atomic<std::uint64_t> slow_statements{0};  // statements past slow_statement_threshold
 
     void discard(discard_reason why) noexcept {
         discarded[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);

@@ -66,6 +66,12 @@ void collect_database_metrics(const engine& e, std::vector<prometheus::MetricFam
                     add_family(out, "keel_db_statement_duration_seconds",
                                "Session statements, sent to answered", type::Histogram)
                         .metric.emplace_back());
+    add_single(out, "keel_db_slow_statements_total",
+               "Session statements slower than slow_statement_threshold (each one logged)", type::Counter,
+               loaded(c.slow_statements));
+    add_single(out, "keel_db_connections_held_too_long_total",
+               "Checkouts held longer than leak_threshold (each one logged)", type::Counter,
+               loaded(c.held_too_long));
 }
 
 }  // namespace keel::detail

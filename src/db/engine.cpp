@@ -8,6 +8,7 @@
 #include "db/database_counters.hpp"
 #include "db/pooled_connection.hpp"
 #include "db/pq.hpp"
+#include "db/session_origin.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -18,6 +19,8 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace keel {
 
@@ -48,16 +51,42 @@ engine_options engine_options::from_environment() {
         o.pool_timeout =
             std::chrono::milliseconds(parse_setting<std::uint64_t>("POOL_TIMEOUT_MS", v, 1, 3'600'000));
     }
+    if (const char* v = std::getenv("KEEL_LEAK_THRESHOLD_MS"); v && *v) {
+        o.leak_threshold = std::chrono::milliseconds(
+            parse_setting<std::uint64_t>("KEEL_LEAK_THRESHOLD_MS", v, 0, 86'400'000));
+    }
+    if (const char* v = std::getenv("KEEL_SLOW_STATEMENT_MS"); v && *v) {
+        o.slow_statement_threshold = std::chrono::milliseconds(
+            parse_setting<std::uint64_t>("KEEL_SLOW_STATEMENT_MS", v, 0, 86'400'000));
+    }
     return o;
 }
 
 namespace detail {
+
+namespace {
+
+// A checked-out connection as a log line names it: copied under the pool's lock, logged after.
+struct held_connection {
+    session_origin holder;  // its `log` is where the line goes
+    std::chrono::nanoseconds held;
+    int backend_pid;
+
+    void report(log_level level, std::string_view message, std::span<const log_field> more = {}) const {
+        std::vector<log_field> fields = {{"held_ms", log_milliseconds(held)}, {"backend_pid", backend_pid}};
+        fields.insert(fields.end(), more.begin(), more.end());
+        holder.report(level, message, fields);
+    }
+};
+
+}  // namespace
 
 // The pool. Leases hold it by shared_ptr, so a lease outliving its engine still returns safely.
 struct engine_state {
     struct waiter {
         std::condition_variable ready;
         std::unique_ptr<pooled_connection> handed;  // a connection given to this waiter
+        const session_origin* holder = nullptr;     // whom the connection will be for
         bool may_open = false;                      // or a free slot to open one in
         bool refused = false;                       // the engine is being disposed
     };
@@ -78,6 +107,10 @@ struct engine_state {
     std::size_t discarded = 0;
     bool disposing = false;
     database_counters counters;
+    std::vector<pooled_connection*> lent;  // the checked-out connections, for the leak watcher
+    std::condition_variable watch;         // wakes the watcher when the engine is disposed
+    steady::time_point last_timeout_report{};
+    std::thread watcher;  // runs watch_for_leaks while the engine lives (joined by ~engine)
 
     std::size_t capacity() const noexcept { return options.pool_size + options.max_overflow; }
 
@@ -93,6 +126,7 @@ struct engine_state {
         }
         c->handle = handle_capturing_connect::last_handle();
         if (!c->handle) throw connection_lost("keel: libpqxx made no libpq connection", "08001");
+        c->backend_pid = PQbackendPID(c->handle);
         c->created = c->last_used = steady::now();
         return c;
     }
@@ -112,6 +146,68 @@ struct engine_state {
         return std::nullopt;
     }
 
+    // Records that `c` is checked out for `holder`, from now (under the lock).
+    void lend(pooled_connection& c, const session_origin* holder) {
+        c.holder = holder;
+        c.lent_at = steady::now();
+        c.reported_held = false;
+        lent.push_back(&c);
+    }
+    void unlend(pooled_connection& c) noexcept {
+        if (const auto it = std::find(lent.begin(), lent.end(), &c); it != lent.end()) {
+            *it = lent.back();
+            lent.pop_back();
+        }
+        c.holder = nullptr;
+    }
+
+    // Under the lock. A bare engine::checkout has no holder: its line names no request.
+    held_connection describe(const pooled_connection& c, steady::time_point now,
+                             const logger& fallback) const {
+        held_connection h{c.holder ? *c.holder : session_origin{}, now - c.lent_at, c.backend_pid};
+        if (!h.holder.log) h.holder.log = &fallback;
+        return h;
+    }
+
+    // The `n` connections held longest, longest first (under the lock).
+    std::vector<held_connection> longest_held(std::size_t n, const logger& fallback) const {
+        std::vector<const pooled_connection*> by_age(lent.begin(), lent.end());
+        n = std::min(n, by_age.size());
+        std::partial_sort(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(n), by_age.end(),
+                          [](const auto* a, const auto* b) { return a->lent_at < b->lent_at; });
+        std::vector<held_connection> out;
+        const auto now = steady::now();
+        for (std::size_t i = 0; i < n; ++i) out.push_back(describe(*by_age[i], now, fallback));
+        return out;
+    }
+
+    // The leak watcher: every quarter of leak_threshold (10 ms to 1 s), each connection checked
+    // out longer than leak_threshold is logged and counted, once per checkout.
+    void watch_for_leaks() {
+        const auto threshold = std::chrono::duration_cast<steady::duration>(options.leak_threshold);
+        const auto period = std::clamp<steady::duration>(threshold / 4, std::chrono::milliseconds(10),
+                                                         std::chrono::seconds(1));
+        std::unique_lock lock(mutex);
+        while (!watch.wait_for(lock, period, [&] { return disposing; })) {
+            const auto now = steady::now();
+            std::vector<held_connection> overdue;
+            for (auto* c : lent) {
+                if (c->reported_held || now - c->lent_at < threshold) continue;
+                c->reported_held = true;
+                overdue.push_back(describe(*c, now, working_for::current_logger()));
+            }
+            if (overdue.empty()) continue;
+            lock.unlock();
+            for (const auto& h : overdue) {
+                database_counters::count(counters.held_too_long);
+                const log_field threshold_ms[] = {{"leak_threshold_ms", options.leak_threshold.count()}};
+                h.report(log_level::warning, "keel: a database connection is held longer than leak_threshold",
+                         threshold_ms);
+            }
+            lock.lock();
+        }
+    }
+
     // A slot was freed (a connection closed): the first waiter may open a new one.
     void pass_slot_to_waiter() {
         if (waiters.empty()) return;
@@ -123,8 +219,11 @@ struct engine_state {
 
     void give_back(std::unique_ptr<pooled_connection> c, bool broken) {
         std::unique_ptr<pooled_connection> closing;  // closed after the lock is released
+        std::optional<held_connection> late;         // reported as held too long: now back
         {
             std::lock_guard lock(mutex);
+            if (c->reported_held) late = describe(*c, steady::now(), working_for::current_logger());
+            unlend(*c);
             --checked_out;
             c->last_used = steady::now();
             const bool unusable = broken || !c->is_open();
@@ -140,6 +239,7 @@ struct engine_state {
                 auto* w = waiters.front();
                 waiters.pop_front();
                 ++checked_out;
+                lend(*c, w->holder);
                 w->handed = std::move(c);
                 w->ready.notify_one();
             } else if (idle.size() >= options.pool_size) {
@@ -154,6 +254,9 @@ struct engine_state {
             }
         }
         returned.notify_all();
+        if (late)
+            late->report(log_level::info,
+                         "keel: a database connection held longer than leak_threshold came back");
     }
 };
 
@@ -187,10 +290,13 @@ engine::lease::~lease() {
 engine::engine(engine_options options) : state_(std::make_shared<detail::engine_state>(std::move(options))) {
     if (state_->options.pool_size == 0)
         throw std::invalid_argument("keel: engine pool_size must be at least 1");
+    if (state_->options.leak_threshold.count() > 0)
+        state_->watcher = std::thread([state = state_.get()] { state->watch_for_leaks(); });
 }
 
 engine::~engine() {
     dispose(std::chrono::milliseconds(0));
+    if (state_->watcher.joinable()) state_->watcher.join();
 }
 
 const engine_options& engine::options() const noexcept {
@@ -202,6 +308,10 @@ engine::lease engine::checkout() {
 }
 
 engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
+    return checkout(max_wait, nullptr);
+}
+
+engine::lease engine::checkout(std::chrono::milliseconds max_wait, const detail::session_origin* holder) {
     detail::require_blocking_allowed("keel::engine::checkout");
     auto& s = *state_;
     const auto start = steady::now();
@@ -225,6 +335,7 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
                 candidate = std::move(s.idle.front());
                 s.idle.pop_front();
                 ++s.checked_out;
+                s.lend(*candidate, holder);
             } else if (s.waiters.empty() && s.open < s.capacity()) {
                 ++s.open;
                 ++s.checked_out;
@@ -236,14 +347,30 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
                                        "too many requests waiting for a database connection");
                 }
                 detail::engine_state::waiter me;
+                me.holder = holder;
                 s.waiters.push_back(&me);
                 const bool served = me.ready.wait_until(
                     lock, deadline, [&] { return me.handed || me.may_open || me.refused; });
                 if (!served) {
                     s.waiters.erase(std::find(s.waiters.begin(), s.waiters.end(), &me));
                     ++s.timeouts;
-                    throw pool_timeout(
-                        std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start));
+                    const auto waited =
+                        std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
+                    // Who holds the pool, so that the timeout can be traced to its cause; at most
+                    // once a second, as timeouts come in floods.
+                    std::vector<detail::held_connection> longest;
+                    if (steady::now() - s.last_timeout_report >= std::chrono::seconds(1)) {
+                        s.last_timeout_report = steady::now();
+                        longest =
+                            s.longest_held(3, holder ? *holder->log : detail::working_for::current_logger());
+                    }
+                    lock.unlock();
+                    for (std::size_t i = 0; i < longest.size(); ++i) {
+                        const log_field more[] = {{"rank", i + 1}, {"waited_ms", waited.count()}};
+                        longest[i].report(log_level::warning,
+                                          "keel: a checkout timed out while this connection was held", more);
+                    }
+                    throw pool_timeout(waited);
                 }
                 if (me.refused)
                     throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
@@ -261,6 +388,7 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
                 auto fresh = s.open_connection();
                 std::lock_guard lock(s.mutex);
                 ++s.created;
+                s.lend(*fresh, holder);
                 return handed(std::move(fresh));
             } catch (...) {
                 std::lock_guard lock(s.mutex);
@@ -275,6 +403,7 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait) {
         {
             // Broken, aged out or failed its ping: close it and try again (a new one, probably).
             std::lock_guard lock(s.mutex);
+            s.unlend(*candidate);
             --s.checked_out;
             --s.open;
             ++s.discarded;
@@ -290,6 +419,7 @@ void engine::dispose(std::chrono::milliseconds grace) noexcept {
     {
         std::unique_lock lock(s.mutex);
         s.disposing = true;
+        s.watch.notify_all();
         for (auto* w : s.waiters) {
             w->refused = true;
             w->ready.notify_one();

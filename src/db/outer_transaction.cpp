@@ -9,7 +9,8 @@
 
 namespace keel::detail {
 
-outer_transaction::outer_transaction(engine& e) : lease(e.checkout()), wait(e.options().pool_timeout) {
+outer_transaction::outer_transaction(engine& e)
+    : lease(e.checkout()), wait(e.options().pool_timeout), slow(slow_statement_rule::of(e.options())) {
     pq::exec(lease.connection().handle, "BEGIN", broken);
 }
 

@@ -6,6 +6,7 @@
 #include <keel/engine.hpp>
 
 #include "db/pooled_connection.hpp"
+#include "db/transaction_source.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -36,6 +37,7 @@ struct outer_transaction {
     engine::lease lease;
     bool broken = false;  // the outer transaction is lost; the connection is closed at the end
     std::chrono::milliseconds wait;
+    slow_statement_rule slow;  // the engine's, for the sessions that join
 
 private:
     std::mutex mutex_;

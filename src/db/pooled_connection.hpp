@@ -47,11 +47,19 @@ struct statement_hash {
     }
 };
 
+struct session_origin;
+
 struct pooled_connection {
     std::unique_ptr<pq_connection> connection;
     PGconn* handle = nullptr;  // the libpq connection inside `connection`
+    int backend_pid = 0;       // the server process, as pg_stat_activity names it
     std::chrono::steady_clock::time_point created;
     std::chrono::steady_clock::time_point last_used;
+    // While checked out, under the engine's lock: for whom (null: a bare engine::checkout),
+    // since when, and whether it was reported as held too long.
+    const session_origin* holder = nullptr;
+    std::chrono::steady_clock::time_point lent_at;
+    bool reported_held = false;
     // statement text -> its name on this connection
     std::unordered_map<std::string, std::string, statement_hash, std::equal_to<>> prepared;
 

@@ -29,8 +29,8 @@ std::string begin_statement(const session_options& o) {
 }  // namespace
 
 pooled_connection& pooled_source::open(const session_options& options, std::vector<std::string>& opening) {
-    lease_.emplace(options.pool_timeout.count() > 0 ? engine_->checkout(options.pool_timeout)
-                                                    : engine_->checkout());
+    lease_.emplace(engine_->checkout(
+        options.pool_timeout.count() > 0 ? options.pool_timeout : engine_->options().pool_timeout, holder_));
     opening.push_back(begin_statement(options));
     return lease_->connection();
 }

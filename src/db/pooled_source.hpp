@@ -12,7 +12,8 @@ namespace keel::detail {
 
 class pooled_source final : public transaction_source {
 public:
-    explicit pooled_source(keel::engine& e) noexcept : engine_(&e) {}
+    /// `holder` names the session in the engine's leak and timeout lines; it outlives this.
+    pooled_source(keel::engine& e, const session_origin* holder) noexcept : engine_(&e), holder_(holder) {}
 
     pooled_connection& open(const session_options& options, std::vector<std::string>& opening) override;
     void commit(pooled_connection& c, const session_options& options, bool& broken) override;
@@ -20,9 +21,13 @@ public:
     void close(bool broken) noexcept override;
     bool prepare_after_opening() const noexcept override { return false; }
     database_counters* counters() const noexcept override { return &counters_of(*engine_); }
+    slow_statement_rule slow_statements() const noexcept override {
+        return slow_statement_rule::of(engine_->options());
+    }
 
 private:
     keel::engine* engine_;
+    const session_origin* holder_;
     std::optional<engine::lease> lease_;
 };
 

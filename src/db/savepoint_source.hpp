@@ -21,6 +21,7 @@ public:
     void roll_back(pooled_connection& c, bool& broken) override;
     void close(bool broken) noexcept override;
     bool prepare_after_opening() const noexcept override { return true; }
+    slow_statement_rule slow_statements() const noexcept override { return outer_->slow; }
 
 private:
     std::shared_ptr<outer_transaction> outer_;

@@ -1,4 +1,6 @@
 #include <keel/database_error.hpp>
+#include <keel/logger.hpp>
+#include <keel/model.hpp>  // detail::append_json_string
 #include <keel/pool_timeout.hpp>
 #include <keel/session.hpp>
 
@@ -8,11 +10,13 @@
 #include "db/pq.hpp"
 #include "db/result_data.hpp"
 #include "db/savepoint_source.hpp"
+#include "db/session_origin.hpp"
 
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
 
 namespace keel {
@@ -31,26 +35,77 @@ void refuse_nul(std::string_view text, std::size_t parameter) {
         "22021");
 }
 
-// Times one statement, from sent to answered (or failed), into the engine's histogram.
+using statement_params = std::vector<std::optional<std::string>>;
+
+// `["42","ada",null]`: a slow statement's parameters for its log line, each cut at 256 bytes
+// (marked, with its full size) so that a large value does not flood the log.
+std::string parameters_text(const statement_params& params) {
+    constexpr std::size_t shown = 256;
+    std::string out = "[";
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        if (i) out += ',';
+        if (!params[i]) {
+            out += "null";
+        } else if (params[i]->size() <= shown) {
+            detail::append_json_string(out, *params[i]);
+        } else {
+            detail::append_json_string(
+                out, params[i]->substr(0, shown) + "... (" + std::to_string(params[i]->size()) + " bytes)");
+        }
+    }
+    return out + ']';
+}
+
+// Times one statement, from sent to answered (or failed): into the engine's histogram, and
+// onto a log line when it was slower than the engine's slow_statement_threshold.
 class statement_timer {
 public:
-    explicit statement_timer(detail::database_counters* counters) noexcept
+    statement_timer(detail::database_counters* counters, detail::slow_statement_rule rule,
+                    const detail::session_origin& origin, std::string_view sql,
+                    const statement_params& params) noexcept
         : counters_(counters),
-          sent_(counters ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}) {}
+          rule_(rule),
+          origin_(origin),
+          sql_(sql),
+          params_(params),
+          exceptions_(std::uncaught_exceptions()),
+          sent_(counters || rule.threshold.count() > 0 ? std::chrono::steady_clock::now()
+                                                       : std::chrono::steady_clock::time_point{}) {}
     ~statement_timer() {
-        if (!counters_) return;
-        const auto took =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent_)
-                .count();
-        counters_->statement_duration.observe(detail::database_counters::statement_bounds,
-                                              static_cast<double>(took) / 1e9,
-                                              static_cast<std::uint64_t>(took));
+        if (!counters_ && rule_.threshold.count() <= 0) return;
+        const auto took = std::chrono::steady_clock::now() - sent_;
+        const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
+        if (counters_) {
+            counters_->statement_duration.observe(detail::database_counters::statement_bounds,
+                                                  static_cast<double>(nanoseconds) / 1e9,
+                                                  static_cast<std::uint64_t>(nanoseconds));
+        }
+        if (rule_.threshold.count() > 0 && took >= rule_.threshold) report(took);
     }
     statement_timer(const statement_timer&) = delete;
     statement_timer& operator=(const statement_timer&) = delete;
 
 private:
+    void report(std::chrono::steady_clock::duration took) const noexcept {
+        if (counters_) detail::database_counters::count(counters_->slow_statements);
+        try {
+            const bool failed = std::uncaught_exceptions() > exceptions_;
+            const std::string shown = rule_.with_parameters ? parameters_text(params_) : std::string();
+            std::vector<log_field> fields = {
+                {"duration_ms", log_milliseconds(took)}, {"statement", sql_}, {"failed", failed}};
+            if (rule_.with_parameters) fields.push_back({"parameters", shown});
+            origin_.report(log_level::warning, "keel: slow statement", fields);
+        } catch (...) {
+            // A line that cannot be written must not turn the statement's outcome into another.
+        }
+    }
+
     detail::database_counters* counters_;
+    detail::slow_statement_rule rule_;
+    const detail::session_origin& origin_;
+    std::string_view sql_;
+    const statement_params& params_;
+    int exceptions_;
     std::chrono::steady_clock::time_point sent_;
 };
 
@@ -61,9 +116,9 @@ private:
 // in `pending`; the first statement sends them in the same round trip. A session that ends
 // before any statement sent nothing at all.
 struct session::impl {
-    explicit impl(std::unique_ptr<detail::transaction_source> from, session_options o)
-        : source(std::move(from)), options(o) {}
+    impl(detail::session_origin from, session_options o) : origin(std::move(from)), options(o) {}
 
+    detail::session_origin origin;  // before source: the source's lease refers to it
     std::unique_ptr<detail::transaction_source> source;
     session_options options;
     detail::pooled_connection* connection = nullptr;  // while a transaction is open
@@ -135,11 +190,16 @@ struct session::impl {
     }
 };
 
-session::session(keel::engine& e, session_options options)
-    : impl_(std::make_unique<impl>(std::make_unique<detail::pooled_source>(e), options)) {}
+session::session(keel::engine& e, session_options options, std::source_location where)
+    : impl_(std::make_unique<impl>(detail::session_origin::here(where), options)) {
+    impl_->source = std::make_unique<detail::pooled_source>(e, &impl_->origin);
+}
 
-session::session(std::shared_ptr<detail::outer_transaction> outer, session_options options)
-    : impl_(std::make_unique<impl>(std::make_unique<detail::savepoint_source>(std::move(outer)), options)) {}
+session::session(std::shared_ptr<detail::outer_transaction> outer, session_options options,
+                 std::source_location where)
+    : impl_(std::make_unique<impl>(detail::session_origin::here(where), options)) {
+    impl_->source = std::make_unique<detail::savepoint_source>(std::move(outer));
+}
 
 session::session(session&&) noexcept = default;
 
@@ -175,7 +235,7 @@ keel::result session::run(std::string_view sql, std::vector<std::optional<std::s
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
     const detail::pq::params bound{static_cast<int>(values.size()), values.data()};
     auto data = std::make_shared<detail::result_data>();
-    const statement_timer timed(s.source->counters());
+    const statement_timer timed(s.source->counters(), s.source->slow_statements(), s.origin, sql, params);
     if (s.pending.empty()) {
         data->rows = detail::pq::exec_prepared(pooled.handle, found->second, bound, s.broken);
     } else {

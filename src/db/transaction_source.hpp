@@ -12,10 +12,22 @@
 #include "db/database_counters.hpp"
 #include "db/pooled_connection.hpp"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 namespace keel::detail {
+
+/// Which statements a session logs as slow (the engine's slow_statement_threshold; 0: none),
+/// and whether the line shows their parameters.
+struct slow_statement_rule {
+    std::chrono::milliseconds threshold{0};
+    bool with_parameters = false;
+
+    static slow_statement_rule of(const engine_options& o) noexcept {
+        return {o.slow_statement_threshold, o.log_statement_parameters};
+    }
+};
 
 class transaction_source {
 public:
@@ -38,6 +50,7 @@ public:
     virtual bool prepare_after_opening() const noexcept = 0;
     /// Where the session counts its statements and outcomes (the engine's), if anywhere.
     virtual database_counters* counters() const noexcept { return nullptr; }
+    virtual slow_statement_rule slow_statements() const noexcept = 0;
 };
 
 }  // namespace keel::detail

@@ -4,7 +4,6 @@
 #include "http/access_line.hpp"
 
 #include <chrono>
-#include <cmath>
 #include <string>
 
 namespace keel {
@@ -22,11 +21,9 @@ void log_access(const logger& log, const request& req, unsigned status, std::siz
     message += req.target();
     message += req.version() == 10 ? " HTTP/1.0\" " : " HTTP/1.1\" ";
     message += std::to_string(status);
-    // Milliseconds to the microsecond: the shortest decimal that reads back the same.
-    const double ms = std::round(static_cast<double>(took.count()) / 1e3) / 1e3;
     const log_field fields[] = {
         {"status", status},
-        {"duration_ms", ms},
+        {"duration_ms", log_milliseconds(took)},
         {"bytes", body_bytes},
         {"remote", req.remote_address().empty() ? std::string_view("-") : req.remote_address()}};
     const auto context = request_logger::context_of(req);

@@ -4,6 +4,7 @@
 #include <keel/server.hpp>
 
 #include "db/database_metrics.hpp"
+#include "db/session_origin.hpp"
 #include "di/graph_checker.hpp"
 #include "di/service_registry.hpp"
 #include "http/request_identity.hpp"
@@ -136,6 +137,7 @@ template <class Body>
 std::exception_ptr run_outside_request(const Body& body, const detail::dependency_registry& registry,
                                        const keel::logger& log) {
     request outside(method::other, "/");
+    const detail::working_for hook(nullptr, log);  // sessions it opens log through the app's logger
     detail::request_scope scope;
     detail::call_context ctx{outside, scope, registry, log};
     std::exception_ptr failure;

@@ -4,6 +4,8 @@
 
 #include "pipeline/pipeline.hpp"
 
+#include "db/session_origin.hpp"
+
 #include <keel/database_error.hpp>
 #include <keel/detail/handler_info.hpp>
 #include <keel/detail/request_scope.hpp>
@@ -104,6 +106,7 @@ task<response> pipeline::run_with_retries(const route_spec& route, request& req)
 
 // A plain handler may block: it runs, with its dependencies and their teardown, on a worker.
 response pipeline::run_blocking(const route_spec& route, request& req) const {
+    const working_for working(&req, log_);  // sessions opened here name the request
     request_scope scope;
     call_context ctx{req, scope, registry_, log_};
     std::optional<response> answer;
@@ -127,7 +130,10 @@ task<response> pipeline::run_coroutine(const route_spec& route, request& req) co
     try {
         std::unique_ptr<bound_coroutine> bound;
         if (handler.has_dependencies) {  // (not ?: : GCC 12 miscompiles co_await in a conditional)
-            bound = co_await offload([&] { return handler.bind_coroutine(ctx); });
+            bound = co_await offload([&] {
+                const working_for working(&req, log_);
+                return handler.bind_coroutine(ctx);
+            });
         } else {
             bound = handler.bind_coroutine(ctx);
         }
@@ -135,7 +141,12 @@ task<response> pipeline::run_coroutine(const route_spec& route, request& req) co
     } catch (...) {
         failure = std::current_exception();
     }
-    if (handler.has_dependencies) co_return co_await offload([&] { return settle(scope, answer, failure); });
+    if (handler.has_dependencies) {
+        co_return co_await offload([&] {
+            const working_for working(&req, log_);
+            return settle(scope, answer, failure);
+        });
+    }
     co_return settle(scope, answer, failure);
 }
 
