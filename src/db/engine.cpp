@@ -92,7 +92,9 @@ struct engine_state {
     };
 
     explicit engine_state(engine_options o)
-        : options(std::move(o)), url(with_connect_timeout(options.url, options.connect_timeout)) {}
+        : options(std::move(o)), url(with_connect_timeout(options.url, options.connect_timeout)) {
+        lent.reserve(capacity());  // lend() then never allocates under the lock
+    }
 
     const engine_options options;
     const std::string url;

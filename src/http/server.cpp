@@ -18,6 +18,7 @@
 #include "http/arrival_time.hpp"
 #include "http/framing.hpp"
 #include "http/request_identity.hpp"
+#include "http/stamped_receive.hpp"
 #include "http/wire.hpp"
 #include "http/worker_pool.hpp"
 #include "metrics/families.hpp"
@@ -562,22 +563,15 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
             if (stopping.load()) co_return;
             conn.deadline = steady::now() + (first ? options.header_timeout : options.idle_timeout);
             if (stamped) {
-                // Wait until bytes are there, then read them with the time the first one
-                // arrived (see arrival_time.hpp). It costs a system call per request (Asio
-                // re-arms epoll for a wait), so it is done only while durations are reported.
+                // Read the bytes with the time the first one arrived (see stamped_receive.hpp).
                 detail::received got;
-                for (;;) {
-                    const auto ready = co_await async_io([&](auto handler) {
-                        conn.socket.async_wait(tcp::socket::wait_read, std::move(handler));
-                    });
-                    if (ready.ec) co_return;  // closed by the sweeper (idle timeout) or on shutdown
-                    const auto space = buffer.prepare(4096);
-                    got = detail::receive_stamped(conn.socket.native_handle(), space.data(), space.size());
-                    if (got.bytes >= 0 ||
-                        (got.error != EAGAIN && got.error != EWOULDBLOCK && got.error != EINTR))
-                        break;
-                }
-                if (got.bytes <= 0) co_return;  // closed or reset
+                const auto space = buffer.prepare(4096);
+                const auto read = co_await async_io([&](auto handler) {
+                    detail::async_receive_stamped(conn.socket, space.data(), space.size(), got,
+                                                  std::move(handler));
+                });
+                // Closed by the sweeper (idle timeout) or on shutdown; by the peer; reset.
+                if (read.ec || got.bytes <= 0) co_return;
                 buffer.commit(static_cast<std::size_t>(got.bytes));
                 first_byte = got.arrival.value_or(steady::now());
             } else {
