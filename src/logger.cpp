@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -225,6 +226,7 @@ void write_to_stderr(log_level, std::string_view line) {
     std::size_t left = out.size();
     while (left > 0) {
         const auto w = ::write(STDERR_FILENO, p, left);
+        if (w < 0 && errno == EINTR) continue;
         if (w <= 0) return;
         p += w;
         left -= static_cast<std::size_t>(w);

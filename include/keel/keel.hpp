@@ -6,6 +6,7 @@
 #include <keel/app.hpp>
 #include <keel/body.hpp>
 #include <keel/bytes.hpp>
+#include <keel/call_site.hpp>
 #include <keel/chrono.hpp>
 #include <keel/codec.hpp>
 #include <keel/command_line.hpp>

@@ -133,7 +133,7 @@ private:
 };
 
 /// The default line sink: the line and a newline on stderr, in one write(2), so that lines from
-/// different threads never interleave.
+/// different threads do not interleave.
 void write_to_stderr(log_level l, std::string_view line);
 
 }  // namespace keel

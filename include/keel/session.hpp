@@ -1,5 +1,6 @@
 #pragma once
 
+#include <keel/call_site.hpp>
 #include <keel/detail/value_shape.hpp>
 #include <keel/engine.hpp>
 #include <keel/row.hpp>
@@ -8,7 +9,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -97,13 +97,12 @@ T from_row(const row& r) {
 /// statement, name them, through that app's logger.
 class session {
 public:
-    session(engine& e, session_options options = {},
-            std::source_location where = std::source_location::current());
+    session(engine& e, session_options options = {}, call_site where = call_site::here());
     /// A session that joins `outer`'s transaction: it begins with a SAVEPOINT instead of BEGIN,
     /// and its commit and rollback release or roll back to that savepoint (the isolated test
     /// session factory, keel/testing/isolated_database.hpp, makes these).
     session(std::shared_ptr<detail::outer_transaction> outer, session_options options = {},
-            std::source_location where = std::source_location::current());
+            call_site where = call_site::here());
     session(session&&) noexcept;
     session& operator=(session&&) = delete;
     ~session();  // rolls back an open transaction; never throws
@@ -205,11 +204,8 @@ public:
     explicit session_factory(std::shared_ptr<detail::outer_transaction> outer, session_options defaults = {})
         : outer_(std::move(outer)), defaults_(defaults) {}
 
-    session open(std::source_location where = std::source_location::current()) const {
-        return open(defaults_, where);
-    }
-    session open(session_options options,
-                 std::source_location where = std::source_location::current()) const {
+    session open(call_site where = call_site::here()) const { return open(defaults_, where); }
+    session open(session_options options, call_site where = call_site::here()) const {
         return outer_ ? session(outer_, options, where) : session(*engine_, options, where);
     }
 

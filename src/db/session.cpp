@@ -190,13 +190,12 @@ struct session::impl {
     }
 };
 
-session::session(keel::engine& e, session_options options, std::source_location where)
+session::session(keel::engine& e, session_options options, call_site where)
     : impl_(std::make_unique<impl>(detail::session_origin::here(where), options)) {
     impl_->source = std::make_unique<detail::pooled_source>(e, &impl_->origin);
 }
 
-session::session(std::shared_ptr<detail::outer_transaction> outer, session_options options,
-                 std::source_location where)
+session::session(std::shared_ptr<detail::outer_transaction> outer, session_options options, call_site where)
     : impl_(std::make_unique<impl>(detail::session_origin::here(where), options)) {
     impl_->source = std::make_unique<detail::savepoint_source>(std::move(outer));
 }

@@ -38,7 +38,7 @@ const logger& working_for::current_logger() noexcept {
     return working_logger ? *working_logger : keel_logger();
 }
 
-session_origin session_origin::here(std::source_location where) {
+session_origin session_origin::here(call_site where) {
     session_origin o;
     if (const auto* req = working_for::current_request()) {
         o.request_id = req->id();
@@ -52,21 +52,15 @@ session_origin session_origin::here(std::source_location where) {
 }
 
 std::string session_origin::opened_at() const {
-    if (where.line() == 0) return "keel::engine::checkout";  // a lease taken without a session
-    std::string_view file = where.file_name();
+    if (where.line == 0) return "keel::engine::checkout";  // a lease taken without a session
+    std::string_view file = where.file;
     if (const auto slash = file.rfind('/'); slash != std::string_view::npos) file.remove_prefix(slash + 1);
-    // GCC's function_name() is the whole signature: keep the qualified name between the return
-    // type and the parameters.
-    std::string_view function = where.function_name();
-    function = function.substr(0, function.find('('));
-    if (const auto space = function.rfind(' '); space != std::string_view::npos)
-        function.remove_prefix(space + 1);
     std::string out(file);
     out += ':';
-    out += std::to_string(where.line());
-    if (!function.empty()) {
+    out += std::to_string(where.line);
+    if (*where.function != '\0') {
         out += " (";
-        out += function;
+        out += where.function;
         out += ')';
     }
     return out;

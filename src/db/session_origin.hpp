@@ -3,9 +3,9 @@
 // Whom a session works for: what the engine's leak lines and the session's slow-statement lines
 // name. Private to keel.
 
+#include <keel/call_site.hpp>
 #include <keel/logger.hpp>
 
-#include <source_location>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,13 +42,13 @@ struct session_origin {
     std::string trace_id;
     std::string method;
     std::string route;
-    std::source_location where;
+    call_site where;
     const logger* log = nullptr;  // never null once made by here()
 
     /// What the calling thread works for (see working_for), opened at `where`.
-    static session_origin here(std::source_location where);
+    static session_origin here(call_site where);
 
-    /// `get_session.cpp:8 (keel::get_session)`: the file's name, line and function.
+    /// `get_session.cpp:6 (get_session)`: the file's name, line and function.
     std::string opened_at() const;
 
     /// Logs `message` through `log` with the origin's fields (request_id, trace_id, method,

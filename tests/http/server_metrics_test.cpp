@@ -2,9 +2,9 @@
 // sizes, refusals, connections and the worker pool, on a port of its own or on the app's.
 #include <keel/server.hpp>
 
-#include "raw_client.hpp"
-
+#include "../support/captured_log.hpp"
 #include "../support/metrics_page.hpp"
+#include "raw_client.hpp"
 
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
@@ -15,6 +15,7 @@
 #include <keel/testing/live_server.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -191,12 +192,8 @@ TEST(ServerMetricsTest, DurationsRunFromTheFirstByteArrivedEvenBehindABlockedIoT
         co_return 1;
     });
     app.get("/fast", []() -> keel::task<int> { co_return 2; });
-    std::vector<std::string> lines;
-    std::mutex mutex;
-    app.logger().set_sink([&](keel::log_level, std::string_view line) {
-        std::lock_guard lock(mutex);
-        lines.emplace_back(line);
-    });
+    keel_test::captured_log log;
+    log.attach(app.logger());
     auto options = with_metrics_port();
     options.io_threads = 1;
     options.access_log = true;
@@ -223,9 +220,17 @@ TEST(ServerMetricsTest, DurationsRunFromTheFirstByteArrivedEvenBehindABlockedIoT
     EXPECT_GT(
         sample(page, R"(keel_http_request_duration_seconds_sum{method="GET",route="/fast"})").value_or(0),
         0.3);
-    std::lock_guard lock(mutex);
-    const auto logged = std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
-        if (l.find("\"GET /fast HTTP/1.1\" 200 ") == std::string::npos) return false;
+    // Both /fast lines, once written (the server writes a line just after counting its request).
+    std::vector<std::string> fast;
+    log.wait_until([&](const std::vector<std::string>& lines) {
+        fast.clear();
+        std::copy_if(lines.begin(), lines.end(), std::back_inserter(fast), [](const std::string& l) {
+            return l.find("\"GET /fast HTTP/1.1\" 200 ") != std::string::npos;
+        });
+        return fast.size() >= 2;
+    });
+    ASSERT_EQ(fast.size(), 2u);
+    const auto logged = std::count_if(fast.begin(), fast.end(), [](const std::string& l) {
         const auto at = l.find(" duration_ms=");
         return at != std::string::npos && std::stod(l.substr(at + 13)) > 300;
     });

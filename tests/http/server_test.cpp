@@ -1,5 +1,6 @@
 #include <keel/server.hpp>
 
+#include "../support/captured_log.hpp"
 #include "raw_client.hpp"
 
 #include <gtest/gtest.h>
@@ -272,12 +273,8 @@ TEST(ServerTest, HeaderInjectionInAResponseBecomes500) {
 // built first (so it can no longer change) still gets its access log lines.
 TEST(ServerTest, TheAccessLogWorksWhenATestClientBuiltTheAppFirst) {
     keel::app app;
-    std::mutex mutex;
-    std::vector<std::string> lines;
-    app.logger().set_sink([&](keel::log_level, std::string_view line) {
-        std::lock_guard lock(mutex);
-        lines.emplace_back(line);
-    });
+    keel_test::captured_log log;
+    log.attach(app.logger());
     app.use([](keel::request& req, keel::next next) -> keel::task<keel::response> {
         auto res = co_await next(req);
         res.headers().set("X-Inner", "1");
@@ -300,26 +297,19 @@ TEST(ServerTest, TheAccessLogWorksWhenATestClientBuiltTheAppFirst) {
     EXPECT_EQ(res->status, 200);
     EXPECT_EQ(res->header("x-request-id"), "trace-me-42") << "echoed over the wire";
     // The server writes the line once the answer is out: it may come just after the client read it.
-    bool logged = false;
-    for (const auto deadline = std::chrono::steady_clock::now() + 5s;
-         !logged && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
-        std::lock_guard lock(mutex);
-        logged = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    const bool logged = log.wait_until([](const std::vector<std::string>& lines) {
+        return std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
             return l.find("\"GET /logged HTTP/1.1\" 200") != std::string::npos &&
                    l.find(" request_id=trace-me-42 ") != std::string::npos;
         });
-    }
+    });
     EXPECT_TRUE(logged) << "no access log line naming the request's id";
 }
 
 TEST(ServerTest, JsonLogLinesParseBackWithTheRequestsFields) {
     keel::app app;
-    std::mutex mutex;
-    std::vector<std::string> lines;
-    app.logger().set_sink([&](keel::log_level, std::string_view line) {
-        std::lock_guard lock(mutex);
-        lines.emplace_back(line);
-    });
+    keel_test::captured_log captured;
+    captured.attach(app.logger());
     app.get("/items/{id}", [](keel::path<int> id, keel::request_logger log) {
         log.warning("looked up\n\"item\"", {{"item", *id}, {"note", "caf\xc3\xa9 \xff"}, {"found", true}});
         return *id;
@@ -336,16 +326,16 @@ TEST(ServerTest, JsonLogLinesParseBackWithTheRequestsFields) {
 
     // The access line comes once the answer is out: wait for it (and the handler's line) a while.
     std::vector<nlohmann::json> parsed;
-    for (const auto deadline = std::chrono::steady_clock::now() + 5s;
-         parsed.size() < 2 && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
-        std::lock_guard lock(mutex);
+    captured.wait_until([&](const std::vector<std::string>& lines) {
         parsed.clear();
         for (const auto& l : lines) {
-            ASSERT_EQ(l.find('\n'), std::string::npos) << "one record, one line: " << l;
             auto j = nlohmann::json::parse(l);  // throws, failing the test, if not JSON
             if (j.value("request_id", "") == "json-7") parsed.push_back(std::move(j));  // not start-up's
         }
-    }
+        return parsed.size() >= 2;
+    });
+    for (const auto& l : captured.lines())
+        EXPECT_EQ(l.find('\n'), std::string::npos) << "one record, one line: " << l;
     ASSERT_EQ(parsed.size(), 2u);
     const auto& handler = parsed[0];
     EXPECT_EQ(handler["level"], "warning");
@@ -375,12 +365,8 @@ TEST(ServerTest, JsonLogLinesParseBackWithTheRequestsFields) {
 
 TEST(ServerTest, TheLogLevelOptionFiltersTheAppsLogger) {
     keel::app app;
-    std::mutex mutex;
-    std::vector<std::string> lines;
-    app.logger().set_sink([&](keel::log_level, std::string_view line) {
-        std::lock_guard lock(mutex);
-        lines.emplace_back(line);
-    });
+    keel_test::captured_log captured;
+    captured.attach(app.logger());
     app.get("/quiet", [](keel::request_logger log) {
         log.info("not written");
         log.warning("written");
@@ -398,7 +384,7 @@ TEST(ServerTest, TheLogLevelOptionFiltersTheAppsLogger) {
     c.send(get_request("/quiet"));
     ASSERT_TRUE(c.read_response(5s));
     EXPECT_EQ(app.logger().level(), keel::log_level::warning);
-    std::lock_guard lock(mutex);
+    const auto lines = captured.lines();
     ASSERT_FALSE(lines.empty());
     for (const auto& l : lines) {
         EXPECT_NE(l.find(" warning written "), std::string::npos) << "only the warnings: " << l;

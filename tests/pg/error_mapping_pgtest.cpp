@@ -3,6 +3,8 @@
 // does (the write may have happened). Blocking session calls on an I/O thread fail at once.
 #include <keel/app.hpp>
 
+#include "../support/metrics_page.hpp"
+
 #include <gtest/gtest.h>
 #include <keel/database_error.hpp>
 #include <keel/get_session.hpp>
@@ -62,6 +64,7 @@ protected:
         app_.provide<keel::engine>(keel::scope::app, [o] { return std::make_shared<keel::engine>(o); });
         app_.provide<keel::session_factory>(keel::scope::app,
                                             [](keel::engine& e) { return keel::session_factory{e}; });
+        app_.serve_metrics("/metrics");
         app_.logger().set_sink([this](keel::log_level, std::string_view line) {
             std::lock_guard lock(log_mutex_);
             log_.emplace_back(line);
@@ -135,6 +138,12 @@ TEST_F(ErrorMappingTest, AConnectionLostDuringCommitIsAnsweredOutcomeUnknownNeve
     EXPECT_EQ(res.json()["request_id"], res.header("x-request-id").value_or("none"))
         << "for the user to quote";
     EXPECT_EQ(app_.error_counters().commit_outcome_unknown, 1u);
+    // Counted on the metrics page too (the session counts it, however the request was driven).
+    const auto page = client.get("/metrics").text();
+    EXPECT_EQ(keel_test::sample(page, R"(keel_db_transactions_total{outcome="in_doubt"})"), 1) << page;
+    EXPECT_EQ(keel_test::sample(page, R"(keel_db_transactions_total{outcome="committed"})"), 0);
+    EXPECT_EQ(keel_test::sample(page, R"(keel_http_request_failures_total{kind="commit_outcome_unknown"})"),
+              1);
     EXPECT_TRUE(logged("keel: commit outcome unknown in POST /rows: "));
     EXPECT_TRUE(logged(" method=POST route=/rows")) << "the line names the route";
     EXPECT_EQ(rows(), 0);  // here it did not commit; the client could not have known

@@ -4,6 +4,7 @@
 // asked) and its request.
 #include <keel/app.hpp>
 
+#include "../support/captured_log.hpp"
 #include "../support/metrics_page.hpp"
 
 #include <gtest/gtest.h>
@@ -20,7 +21,6 @@
 #include <atomic>
 #include <chrono>
 #include <future>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,44 +42,31 @@ protected:
         app_.provide<keel::session_factory>(keel::scope::app,
                                             [](keel::engine& e) { return keel::session_factory{e}; });
         app_.logger().set_format(keel::log_format::json);
-        app_.logger().set_sink([this](keel::log_level, std::string_view line) {
-            std::lock_guard lock(mutex_);
-            lines_.emplace_back(line);
-        });
+        log_.attach(app_.logger());
         app_.serve_metrics("/metrics");
     }
 
     // The lines whose message is `message`, parsed.
-    std::vector<nlohmann::json> logged(std::string_view message) {
-        std::lock_guard lock(mutex_);
+    static std::vector<nlohmann::json> with_message(const std::vector<std::string>& lines,
+                                                    std::string_view message) {
         std::vector<nlohmann::json> out;
-        for (const auto& line : lines_) {
+        for (const auto& line : lines) {
             auto j = nlohmann::json::parse(line);
             if (j["message"] == message) out.push_back(std::move(j));
         }
         return out;
     }
-    // Waits (up to 10 s) for `count` lines with `message`: some are written by other threads.
-    std::vector<nlohmann::json> logged_eventually(std::string_view message, std::size_t count) {
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        auto found = logged(message);
-        while (found.size() < count && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(10ms);
-            found = logged(message);
-        }
-        return found;
+    std::vector<nlohmann::json> logged(std::string_view message) const {
+        return with_message(log_.lines(), message);
     }
-    bool any_line_contains(std::string_view text) {
-        std::lock_guard lock(mutex_);
-        for (const auto& line : lines_) {
-            if (line.find(text) != std::string::npos) return true;
-        }
-        return false;
+    // Waits (up to 10 s) for `count` lines with `message`: some are written by other threads.
+    std::vector<nlohmann::json> logged_eventually(std::string_view message, std::size_t count) const {
+        log_.wait_until([&](const auto& lines) { return with_message(lines, message).size() >= count; }, 10s);
+        return logged(message);
     }
 
+    keel_test::captured_log log_;  // before app_: it outlives the app's logger's last line
     keel::app app_;
-    std::mutex mutex_;
-    std::vector<std::string> lines_;
 };
 
 constexpr std::string_view held_too_long = "keel: a database connection is held longer than leak_threshold";
@@ -146,7 +133,7 @@ TEST_F(LeaksTest, ASessionOpenedOutsideARequestNamesWhereItWasOpened) {
     app_.stop();
 }
 
-TEST_F(LeaksTest, ACheckoutTimeoutNamesTheLongestHolder) {
+TEST_F(LeaksTest, ACheckoutTimeoutIsCountedAndNamesTheLongestHolder) {
     keel::engine_options o;
     o.pool_size = 1;
     o.max_overflow = 0;
@@ -181,6 +168,11 @@ TEST_F(LeaksTest, ACheckoutTimeoutNamesTheLongestHolder) {
     EXPECT_GE(named[0]["waited_ms"].get<int>(), 150);
     EXPECT_GE(named[0]["held_ms"].get<double>(), 150.0);
     EXPECT_FALSE(logged(held_too_long).size()) << "leak_threshold 0 reports nothing";
+    const auto page = c.get("/metrics").text();
+    EXPECT_EQ(sample(page, "keel_db_pool_checkout_timeouts_total"), 1) << page;
+    EXPECT_EQ(sample(page, R"(keel_http_request_failures_total{kind="pool_exhausted"})"), 1);
+    EXPECT_EQ(sample(page, R"(keel_http_requests_total{method="GET",route="/quick",status="503"})"), 1);
+    EXPECT_EQ(sample(page, "keel_db_connections_held_too_long_total"), 0);
 }
 
 TEST_F(LeaksTest, ASlowStatementIsLoggedWithItsTextButNotItsParameters) {
@@ -207,7 +199,7 @@ TEST_F(LeaksTest, ASlowStatementIsLoggedWithItsTextButNotItsParameters) {
     EXPECT_EQ(lines[0]["route"], "/slow");
     EXPECT_EQ(lines[0]["failed"], false);
     EXPECT_FALSE(lines[0].contains("parameters"));
-    EXPECT_FALSE(any_line_contains("secret-value")) << "parameters stay out of the log unless asked for";
+    EXPECT_FALSE(log_.contains("secret-value")) << "parameters stay out of the log unless asked for";
     EXPECT_EQ(lines[1]["route"], "/slow-failure");
     EXPECT_EQ(lines[1]["failed"], true) << "a statement that failed slowly is still slow";
     EXPECT_EQ(sample(c.get("/metrics").text(), "keel_db_slow_statements_total"), 2);

@@ -6,7 +6,8 @@
 #include <keel/offload.hpp>
 #include <keel/testing/client.hpp>
 
-#include <mutex>
+#include "../support/captured_log.hpp"
+
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -19,23 +20,7 @@ using nlohmann::json;
 
 namespace {
 // Captures what the app logs, to check what is (and is not) said.
-struct captured_log {
-    std::mutex mutex;
-    std::vector<std::string> lines;
-    void attach(keel::app& app) {
-        app.logger().set_sink([this](keel::log_level, std::string_view line) {
-            std::lock_guard lock(mutex);
-            lines.emplace_back(line);
-        });
-    }
-    bool contains(std::string_view text) {
-        std::lock_guard lock(mutex);
-        for (const auto& l : lines) {
-            if (l.find(text) != std::string::npos) return true;
-        }
-        return false;
-    }
-};
+using keel_test::captured_log;
 
 struct teapot_error : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -77,7 +62,7 @@ TEST(AppTest, HttpErrorWithoutDetailUsesTheReasonPhrase) {
 TEST(AppTest, OtherExceptionsAre500AndAreLoggedNotSent) {
     keel::app app;
     captured_log log;
-    log.attach(app);
+    log.attach(app.logger());
     app.get("/boom", []() -> int { throw std::runtime_error("password=hunter2"); });
     client c{app};
     const auto res = c.get("/boom", {{"x-request-id", "req-7"}});
@@ -218,7 +203,7 @@ TEST(AppTest, TraceContextIsKeptFromAValidTraceparentOrStartedHere) {
 TEST(AppTest, TheAccessLogAndErrorLinesNameTheTrace) {
     keel::app app;
     captured_log log;
-    log.attach(app);
+    log.attach(app.logger());
     app.use(keel::access_log(app.logger()));
     app.get("/boom", []() -> int { throw std::runtime_error("kaput"); });
     client c{app};
