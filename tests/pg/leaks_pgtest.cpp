@@ -212,7 +212,7 @@ TEST_F(LeaksTest, ASlowStatementsParametersAreLoggedWhenAskedFor) {
     make_app(o);
     app_.get("/slow", [](db_session db) {
         return db->scalar<std::string>("SELECT $1::text || coalesce($2, '') FROM pg_sleep(0.2)",
-                                       std::string("shown \"here\""), std::optional<std::string>{});
+                                       std::string("shown \"here\""), nullptr);
     });
     keel::testing::client c(app_);
     ASSERT_EQ(c.get("/slow").status(), keel::status::ok);
