@@ -40,8 +40,6 @@ public:
     };
     static context_fields context_of(const request& req) noexcept;
 
-    const logger& base() const noexcept { return *log_; }
-
 private:
     const logger* log_;
     const request* req_;

@@ -37,6 +37,13 @@ std::string with_connect_timeout(const std::string& url, std::chrono::seconds ti
     return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=" + value;
 }
 
+// `variable`, when set, as a number of milliseconds from `min` to `max`, into `out`.
+void read_milliseconds(const char* variable, std::uint64_t min, std::uint64_t max,
+                       std::chrono::milliseconds& out) {
+    if (const char* v = std::getenv(variable); v && *v)
+        out = std::chrono::milliseconds(parse_setting<std::uint64_t>(variable, v, min, max));
+}
+
 }  // namespace
 
 engine_options engine_options::from_environment() {
@@ -47,18 +54,9 @@ engine_options engine_options::from_environment() {
     if (const char* v = std::getenv("POOL_MAX_OVERFLOW"); v && *v) {
         o.max_overflow = parse_setting<std::size_t>("POOL_MAX_OVERFLOW", v, 0, 10000);
     }
-    if (const char* v = std::getenv("POOL_TIMEOUT_MS"); v && *v) {
-        o.pool_timeout =
-            std::chrono::milliseconds(parse_setting<std::uint64_t>("POOL_TIMEOUT_MS", v, 1, 3'600'000));
-    }
-    if (const char* v = std::getenv("KEEL_LEAK_THRESHOLD_MS"); v && *v) {
-        o.leak_threshold = std::chrono::milliseconds(
-            parse_setting<std::uint64_t>("KEEL_LEAK_THRESHOLD_MS", v, 0, 86'400'000));
-    }
-    if (const char* v = std::getenv("KEEL_SLOW_STATEMENT_MS"); v && *v) {
-        o.slow_statement_threshold = std::chrono::milliseconds(
-            parse_setting<std::uint64_t>("KEEL_SLOW_STATEMENT_MS", v, 0, 86'400'000));
-    }
+    read_milliseconds("POOL_TIMEOUT_MS", 1, 3'600'000, o.pool_timeout);
+    read_milliseconds("KEEL_LEAK_THRESHOLD_MS", 0, 86'400'000, o.leak_threshold);
+    read_milliseconds("KEEL_SLOW_STATEMENT_MS", 0, 86'400'000, o.slow_statement_threshold);
     return o;
 }
 

@@ -1,6 +1,7 @@
 #include <keel/server_options.hpp>
 
 #include <keel/command_line.hpp>
+#include <keel/engine.hpp>
 #include <keel/setting.hpp>
 
 #include <gtest/gtest.h>
@@ -137,5 +138,26 @@ TEST(ServerOptionsTest, LogFormatAndLevel) {
     } catch (const std::invalid_argument& e) {
         EXPECT_STREQ(e.what(),
                      "keel: KEEL_LOG_LEVEL must be one of debug, info, warning, error, off, got 'loud'");
+    }
+}
+
+TEST(ServerOptionsTest, EngineOptionsFromTheEnvironment) {
+    const keel::engine_options defaults;
+    EXPECT_EQ(defaults.leak_threshold.count(), 5000) << "a few seconds by default";
+    EXPECT_EQ(defaults.slow_statement_threshold.count(), 1000);
+    EXPECT_FALSE(defaults.log_statement_parameters);
+    scoped_env timeout("POOL_TIMEOUT_MS", "250");
+    scoped_env leak("KEEL_LEAK_THRESHOLD_MS", "0");
+    scoped_env slow("KEEL_SLOW_STATEMENT_MS", "40");
+    const auto o = keel::engine_options::from_environment();
+    EXPECT_EQ(o.pool_timeout.count(), 250);
+    EXPECT_EQ(o.leak_threshold.count(), 0) << "0 turns the leak watch off";
+    EXPECT_EQ(o.slow_statement_threshold.count(), 40);
+    scoped_env bad("KEEL_SLOW_STATEMENT_MS", "-5");
+    try {
+        keel::engine_options::from_environment();
+        FAIL() << "KEEL_SLOW_STATEMENT_MS=-5 accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("KEEL_SLOW_STATEMENT_MS"), std::string::npos) << e.what();
     }
 }
