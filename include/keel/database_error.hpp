@@ -54,6 +54,12 @@ class deadlock_detected : public transaction_conflict {
 class query_canceled : public database_error {
     using database_error::database_error;
 };
+/// 57014 because the request's deadline ran out (keel::request::deadline): a statement was
+/// cancelled by the statement_timeout keel set from it, or the time left could not cover
+/// another statement. The transaction is rolled back. Unhandled: 504.
+class deadline_exceeded : public query_canceled {
+    using query_canceled::query_canceled;
+};
 /// The connection broke (server restart, terminated backend, network) before COMMIT was sent:
 /// nothing of the transaction was written. Unhandled: 503 with Retry-After.
 class connection_lost : public database_error {

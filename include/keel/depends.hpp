@@ -1,5 +1,6 @@
 #pragma once
 
+#include <keel/async_yield.hpp>
 #include <keel/scope.hpp>
 #include <keel/yield.hpp>
 
@@ -17,6 +18,10 @@ template <class T>
 struct provided_type<yield<T>> {
     using type = T;
 };
+template <class T>
+struct provided_type<async_yield<T>> {
+    using type = T;
+};
 template <class F>
 struct provider_result;
 template <class R, class... A>
@@ -32,19 +37,25 @@ template <class R>
 struct is_yield : std::false_type {};
 template <class T>
 struct is_yield<yield<T>> : std::true_type {};
+template <class R>
+struct is_async_yield : std::false_type {};
+template <class T>
+struct is_async_yield<async_yield<T>> : std::true_type {};
 
-/// What a provider of T may return: T, a smart pointer to T, or (request scope) a yield<T>.
+/// What a provider of T may return: T, a smart pointer to T, or (request scope) a yield<T> or
+/// async_yield<T>.
 template <class T, class R>
-constexpr bool provides = std::is_same_v<R, yield<T>> || std::is_same_v<R, std::unique_ptr<T>> ||
-                          std::is_same_v<R, std::shared_ptr<T>> || std::is_convertible_v<R, T>;
+constexpr bool provides = std::is_same_v<R, yield<T>> || std::is_same_v<R, async_yield<T>> ||
+                          std::is_same_v<R, std::unique_ptr<T>> || std::is_same_v<R, std::shared_ptr<T>> ||
+                          std::is_convertible_v<R, T>;
 }  // namespace detail
 
 /// A dependency on what `Provider` makes: `using session_dep = keel::depends<get_session>;`
 ///
 /// `Provider` is a function whose parameters are injected like a handler's (path, query,
 /// header and body values, the request, services, other `depends`). It returns the value, or a
-/// `keel::yield<T>` to run code after the handler. Use the parameter like a pointer to the value:
-/// `session->exec(...)`, `*session`.
+/// `keel::yield<T>` to run code after the handler (a `keel::async_yield<T>` to await there). Use the
+/// parameter like a pointer to the value: `session->exec(...)`, `*session`.
 ///
 /// Request scope (the default): made at most once per request and shared by every dependant.
 /// Transient (`keel::depends<make_id, keel::scope::transient>`): made at every injection.

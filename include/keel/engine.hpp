@@ -1,5 +1,7 @@
 #pragma once
 
+#include <keel/task.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -14,6 +16,7 @@ struct engine_state;       // the pool itself, shared with the leases
 struct database_counters;  // for the metrics page; src/db/database_counters.hpp
 struct session_origin;     // whom a session works for; src/db/session_origin.hpp
 class pooled_source;       // a session's transaction on a pooled connection
+struct awaited_checkout;   // an async_session's way to the pool; src/db/async_session.cpp
 database_counters& counters_of(const engine& e) noexcept;
 }  // namespace detail
 
@@ -114,8 +117,12 @@ public:
 private:
     friend detail::database_counters& detail::counters_of(const engine& e) noexcept;
     friend class detail::pooled_source;
+    friend struct detail::awaited_checkout;
     // checkout(max_wait) for a session: the pool's leak and timeout lines name `holder`.
     lease checkout(std::chrono::milliseconds max_wait, const detail::session_origin* holder);
+    // The same for an async_session, awaited on the calling thread's event loop: no thread
+    // waits while the pool is empty; connecting happens on the worker pool.
+    task<lease> checkout_async(std::chrono::milliseconds max_wait, const detail::session_origin* holder);
     std::shared_ptr<detail::engine_state> state_;
 };
 

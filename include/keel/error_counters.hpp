@@ -13,7 +13,11 @@ struct error_counters {
     std::uint64_t database_unavailable = 0;
     /// No pooled connection within pool_timeout, or the wait queue was full (503, Retry-After).
     std::uint64_t pool_exhausted = 0;
-    /// The worker pool's queue was full (503, Retry-After).
+    /// The request's deadline ran out in the database: a statement was cancelled, or no time
+    /// was left for the next one (504; rolled back).
+    std::uint64_t deadline_exceeded = 0;
+    /// The worker pool's queue was full, or the request's deadline passed while it waited for
+    /// a worker (503, Retry-After).
     std::uint64_t server_busy = 0;
     /// Anything else that escaped a handler (500).
     std::uint64_t unhandled = 0;

@@ -4,6 +4,8 @@
 
 #include <keel/access_log.hpp>
 #include <keel/app.hpp>
+#include <keel/async_session.hpp>
+#include <keel/async_yield.hpp>
 #include <keel/body.hpp>
 #include <keel/bytes.hpp>
 #include <keel/call_site.hpp>
@@ -18,6 +20,7 @@
 #include <keel/engine.hpp>
 #include <keel/enum.hpp>
 #include <keel/error_counters.hpp>
+#include <keel/get_async_session.hpp>
 #include <keel/get_session.hpp>
 #include <keel/header.hpp>
 #include <keel/header_map.hpp>
@@ -46,6 +49,7 @@
 #include <keel/session.hpp>
 #include <keel/setting.hpp>
 #include <keel/status.hpp>
+#include <keel/sync_wait.hpp>
 #include <keel/task.hpp>
 #include <keel/trace_context.hpp>
 #include <keel/uuid.hpp>

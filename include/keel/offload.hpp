@@ -15,6 +15,8 @@ namespace keel {
 class server_busy : public std::runtime_error {
 public:
     server_busy();
+    /// Why, when it is not the queue (the request's deadline passed while it waited).
+    explicit server_busy(const char* why);
 };
 
 /// `co_await keel::offload(fn)` runs the blocking callable `fn` on the server's worker pool

@@ -5,6 +5,7 @@
 #include <keel/trace_context.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -93,6 +94,16 @@ public:
         route_index_ = index;
     }
     static constexpr std::uint32_t no_route = UINT32_MAX;
+
+    /// When the request must be answered by: the server's request_timeout after its first byte
+    /// arrived, or its route's own (keel::route::timeout). keel's sessions bound every wait on the
+    /// way to PostgreSQL by it. time_point::max() when there is none (in-process requests).
+    std::chrono::steady_clock::time_point deadline() const noexcept { return deadline_; }
+    void set_deadline(std::chrono::steady_clock::time_point at) noexcept { deadline_ = at; }
+    /// When the server began reading the request (the deadline is counted from it); the
+    /// epoch for in-process requests.
+    std::chrono::steady_clock::time_point started() const noexcept { return started_; }
+    void set_started(std::chrono::steady_clock::time_point at) noexcept { started_ = at; }
     std::uint32_t route_index() const noexcept { return route_index_; }
 
 private:
@@ -112,6 +123,8 @@ private:
     trace_context trace_;
     std::string_view route_;
     std::uint32_t route_index_ = no_route;
+    std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+    std::chrono::steady_clock::time_point started_{};
 };
 
 }  // namespace keel

@@ -5,6 +5,7 @@
 #include <keel/method.hpp>
 #include <keel/status.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,7 +39,8 @@ struct route_spec {
     std::string path;  // the full template, prefixes included
     std::shared_ptr<const handler_info> handler;
     keel::status success_status = keel::status::ok;
-    int conflict_attempts = 1;  // 1: no retry
+    int conflict_attempts = 1;             // 1: no retry
+    std::chrono::milliseconds timeout{0};  // the request's deadline; 0: the server's request_timeout
     operation_doc doc;
 };
 }  // namespace detail
@@ -58,6 +60,10 @@ public:
     /// `attempts` tries in all, with jittered back-off. Nothing has been written to the client
     /// when a retry starts; a commit_in_doubt is never retried.
     route& retry_on_conflict(int attempts = 3);
+
+    /// This route's requests must be answered within `limit` of their first byte, instead of
+    /// the server's request_timeout (longer or shorter): see keel::request::deadline.
+    route& timeout(std::chrono::milliseconds limit);
 
     /// What the OpenAPI document says of this route: a one-line summary and a longer
     /// description (CommonMark), its operationId (default: the method and path,

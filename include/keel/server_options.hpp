@@ -43,6 +43,11 @@ struct server_options {
     std::chrono::milliseconds body_timeout{30'000};    ///< to receive the body; then closed
     std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{30'000};   ///< to send a response
+    /// Every request's deadline, from its first byte (keel::request::deadline; a route may set
+    /// its own with keel::route::timeout). It bounds the wait for a worker and, through the
+    /// sessions, for a pooled connection and each statement: past it, 503 (still waiting for
+    /// capacity) or 504 (the database was too slow), with nothing committed. 0: no deadline.
+    std::chrono::milliseconds request_timeout{30'000};
     std::chrono::milliseconds drain_timeout{
         10'000};  ///< graceful shutdown: in-flight requests' time to finish
     /// Graceful shutdown begins with this pre-stop delay: the app reports itself draining
@@ -60,10 +65,11 @@ struct server_options {
     bool handle_signals = false;  ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
 
     /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_METRICS_PORT`, `KEEL_IO_THREADS`,
-    /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_SHUTDOWN_DELAY_MS`, `KEEL_ACCESS_LOG=0`,
-    /// `KEEL_LOG_FORMAT=text|json`, `KEEL_LOG_LEVEL=debug|info|warning|error|off`), then by the
-    /// command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`,
-    /// `--worker-concurrency N`, `--worker-threads N`, `--shutdown-delay-ms N`, `--no-access-log`,
+    /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_REQUEST_TIMEOUT_MS`, `KEEL_SHUTDOWN_DELAY_MS`,
+    /// `KEEL_ACCESS_LOG=0`, `KEEL_LOG_FORMAT=text|json`, `KEEL_LOG_LEVEL=debug|info|warning|error|off`), then
+    /// by the command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`,
+    /// `--worker-concurrency N`, `--worker-threads N`, `--request-timeout-ms N`, `--shutdown-delay-ms N`,
+    /// `--no-access-log`,
     /// `--log-format F`, `--log-level L`; `--flag=value` works too). Other arguments are left for the
     /// application. Throws std::invalid_argument naming the bad value.
     static server_options from_environment(int argc = 0, const char* const* argv = nullptr);

@@ -16,6 +16,8 @@
 
 namespace keel {
 
+class async_session;
+
 enum class isolation { read_committed, repeatable_read, serializable };
 
 /// Per-session settings, applied when its transaction begins.
@@ -208,6 +210,9 @@ public:
     session open(session_options options, call_site where = call_site::here()) const {
         return outer_ ? session(outer_, options, where) : session(*engine_, options, where);
     }
+    /// An awaited session with the same defaults (keel/async_session.hpp).
+    async_session open_async(call_site where = call_site::here()) const;
+    async_session open_async(session_options options, call_site where = call_site::here()) const;
 
 private:
     keel::engine* engine_ = nullptr;

@@ -4,11 +4,16 @@
 #include <keel/setting.hpp>
 
 #include <keel/detail/blocking.hpp>
+#include <keel/offload.hpp>
 
 #include "db/database_counters.hpp"
 #include "db/pooled_connection.hpp"
 #include "db/pq.hpp"
 #include "db/session_origin.hpp"
+#include "io/event_loop.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -82,11 +87,22 @@ struct held_connection {
 // The pool. Leases hold it by shared_ptr, so a lease outliving its engine still returns safely.
 struct engine_state {
     struct waiter {
-        std::condition_variable ready;
+        std::condition_variable ready;              // a blocking checkout sleeps here
+        void (*wake)(waiter&) noexcept = nullptr;   // an awaited one is resumed by this instead
         std::unique_ptr<pooled_connection> handed;  // a connection given to this waiter
         const session_origin* holder = nullptr;     // whom the connection will be for
         bool may_open = false;                      // or a free slot to open one in
         bool refused = false;                       // the engine is being disposed
+
+        bool served() const noexcept { return handed || may_open || refused; }
+        // Under the engine's lock, after one of the three was set.
+        void notify() noexcept {
+            if (wake) {
+                wake(*this);
+            } else {
+                ready.notify_one();
+            }
+        }
     };
 
     explicit engine_state(engine_options o)
@@ -208,13 +224,113 @@ struct engine_state {
         }
     }
 
+    // What a checkout can have at once (under the lock): an idle connection (in `out`, lent to
+    // `holder`), a free slot to open one in (counted as open and checked out), or nothing yet.
+    enum class grant { connection, slot, wait };
+    grant take(const session_origin* holder, std::unique_ptr<pooled_connection>& out) {
+        if (disposing)
+            throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
+        if (waiters.empty() && !idle.empty()) {
+            out = std::move(idle.front());
+            idle.pop_front();
+            ++checked_out;
+            lend(*out, holder);
+            return grant::connection;
+        }
+        if (waiters.empty() && open < capacity()) {
+            ++open;
+            ++checked_out;
+            return grant::slot;
+        }
+        if (waiters.size() >= options.max_waiting) {
+            ++timeouts;
+            throw pool_timeout(std::chrono::milliseconds(0),
+                               "too many requests waiting for a database connection");
+        }
+        return grant::wait;
+    }
+
+    // What a served waiter got (under the lock).
+    grant taken(waiter& me, std::unique_ptr<pooled_connection>& out) {
+        if (me.refused)
+            throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
+        if (me.handed) {
+            out = std::move(me.handed);  // counted as checked out by give_back
+            return grant::connection;
+        }
+        ++open;
+        ++checked_out;
+        return grant::slot;
+    }
+
+    // A wait that ran out (under the lock): withdrawn and counted. Returns who holds the pool,
+    // so that the timeout can be traced to its cause: at most once a second, as timeouts come
+    // in floods.
+    std::vector<held_connection> time_out(waiter& me) {
+        waiters.erase(std::find(waiters.begin(), waiters.end(), &me));
+        ++timeouts;
+        if (steady::now() - last_timeout_report < std::chrono::seconds(1)) return {};
+        last_timeout_report = steady::now();
+        return longest_held(3, me.holder ? *me.holder->log : working_for::current_logger());
+    }
+
+    // Logs the holders time_out() named (without the lock); the exception to throw.
+    static pool_timeout timed_out(const std::vector<held_connection>& longest, steady::time_point start) {
+        const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
+        for (std::size_t i = 0; i < longest.size(); ++i) {
+            const log_field more[] = {{"rank", i + 1}, {"waited_ms", waited.count()}};
+            longest[i].report(log_level::warning, "keel: a checkout timed out while this connection was held",
+                              more);
+        }
+        return pool_timeout(waited);
+    }
+
+    void record_wait(steady::time_point start) {
+        const auto waited =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - start).count();
+        counters.checkout_wait.observe(database_counters::wait_bounds, static_cast<double>(waited) / 1e9,
+                                       static_cast<std::uint64_t>(waited));
+    }
+
+    // Opens a connection in a slot take() or taken() granted (blocks: libpq connects), lent to
+    // `holder`; on failure the slot goes to the next waiter (the server may be back by then).
+    std::unique_ptr<pooled_connection> open_in_slot(const session_origin* holder, steady::time_point start) {
+        try {
+            auto fresh = open_connection();
+            std::lock_guard lock(mutex);
+            ++created;
+            lend(*fresh, holder);
+            record_wait(start);
+            return fresh;
+        } catch (...) {
+            std::lock_guard lock(mutex);
+            --open;
+            --checked_out;
+            pass_slot_to_waiter();
+            throw;
+        }
+    }
+
+    // Closes a checked-out connection that unfit() refused.
+    void discard(std::unique_ptr<pooled_connection> c, discard_reason why) {
+        {
+            std::lock_guard lock(mutex);
+            unlend(*c);
+            --checked_out;
+            --open;
+            ++discarded;
+        }
+        counters.discard(why);
+        c.reset();  // closed after the lock is released
+    }
+
     // A slot was freed (a connection closed): the first waiter may open a new one.
     void pass_slot_to_waiter() {
         if (waiters.empty()) return;
         auto* w = waiters.front();
         waiters.pop_front();
         w->may_open = true;
-        w->ready.notify_one();
+        w->notify();
     }
 
     void give_back(std::unique_ptr<pooled_connection> c, bool broken) {
@@ -241,7 +357,7 @@ struct engine_state {
                 ++checked_out;
                 lend(*c, w->holder);
                 w->handed = std::move(c);
-                w->ready.notify_one();
+                w->notify();
             } else if (idle.size() >= options.pool_size) {
                 // pool_size connections already wait idle: this one is surplus (SQLAlchemy's
                 // QueuePool rule). Closing on "more open than pool_size" instead would churn
@@ -316,100 +432,160 @@ engine::lease engine::checkout(std::chrono::milliseconds max_wait, const detail:
     auto& s = *state_;
     const auto start = steady::now();
     const auto deadline = start + std::min(max_wait, s.options.pool_timeout);
-    const auto handed = [&](std::unique_ptr<detail::pooled_connection> c) {
-        const auto waited =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - start).count();
-        s.counters.checkout_wait.observe(detail::database_counters::wait_bounds,
-                                         static_cast<double>(waited) / 1e9,
-                                         static_cast<std::uint64_t>(waited));
-        return lease(state_, std::move(c));
-    };
     for (;;) {
         std::unique_ptr<detail::pooled_connection> candidate;
-        bool open_new = false;
+        auto got = detail::engine_state::grant::wait;
         {
             std::unique_lock lock(s.mutex);
-            if (s.disposing)
-                throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
-            if (s.waiters.empty() && !s.idle.empty()) {
-                candidate = std::move(s.idle.front());
-                s.idle.pop_front();
-                ++s.checked_out;
-                s.lend(*candidate, holder);
-            } else if (s.waiters.empty() && s.open < s.capacity()) {
-                ++s.open;
-                ++s.checked_out;
-                open_new = true;
-            } else {
-                if (s.waiters.size() >= s.options.max_waiting) {
-                    ++s.timeouts;
-                    throw pool_timeout(std::chrono::milliseconds(0),
-                                       "too many requests waiting for a database connection");
-                }
+            got = s.take(holder, candidate);
+            if (got == detail::engine_state::grant::wait) {
                 detail::engine_state::waiter me;
                 me.holder = holder;
                 s.waiters.push_back(&me);
-                const bool served = me.ready.wait_until(
-                    lock, deadline, [&] { return me.handed || me.may_open || me.refused; });
-                if (!served) {
-                    s.waiters.erase(std::find(s.waiters.begin(), s.waiters.end(), &me));
-                    ++s.timeouts;
-                    const auto waited =
-                        std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
-                    // Who holds the pool, so that the timeout can be traced to its cause; at most
-                    // once a second, as timeouts come in floods.
-                    std::vector<detail::held_connection> longest;
-                    if (steady::now() - s.last_timeout_report >= std::chrono::seconds(1)) {
-                        s.last_timeout_report = steady::now();
-                        longest =
-                            s.longest_held(3, holder ? *holder->log : detail::working_for::current_logger());
-                    }
+                if (!me.ready.wait_until(lock, deadline, [&] { return me.served(); })) {
+                    auto longest = s.time_out(me);
                     lock.unlock();
-                    for (std::size_t i = 0; i < longest.size(); ++i) {
-                        const log_field more[] = {{"rank", i + 1}, {"waited_ms", waited.count()}};
-                        longest[i].report(log_level::warning,
-                                          "keel: a checkout timed out while this connection was held", more);
-                    }
-                    throw pool_timeout(waited);
+                    throw s.timed_out(longest, start);
                 }
-                if (me.refused)
-                    throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
-                if (me.handed) {
-                    candidate = std::move(me.handed);  // counted as checked out by give_back
-                } else {
-                    ++s.open;
-                    ++s.checked_out;
-                    open_new = true;
-                }
+                got = s.taken(me, candidate);
             }
         }
-        if (open_new) {
-            try {
-                auto fresh = s.open_connection();
-                std::lock_guard lock(s.mutex);
-                ++s.created;
-                s.lend(*fresh, holder);
-                return handed(std::move(fresh));
-            } catch (...) {
-                std::lock_guard lock(s.mutex);
-                --s.open;
-                --s.checked_out;
-                s.pass_slot_to_waiter();  // let the next one try; the server may be back by then
-                throw;
-            }
+        if (got == detail::engine_state::grant::slot) return lease(state_, s.open_in_slot(holder, start));
+        if (const auto why = s.unfit(*candidate)) {
+            s.discard(std::move(candidate), *why);  // and try again: a new one, probably
+            continue;
         }
-        const auto why = s.unfit(*candidate);
-        if (!why) return handed(std::move(candidate));
+        s.record_wait(start);
+        return lease(state_, std::move(candidate));
+    }
+}
+
+namespace detail {
+
+// A checkout awaiting its turn: in the engine's queue like a blocking one, but resumed on its
+// own event loop by whoever serves it (any thread), or by its timer when pool_timeout passes.
+// Shared by the two, so that whichever comes second finds it alive and does nothing.
+struct async_waiter final : engine_state::waiter, std::enable_shared_from_this<async_waiter> {
+    async_waiter(boost::asio::io_context& loop, engine_state& s) : timer(loop), state(&s) { wake = &wake_up; }
+
+    boost::asio::steady_timer timer;
+    engine_state* state;
+    std::coroutine_handle<> waiting;
+    // The owner's thread only:
+    bool resumed = false;
+    bool timed_out = false;
+    std::vector<held_connection> longest;  // when timed out: who held the pool
+
+    // Under the engine's lock, on the thread that served it.
+    static void wake_up(engine_state::waiter& w) noexcept {
+        auto& self = static_cast<async_waiter&>(w);
+        boost::asio::post(self.timer.get_executor(),
+                          [keep = self.shared_from_this()] { keep->finish(false); });
+    }
+
+    // On the owner's thread: the timer ran out (or was cancelled), or it was served.
+    void finish(bool from_timer) {
+        if (resumed) return;
+        if (from_timer) {
+            std::lock_guard lock(state->mutex);
+            if (!served()) {
+                longest = state->time_out(*this);
+                timed_out = true;
+            }
+        } else {
+            timer.cancel();
+        }
+        resumed = true;
+        waiting.resume();
+    }
+
+    // co_await turn(): resumes once served or timed out.
+    auto turn() noexcept {
+        struct awaiter {
+            async_waiter* self;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> h) const {
+                self->waiting = h;
+                self->timer.async_wait(
+                    [keep = self->shared_from_this()](boost::system::error_code) { keep->finish(true); });
+            }
+            void await_resume() const noexcept {}
+        };
+        return awaiter{this};
+    }
+
+    // The awaiting coroutine was destroyed before it resumed: leave the queue, and give back
+    // what was handed over meanwhile, so that an abandoned wait never holds a connection.
+    void abandon() noexcept {
+        if (resumed) return;
+        resumed = true;
+        std::unique_ptr<pooled_connection> handed_back;
         {
-            // Broken, aged out or failed its ping: close it and try again (a new one, probably).
-            std::lock_guard lock(s.mutex);
-            s.unlend(*candidate);
-            --s.checked_out;
-            --s.open;
-            ++s.discarded;
+            std::lock_guard lock(state->mutex);
+            if (const auto it = std::find(state->waiters.begin(), state->waiters.end(), this);
+                it != state->waiters.end())
+                state->waiters.erase(it);
+            if (handed) handed_back = std::move(handed);
+            if (may_open) state->pass_slot_to_waiter();
         }
-        s.counters.discard(*why);
-        candidate.reset();
+        if (handed_back) state->give_back(std::move(handed_back), false);
+        timer.cancel();
+    }
+};
+
+}  // namespace detail
+
+task<engine::lease> engine::checkout_async(std::chrono::milliseconds max_wait,
+                                           const detail::session_origin* holder) {
+    auto* loop = detail::this_thread_loop();
+    if (!loop) {
+        throw std::logic_error(
+            "keel: an awaited checkout needs an event loop: await it in a coroutine handler, or run it "
+            "with keel::sync_wait");
+    }
+    auto& s = *state_;
+    const auto start = steady::now();
+    const auto deadline = start + std::min(max_wait, s.options.pool_timeout);
+    for (;;) {
+        std::unique_ptr<detail::pooled_connection> candidate;
+        auto got = detail::engine_state::grant::wait;
+        std::shared_ptr<detail::async_waiter> me;
+        {
+            std::lock_guard lock(s.mutex);
+            got = s.take(holder, candidate);
+            if (got == detail::engine_state::grant::wait) {
+                me = std::make_shared<detail::async_waiter>(*loop, s);
+                me->holder = holder;
+                me->timer.expires_at(deadline);
+                s.waiters.push_back(me.get());
+            }
+        }
+        if (me) {
+            struct withdraw_if_abandoned {
+                detail::async_waiter& w;
+                ~withdraw_if_abandoned() { w.abandon(); }
+            } guard{*me};
+            co_await me->turn();
+            if (me->timed_out) throw s.timed_out(me->longest, start);
+            std::lock_guard lock(s.mutex);
+            got = s.taken(*me, candidate);
+        }
+        if (got == detail::engine_state::grant::slot) {
+            // Connecting blocks in libpq: on the worker pool, never on this thread.
+            co_return lease(state_, co_await offload([&] { return s.open_in_slot(holder, start); }));
+        }
+        std::optional<detail::discard_reason> why;
+        if (s.options.pool_pre_ping) {
+            why = co_await offload([&] { return s.unfit(*candidate); });  // a round trip, blocking
+        } else {
+            why = s.unfit(*candidate);
+        }
+        if (why) {
+            s.discard(std::move(candidate), *why);
+            continue;
+        }
+        s.record_wait(start);
+        co_return lease(state_, std::move(candidate));
     }
 }
 
@@ -422,7 +598,7 @@ void engine::dispose(std::chrono::milliseconds grace) noexcept {
         s.watch.notify_all();
         for (auto* w : s.waiters) {
             w->refused = true;
-            w->ready.notify_one();
+            w->notify();
         }
         s.waiters.clear();
         s.open -= s.idle.size();

@@ -9,7 +9,6 @@
 
 namespace keel::detail {
 
-namespace {
 std::string begin_statement(const session_options& o) {
     std::string sql = "BEGIN ISOLATION LEVEL ";
     switch (o.isolation) {
@@ -26,7 +25,6 @@ std::string begin_statement(const session_options& o) {
     if (o.read_only) sql += " READ ONLY";
     return sql;
 }
-}  // namespace
 
 pooled_connection& pooled_source::open(const session_options& options, std::vector<std::string>& opening) {
     lease_.emplace(engine_->checkout(

@@ -10,6 +10,9 @@
 
 namespace keel::detail {
 
+/// `BEGIN ISOLATION LEVEL ... [READ ONLY]` for `options`.
+std::string begin_statement(const session_options& options);
+
 class pooled_source final : public transaction_source {
 public:
     /// `holder` names the session in the engine's leak and timeout lines; it outlives this.
@@ -23,6 +26,9 @@ public:
     database_counters* counters() const noexcept override { return &counters_of(*engine_); }
     slow_statement_rule slow_statements() const noexcept override {
         return slow_statement_rule::of(engine_->options());
+    }
+    std::chrono::milliseconds pool_timeout() const noexcept override {
+        return engine_->options().pool_timeout;
     }
 
 private:

@@ -8,15 +8,12 @@
 
 namespace keel::detail::pq {
 
-namespace {
-
 bool succeeded(const PGresult* r) noexcept {
     const auto status = PQresultStatus(r);
     return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
 }
 
-// Turns a failed result (or a failure with none) into keel's exception, by SQLSTATE.
-[[noreturn]] void throw_error(PGconn* c, const PGresult* r, bool& broken) {
+void throw_error(PGconn* c, const PGresult* r, bool& broken) {
     std::string message = r ? PQresultErrorMessage(r) : "";
     if (message.empty()) message = PQerrorMessage(c);
     message = error_message(std::move(message));
@@ -38,8 +35,6 @@ bool succeeded(const PGresult* r) noexcept {
     if (state == "57014") throw query_canceled(message, state);
     throw database_error(message, state);
 }
-
-}  // namespace
 
 std::string error_message(std::string text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

@@ -24,6 +24,12 @@ struct params {
 /// Each call sets `broken` when the connection can no longer be trusted (lost, or in an
 /// unknown protocol state), then throws.
 
+/// Whether `r` is a success (a command's or a query's).
+bool succeeded(const PGresult* r) noexcept;
+/// Turns a failed result (or, `r` null, a failure with none) into keel's exception, by
+/// SQLSTATE; sets `broken` for a lost connection.
+[[noreturn]] void throw_error(PGconn* c, const PGresult* r, bool& broken);
+
 /// libpq's error text without its trailing newline.
 std::string error_message(std::string text);
 

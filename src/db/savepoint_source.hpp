@@ -22,6 +22,7 @@ public:
     void close(bool broken) noexcept override;
     bool prepare_after_opening() const noexcept override { return true; }
     slow_statement_rule slow_statements() const noexcept override { return outer_->slow; }
+    std::chrono::milliseconds pool_timeout() const noexcept override { return outer_->wait; }
 
 private:
     std::shared_ptr<outer_transaction> outer_;

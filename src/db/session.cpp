@@ -11,6 +11,8 @@
 #include "db/result_data.hpp"
 #include "db/savepoint_source.hpp"
 #include "db/session_origin.hpp"
+#include "db/statement.hpp"
+#include "db/transaction_budget.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -20,96 +22,6 @@
 #include <stdexcept>
 
 namespace keel {
-
-namespace {
-
-// PostgreSQL's text cannot hold a NUL, and libpq would cut the value at it: refuse instead of
-// storing less than was asked.
-// `parameter` is the 1-based $N, or 0 for the statement itself; the name is built only to throw.
-void refuse_nul(std::string_view text, std::size_t parameter) {
-    if (std::memchr(text.data(), 0, text.size()) == nullptr) return;
-    const std::string what =
-        parameter ? "statement parameter $" + std::to_string(parameter) : "the statement";
-    throw database_error(
-        "keel: " + what + " contains a NUL byte, which PostgreSQL text cannot store; nothing was sent",
-        "22021");
-}
-
-using statement_params = std::vector<std::optional<std::string>>;
-
-// `["42","ada",null]`: a slow statement's parameters for its log line, each cut at 256 bytes
-// (marked, with its full size) so that a large value does not flood the log.
-std::string parameters_text(const statement_params& params) {
-    constexpr std::size_t shown = 256;
-    std::string out = "[";
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        if (i) out += ',';
-        if (!params[i]) {
-            out += "null";
-        } else if (params[i]->size() <= shown) {
-            detail::append_json_string(out, *params[i]);
-        } else {
-            detail::append_json_string(
-                out, params[i]->substr(0, shown) + "... (" + std::to_string(params[i]->size()) + " bytes)");
-        }
-    }
-    return out + ']';
-}
-
-// Times one statement, from sent to answered (or failed): into the engine's histogram, and
-// onto a log line when it was slower than the engine's slow_statement_threshold.
-class statement_timer {
-public:
-    statement_timer(detail::database_counters* counters, detail::slow_statement_rule rule,
-                    const detail::session_origin& origin, std::string_view sql,
-                    const statement_params& params) noexcept
-        : counters_(counters),
-          rule_(rule),
-          origin_(origin),
-          sql_(sql),
-          params_(params),
-          exceptions_(std::uncaught_exceptions()),
-          sent_(counters || rule.threshold.count() > 0 ? std::chrono::steady_clock::now()
-                                                       : std::chrono::steady_clock::time_point{}) {}
-    ~statement_timer() {
-        if (!counters_ && rule_.threshold.count() <= 0) return;
-        const auto took = std::chrono::steady_clock::now() - sent_;
-        const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
-        if (counters_) {
-            counters_->statement_duration.observe(detail::database_counters::statement_bounds,
-                                                  static_cast<double>(nanoseconds) / 1e9,
-                                                  static_cast<std::uint64_t>(nanoseconds));
-        }
-        if (rule_.threshold.count() > 0 && took >= rule_.threshold) report(took);
-    }
-    statement_timer(const statement_timer&) = delete;
-    statement_timer& operator=(const statement_timer&) = delete;
-
-private:
-    void report(std::chrono::steady_clock::duration took) const noexcept {
-        if (counters_) detail::database_counters::count(counters_->slow_statements);
-        try {
-            const bool failed = std::uncaught_exceptions() > exceptions_;
-            const std::string shown = rule_.with_parameters ? parameters_text(params_) : std::string();
-            std::vector<log_field> fields = {
-                {"duration_ms", log_milliseconds(took)}, {"statement", sql_}, {"failed", failed}};
-            if (rule_.with_parameters) fields.push_back({"parameters", shown});
-            origin_.report(log_level::warning, "keel: slow statement", fields);
-        } catch (...) {
-            // A line that cannot be written must not turn the statement's outcome into another.
-        }
-    }
-
-    detail::database_counters* counters_;
-    detail::slow_statement_rule rule_;
-    const detail::session_origin& origin_;
-    std::string_view sql_;
-    const statement_params& params_;
-    int exceptions_;
-    std::chrono::steady_clock::time_point sent_;
-};
-
-}  // namespace
 
 // A session's transaction begins lazily: begin_transaction() takes a connection from the
 // session's source and queues the statements that open the transaction (BEGIN, or a SAVEPOINT)
@@ -127,6 +39,8 @@ struct session::impl {
     bool broken = false;
     bool closed = false;
     unsigned savepoints = 0;
+    detail::transaction_budget budget;
+    std::chrono::steady_clock::time_point timeout_set_at;
 
     PGconn* handle() const noexcept { return connection->handle; }
 
@@ -154,10 +68,22 @@ struct session::impl {
 
     void begin_transaction() {
         broken = false;
-        connection = &source->open(options, pending);
-        if (options.statement_timeout.count() > 0) {
-            pending.push_back("SET LOCAL statement_timeout = " +
-                              std::to_string(options.statement_timeout.count()));
+        budget = detail::transaction_budget::of(options, source->pool_timeout(), origin.deadline);
+        auto bounded = options;
+        bounded.pool_timeout = budget.checkout_wait;
+        connection = &source->open(bounded, pending);
+        if (budget.statement_timeout.count() > 0) {
+            pending.push_back(detail::transaction_budget::set_local(budget.statement_timeout));
+            timeout_set_at = std::chrono::steady_clock::now();
+        }
+    }
+
+    // As the deadline nears, the statement_timeout BEGIN set may outlast it: lower it.
+    void bound_by_deadline() {
+        if (const auto lowered = budget.lowered_timeout(timeout_set_at); lowered.count() > 0) {
+            pending.push_back(detail::transaction_budget::set_local(lowered));
+            budget.statement_timeout = lowered;
+            timeout_set_at = std::chrono::steady_clock::now();
         }
     }
 
@@ -213,11 +139,9 @@ bool session::in_transaction() const noexcept {
 keel::result session::run(std::string_view sql, std::vector<std::optional<std::string>> params) {
     auto& s = impl::usable(impl_);
     detail::require_blocking_allowed("keel::session::exec");
-    refuse_nul(sql, 0);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        if (params[i]) refuse_nul(*params[i], i + 1);
-    }
+    detail::refuse_nul_bytes(sql, params);
     if (!s.connection) s.begin_transaction();
+    s.bound_by_deadline();
     auto& pooled = *s.connection;
     auto found = pooled.prepared.find(sql);
     if (found == pooled.prepared.end()) {
@@ -234,15 +158,32 @@ keel::result session::run(std::string_view sql, std::vector<std::optional<std::s
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
     const detail::pq::params bound{static_cast<int>(values.size()), values.data()};
     auto data = std::make_shared<detail::result_data>();
-    const statement_timer timed(s.source->counters(), s.source->slow_statements(), s.origin, sql, params);
-    if (s.pending.empty()) {
-        data->rows = detail::pq::exec_prepared(pooled.handle, found->second, bound, s.broken);
-    } else {
-        const auto preamble = std::move(s.pending);
-        s.pending.clear();
-        // On failure, s.started says whether there is a transaction to roll back.
-        data->rows =
-            detail::pq::exec_after(pooled.handle, preamble, found->second, bound, s.broken, s.started);
+    const detail::statement_timer timed(s.source->counters(), s.source->slow_statements(), s.origin, sql,
+                                        params);
+    try {
+        if (s.pending.empty()) {
+            data->rows = detail::pq::exec_prepared(pooled.handle, found->second, bound, s.broken);
+        } else {
+            const auto preamble = std::move(s.pending);
+            s.pending.clear();
+            // On failure, s.started says whether there is a transaction to roll back.
+            bool begun = false;  // (the preamble may open the transaction, or only lower a timeout)
+            try {
+                data->rows =
+                    detail::pq::exec_after(pooled.handle, preamble, found->second, bound, s.broken, begun);
+            } catch (...) {
+                s.started = s.started || begun;
+                throw;
+            }
+            s.started = s.started || begun;
+        }
+    } catch (const deadline_exceeded&) {
+        throw;
+    } catch (const query_canceled& e) {
+        // Cancelled by the statement_timeout the request's deadline set: a 504, not a 500.
+        if (!s.budget.from_deadline) throw;
+        throw deadline_exceeded(std::string("keel: the request's deadline ran out: ") + e.what(),
+                                e.sqlstate());
     }
     return keel::result(std::move(data));
 }

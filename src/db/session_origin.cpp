@@ -45,6 +45,7 @@ session_origin session_origin::here(call_site where) {
         o.trace_id = req->trace().trace_id();
         o.method = req->method_name();
         o.route = req->route();
+        o.deadline = req->deadline();
     }
     o.where = where;
     o.log = &working_for::current_logger();

@@ -6,6 +6,7 @@
 #include <keel/call_site.hpp>
 #include <keel/logger.hpp>
 
+#include <chrono>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +45,8 @@ struct session_origin {
     std::string route;
     call_site where;
     const logger* log = nullptr;  // never null once made by here()
+    /// The request's deadline (keel::request::deadline); max() outside a request.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 
     /// What the calling thread works for (see working_for), opened at `where`.
     static session_origin here(call_site where);

@@ -51,6 +51,8 @@ public:
     /// Where the session counts its statements and outcomes (the engine's), if anywhere.
     virtual database_counters* counters() const noexcept { return nullptr; }
     virtual slow_statement_rule slow_statements() const noexcept = 0;
+    /// The longest a checkout waits unless the session's options say otherwise.
+    virtual std::chrono::milliseconds pool_timeout() const noexcept = 0;
 };
 
 }  // namespace keel::detail

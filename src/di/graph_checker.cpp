@@ -8,11 +8,15 @@ std::string describe_request_value(const dependency_node& node) {
     return out;
 }
 
-void graph_checker::check_root(std::string_view root, keel::scope lifetime,
-                               const std::vector<dependency_node>& children, std::uintptr_t key) {
+graph_checker::reach graph_checker::check_root(std::string_view root, keel::scope lifetime,
+                                               const std::vector<dependency_node>& children,
+                                               std::uintptr_t key, bool can_await) {
+    can_await_ = can_await;
+    reach_ = {};
     chain_.push_back({key, root, lifetime});
     for (const auto& child : children) check(child);
     chain_.pop_back();
+    return reach_;
 }
 
 std::vector<dependency_node> graph_checker::children_of(const dependency_node& node) const {
@@ -46,6 +50,15 @@ void graph_checker::check(const dependency_node& node) {
         }
     }
     const scope lifetime = service ? service->lifetime : node.declared;
+    if (node.kind == node_kind::provider && node.awaits && !can_await_) {
+        problems_.insert(std::string(node.name) +
+                         "'s teardown awaits (keel::async_yield), so only a coroutine " +
+                         "handler (one returning keel::task) may depend on it" + needed_by() +
+                         "; a plain handler takes the blocking keel::get_session instead");
+        return;
+    }
+    if ((node.kind == node_kind::provider && !node.awaits) || (service && lifetime != scope::app))
+        reach_.blocking = true;
     for (std::size_t i = 0; i < chain_.size(); ++i) {
         if (chain_[i].key != 0 && chain_[i].key == node.key) {
             problems_.insert("dependency cycle: " + describe_chain(i, node.name, lifetime));

@@ -22,11 +22,20 @@ public:
     graph_checker(const service_registry& services, const keel::dependency_overrides& overrides)
         : services_(services), overrides_(overrides) {}
 
+    /// What a root's graph holds, for the pipeline's choice of thread.
+    struct reach {
+        /// A provider that may block (any but an async_yield one), or a service made per
+        /// request or per injection: binding may block.
+        bool blocking = false;
+    };
+
     /// Checks what `root` (a route's handler, a lifespan hook, a service's factory, an
     /// override) asks for, as something of `lifetime`. `key` is the root's own key, if it
-    /// has one, so that asking for itself is a cycle.
-    void check_root(std::string_view root, keel::scope lifetime, const std::vector<dependency_node>& children,
-                    std::uintptr_t key = 0);
+    /// has one, so that asking for itself is a cycle. `can_await`: the root is a coroutine
+    /// handler, which alone may depend on a provider whose teardown awaits.
+    reach check_root(std::string_view root, keel::scope lifetime,
+                     const std::vector<dependency_node>& children, std::uintptr_t key = 0,
+                     bool can_await = false);
 
     /// Every problem found so far, one sentence each, sorted and without repeats.
     const std::set<std::string>& problems() const noexcept { return problems_; }
@@ -47,6 +56,8 @@ private:
     const keel::dependency_overrides& overrides_;
     std::set<std::string> problems_;
     std::vector<step> chain_;
+    bool can_await_ = false;  // the current root's
+    reach reach_;             // the current root's
 };
 
 /// How a request value appears in messages: `keel::query<"limit">`, `keel::request&`.

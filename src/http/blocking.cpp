@@ -11,6 +11,7 @@
 namespace keel {
 
 server_busy::server_busy() : std::runtime_error("keel: the worker pool's queue is full") {}
+server_busy::server_busy(const char* why) : std::runtime_error(why) {}
 
 namespace detail {
 

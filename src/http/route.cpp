@@ -22,6 +22,12 @@ route& route::retry_on_conflict(int attempts) {
     return *this;
 }
 
+route& route::timeout(std::chrono::milliseconds limit) {
+    if (limit.count() <= 0) throw std::invalid_argument("keel: a route's timeout must be positive");
+    spec_->timeout = limit;
+    return *this;
+}
+
 route& route::summary(std::string_view text) {
     spec_->doc.summary = text;
     return *this;

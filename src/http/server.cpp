@@ -21,6 +21,7 @@
 #include "http/stamped_receive.hpp"
 #include "http/wire.hpp"
 #include "http/worker_pool.hpp"
+#include "io/event_loop.hpp"
 #include "metrics/families.hpp"
 #include "metrics/http_metrics.hpp"
 
@@ -299,6 +300,7 @@ void server::run() {
     }
     const auto run_thread = [&s](io_thread& thread) {
         detail::bind_io_thread(s.workers.get(), &thread);
+        const detail::loop_binding loop(&thread.context);  // where awaited sessions wait
         for (;;) {
             try {
                 thread.context.run();
@@ -667,6 +669,9 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
         // The app: middleware, routing, the handler. Its task never throws.
         conn.deadline = steady::time_point::max();
         request req = detail::to_request(parser.release(), remote);
+        const auto started = timed ? first_byte : steady::now();
+        req.set_started(started);
+        if (options.request_timeout.count() > 0) req.set_deadline(started + options.request_timeout);
         const bool counted = http_metrics != nullptr && !metrics_only;
         if (counted) http_metrics->started();
         response res;

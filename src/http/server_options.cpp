@@ -54,6 +54,8 @@ server_options server_options::from_environment(command_line& args) {
     read_number<unsigned short>(args, "PORT", "--port", 65535, [&](auto n) { o.port = n; });
     read_number<unsigned short>(args, "KEEL_METRICS_PORT", "--metrics-port", 65535,
                                 [&](auto n) { o.metrics_port = n; });
+    read_number<std::uint32_t>(args, "KEEL_REQUEST_TIMEOUT_MS", "--request-timeout-ms", 86'400'000,
+                               [&](auto n) { o.request_timeout = std::chrono::milliseconds(n); });
     read_number<std::uint32_t>(args, "KEEL_SHUTDOWN_DELAY_MS", "--shutdown-delay-ms", 3'600'000,
                                [&](auto n) { o.shutdown_delay = std::chrono::milliseconds(n); });
     read_number<unsigned>(args, "KEEL_IO_THREADS", "--io-threads", 1024, [&](auto n) { o.io_threads = n; });

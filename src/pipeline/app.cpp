@@ -123,7 +123,7 @@ void app::check_override(std::uintptr_t key, std::string_view name,
     if (!impl_ || !impl_->built || !entry.children) return;
     detail::graph_checker checker(impl_->registry, dependency_overrides);
     const std::string root = "the replacement provider of " + std::string(name);
-    checker.check_root(root, scope::request, entry.children(), key);
+    checker.check_root(root, scope::request, entry.children(), key, /*can_await=*/true);
     if (checker.problems().empty()) return;
     std::string problems;
     for (const auto& problem : checker.problems()) problems += "\n  " + problem;
@@ -278,6 +278,7 @@ void collect_error_counters(const keel::error_counters& counts, std::vector<prom
                          {{"commit_outcome_unknown", n(counts.commit_outcome_unknown)},
                           {"database_unavailable", n(counts.database_unavailable)},
                           {"pool_exhausted", n(counts.pool_exhausted)},
+                          {"deadline_exceeded", n(counts.deadline_exceeded)},
                           {"server_busy", n(counts.server_busy)},
                           {"unhandled", n(counts.unhandled)}});
     detail::add_by_label(
@@ -299,8 +300,10 @@ void app::build() {
     // Everything that injects is a root of the graph: routes, services, lifespan hooks.
     detail::graph_checker checker(impl_->registry, dependency_overrides);
     for (const auto& spec : routes_.routes()) {
-        checker.check_root(std::string(to_string(spec->method)) + ' ' + spec->path, scope::request,
-                           spec->handler->dependencies);
+        const auto& handler = *spec->handler;
+        const auto found = checker.check_root(std::string(to_string(spec->method)) + ' ' + spec->path,
+                                              scope::request, handler.dependencies, 0, handler.on_io_thread);
+        handler.blocking_dependencies = found.blocking;
     }
     for (const auto* service : impl_->registry.all()) {
         checker.check_root(service->name, service->lifetime, service->children, service->key);

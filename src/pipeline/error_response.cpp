@@ -6,6 +6,7 @@
 //   commit_in_doubt         500 "outcome unknown", never Retry-After: the write may have happened
 //   connection_lost         503 + Retry-After: the connection broke before COMMIT, nothing was written
 //   pool_timeout            503 + Retry-After
+//   deadline_exceeded       504: the database was too slow for the request's deadline; rolled back
 //   server_busy             503 + Retry-After
 //   anything else           500, logged
 //
@@ -95,6 +96,12 @@ response pipeline::error_response(const std::exception_ptr& error, const request
         counts_.pool_exhausted.fetch_add(1, std::memory_order_relaxed);
         log.warning("keel: " + std::string(e.what()) + " in " + describe(req));
         return retry_later(e.what(), req);
+    } catch (const deadline_exceeded& e) {
+        counts_.deadline_exceeded.fetch_add(1, std::memory_order_relaxed);
+        log.warning("keel: " + std::string(e.what()) + " in " + describe(req));
+        return server_error(
+            "the database did not answer within the request's deadline; nothing was committed",
+            status::gateway_timeout, req);
     } catch (const server_busy&) {
         counts_.server_busy.fetch_add(1, std::memory_order_relaxed);
         return retry_later("server busy", req);

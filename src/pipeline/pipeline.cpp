@@ -64,6 +64,13 @@ task<response> pipeline::dispatch(request& req) const {
     }
     const auto& route = *match.route->spec;
     req.set_route(route.path, match.route->index);
+    if (route.timeout.count() > 0) {
+        // In-process requests were not started by a server: their time starts now.
+        const auto started = req.started() == std::chrono::steady_clock::time_point{}
+                                 ? std::chrono::steady_clock::now()
+                                 : req.started();
+        req.set_deadline(started + route.timeout);
+    }
     std::exception_ptr error;
     try {
         co_return co_await run_route(route, req);
@@ -82,7 +89,12 @@ task<response> pipeline::run_route(const route_spec& route, request& req) const 
 }
 
 task<response> pipeline::run_offloaded(const route_spec& route, request& req) const {
-    co_return co_await offload([&] { return run_blocking(route, req); });
+    co_return co_await offload([&] {
+        // The request waited in the queue past its deadline: nothing of it ran, try again.
+        if (std::chrono::steady_clock::now() >= req.deadline())
+            throw server_busy("keel: the request's deadline passed while it waited for a worker");
+        return run_blocking(route, req);
+    });
 }
 
 // Re-runs the whole handler while it fails with a transaction_conflict, when the route asks for
@@ -119,35 +131,52 @@ response pipeline::run_blocking(const route_spec& route, request& req) const {
     return settle(scope, answer, failure);
 }
 
-// A coroutine handler runs on the I/O thread. Its dependencies may block (a session's BEGIN,
-// a commit), so when it has any, their set-up and teardown go to a worker.
+// A coroutine handler runs on the I/O thread. Binding it runs its providers, which may block
+// (a keel::yield provider's set-up, a service's factory): when its graph holds any, binding
+// and those teardowns go to a worker. Providers whose teardown awaits (keel::async_yield, the
+// awaited session) need no worker: they are set up and awaited right here.
 task<response> pipeline::run_coroutine(const route_spec& route, request& req) const {
     const auto& handler = *route.handler;
+    const bool blocking = handler.has_dependencies && handler.blocking_dependencies;
     request_scope scope;
     call_context ctx{req, scope, registry_, log_};
     std::optional<response> answer;
     std::exception_ptr failure;
     try {
         std::unique_ptr<bound_coroutine> bound;
-        if (handler.has_dependencies) {  // (not ?: : GCC 12 miscompiles co_await in a conditional)
+        if (blocking || (handler.has_dependencies && !handler.services_made.get())) {
+            // (not ?: : GCC 12 miscompiles co_await in a conditional)
             bound = co_await offload([&] {
                 const working_for working(&req, log_);
                 return handler.bind_coroutine(ctx);
             });
+            handler.services_made.set();  // every app-scoped service it takes exists now
         } else {
+            const working_for working(&req, log_);  // sessions opened here name the request
             bound = handler.bind_coroutine(ctx);
         }
         answer.emplace(co_await bound->call(route.success_status));
     } catch (...) {
         failure = std::current_exception();
     }
-    if (handler.has_dependencies) {
-        co_return co_await offload([&] {
-            const working_for working(&req, log_);
-            return settle(scope, answer, failure);
-        });
+    // Teardown, newest first: awaited ones here, the others where they may block.
+    auto outcome = failure;
+    while (scope.has_teardowns()) {
+        if (scope.next_is_awaited()) {
+            outcome = co_await scope.finish_next_awaited(outcome);
+        } else if (blocking) {
+            outcome = co_await offload([&] {
+                const working_for working(&req, log_);
+                return scope.finish_blocking(outcome);
+            });
+        } else {
+            outcome = scope.finish_blocking(outcome);
+        }
     }
-    co_return settle(scope, answer, failure);
+    scope.release_values();
+    if (outcome) std::rethrow_exception(outcome);
+    if (failure) std::rethrow_exception(failure);
+    co_return std::move(*answer);
 }
 
 error_counters pipeline::counters() const noexcept {
@@ -155,6 +184,7 @@ error_counters pipeline::counters() const noexcept {
         .commit_outcome_unknown = counts_.commit_outcome_unknown.load(std::memory_order_relaxed),
         .database_unavailable = counts_.database_unavailable.load(std::memory_order_relaxed),
         .pool_exhausted = counts_.pool_exhausted.load(std::memory_order_relaxed),
+        .deadline_exceeded = counts_.deadline_exceeded.load(std::memory_order_relaxed),
         .server_busy = counts_.server_busy.load(std::memory_order_relaxed),
         .unhandled = counts_.unhandled.load(std::memory_order_relaxed),
         .retried_serialization_failure = counts_.retried_serialization.load(std::memory_order_relaxed),

@@ -57,6 +57,7 @@ private:
         std::atomic<std::uint64_t> commit_outcome_unknown{0};
         std::atomic<std::uint64_t> database_unavailable{0};
         std::atomic<std::uint64_t> pool_exhausted{0};
+        std::atomic<std::uint64_t> deadline_exceeded{0};
         std::atomic<std::uint64_t> server_busy{0};
         std::atomic<std::uint64_t> unhandled{0};
         std::atomic<std::uint64_t> retried_serialization{0};

@@ -236,12 +236,14 @@ struct binder<depends<Provider, Scope>> {
     static constexpr bool is_path = false;
 
     static dependency_node node() {
-        return {node_kind::provider,
-                provider_key(Provider),
-                value_name<Provider>(),
-                Scope,
-                &dependency_children<decltype(Provider)>,
-                {}};
+        dependency_node n{node_kind::provider,
+                          provider_key(Provider),
+                          value_name<Provider>(),
+                          Scope,
+                          &dependency_children<decltype(Provider)>,
+                          {}};
+        n.awaits = is_async_yield<typename provider_result<decltype(Provider)>::type>::value;
+        return n;
     }
     static void bind(slot& out, call_context& ctx, std::size_t, std::vector<field_error>&) {
         const auto key = provider_key(Provider);
@@ -453,6 +455,12 @@ std::vector<dependency_node> dependency_children() {
     return declared_nodes(signature_args<F>{});
 }
 
+// An async_yield provider's teardown, as the request scope awaits it.
+template <class Generator>
+task<std::exception_ptr> finish_awaited(Generator& generator, std::exception_ptr outcome) {
+    co_return co_await generator.finish(std::move(outcome));
+}
+
 // Makes (or finds, for request scope) the value of a provider or of its replacement: binds its
 // parameters, calls it, runs a yield provider to its co_yield and schedules the rest as a
 // teardown that sees the request's outcome.
@@ -467,6 +475,12 @@ T& resolve_provider(const F& provider, call_context& ctx, std::uintptr_t key, ke
         auto& generator = ctx.scope.keep(std::make_unique<returned>(call_bound(provider, ctx)));
         value = &generator.start();  // a set-up that throws has nothing to tear down
         ctx.scope.on_finish([&generator](std::exception_ptr outcome) { return generator.finish(outcome); });
+    } else if constexpr (is_async_yield<returned>::value) {
+        auto& generator = ctx.scope.keep(std::make_unique<returned>(call_bound(provider, ctx)));
+        value = &generator.start();
+        ctx.scope.on_finish_awaiting([&generator](std::exception_ptr outcome) {
+            return finish_awaited(generator, std::move(outcome));
+        });
     } else if constexpr (std::is_same_v<returned, std::unique_ptr<T>> ||
                          std::is_same_v<returned, std::shared_ptr<T>>) {
         auto& owner = ctx.scope.keep(std::make_unique<returned>(call_bound(provider, ctx)));

@@ -44,6 +44,7 @@ struct dependency_node {
     std::vector<dependency_node> (*children)() = nullptr;  // a provider's own parameters
     std::string_view what;                                 // request values: "keel::query", ...
     value_doc doc{};                                       // request values: for the OpenAPI document
+    bool awaits = false;  // a provider whose teardown awaits (keel::async_yield): coroutine handlers only
 };
 
 // An override: resolves a replacement provider in place of the original (same key, same scope).

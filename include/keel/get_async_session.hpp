@@ -1,0 +1,22 @@
+#pragma once
+
+#include <keel/async_session.hpp>
+#include <keel/async_yield.hpp>
+#include <keel/session.hpp>
+
+namespace keel {
+
+/// The request's awaited session, ready-made for coroutine handlers: opened from the app's
+/// session_factory, its COMMIT awaited when the handler succeeds and its ROLLBACK when anything
+/// fails — before the response is written. No thread waits on PostgreSQL meanwhile.
+/// ```
+/// using db_session = keel::depends<keel::get_async_session>;
+/// keel::task<user> get_user(keel::path<std::int64_t> id, db_session db) {
+///     auto found = co_await db->first<user>("SELECT id, email, name FROM users WHERE id = $1", *id);
+///     if (!found) throw keel::http_error(keel::status::not_found, "user not found");
+///     co_return *found;
+/// }
+/// ```
+async_yield<async_session> get_async_session(session_factory& sessions);
+
+}  // namespace keel

@@ -1,0 +1,48 @@
+#pragma once
+
+// What both kinds of session do around each statement: refuse what PostgreSQL text cannot
+// hold before anything is sent, and time the statement into the engine's histogram and its
+// slow-statement log line. Private to keel.
+
+#include "db/database_counters.hpp"
+#include "db/session_origin.hpp"
+#include "db/transaction_source.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keel::detail {
+
+/// A statement's parameters as text; nullopt is SQL NULL.
+using statement_params = std::vector<std::optional<std::string>>;
+
+/// Throws keel::database_error (SQLSTATE 22021) when the statement or a parameter holds a NUL
+/// byte: libpq would cut the value there, storing less than was asked.
+void refuse_nul_bytes(std::string_view sql, const statement_params& params);
+
+/// Times one statement, from sent to answered (or failed): into the engine's histogram, and
+/// onto a log line when it was slower than the engine's slow_statement_threshold.
+class statement_timer {
+public:
+    statement_timer(database_counters* counters, slow_statement_rule rule, const session_origin& origin,
+                    std::string_view sql, const statement_params& params) noexcept;
+    ~statement_timer();
+    statement_timer(const statement_timer&) = delete;
+    statement_timer& operator=(const statement_timer&) = delete;
+
+private:
+    void report(std::chrono::steady_clock::duration took) const noexcept;
+
+    database_counters* counters_;
+    slow_statement_rule rule_;
+    const session_origin& origin_;
+    std::string_view sql_;
+    const statement_params& params_;
+    int exceptions_;
+    std::chrono::steady_clock::time_point sent_;
+};
+
+}  // namespace keel::detail

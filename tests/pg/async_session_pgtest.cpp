@@ -1,0 +1,540 @@
+// keel::async_session against a real PostgreSQL: the session behaviours every kind of session
+// must have, run for the blocking keel::session and the awaited one alike, then what only the
+// awaited one does (waiting without a thread).
+#include <keel/async_session.hpp>
+
+#include "../support/concurrently.hpp"
+
+#include <gtest/gtest.h>
+#include <keel/database_error.hpp>
+#include <keel/model.hpp>
+#include <keel/offload.hpp>
+#include <keel/pool_timeout.hpp>
+#include <keel/session.hpp>
+#include <keel/sync_wait.hpp>
+#include <keel/testing/postgres_environment.hpp>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using keel::testing::postgres_environment;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct member {
+    std::int64_t id;
+    std::string email;
+    std::optional<std::string> nickname;
+    KEEL_MODEL(member, id, email, nickname)
+};
+
+// The blocking session, driven from a coroutine through keel::offload (inline under sync_wait).
+struct blocking_kind {
+    using session_type = keel::session;
+    using unit_type = keel::session::unit;
+
+    template <class... A>
+    static keel::task<keel::result> exec(session_type& s, std::string_view sql, const A&... a) {
+        co_return co_await keel::offload([&] { return s.exec(sql, a...); });
+    }
+    template <class T, class... A>
+    static keel::task<T> scalar(session_type& s, std::string_view sql, const A&... a) {
+        co_return co_await keel::offload([&] { return s.scalar<T>(sql, a...); });
+    }
+    template <class T, class... A>
+    static keel::task<T> one(session_type& s, std::string_view sql, const A&... a) {
+        co_return co_await keel::offload([&] { return s.one<T>(sql, a...); });
+    }
+    template <class T, class... A>
+    static keel::task<std::optional<T>> first(session_type& s, std::string_view sql, const A&... a) {
+        co_return co_await keel::offload([&] { return s.first<T>(sql, a...); });
+    }
+    template <class T, class... A>
+    static keel::task<std::vector<T>> all(session_type& s, std::string_view sql, const A&... a) {
+        co_return co_await keel::offload([&] { return s.all<T>(sql, a...); });
+    }
+    static keel::task<void> commit(session_type& s) {
+        co_await keel::offload([&] { s.commit(); });
+    }
+    static keel::task<void> rollback(session_type& s) {
+        co_await keel::offload([&] { s.rollback(); });
+    }
+    static keel::task<unit_type> begin(session_type& s) {
+        co_return co_await keel::offload([&] { return s.begin(); });
+    }
+    static keel::task<void> commit(unit_type& u) {
+        co_await keel::offload([&] { u.commit(); });
+    }
+};
+
+// The awaited session, as a coroutine handler uses it.
+struct awaited_kind {
+    using session_type = keel::async_session;
+    using unit_type = keel::async_session::unit;
+
+    template <class... A>
+    static keel::task<keel::result> exec(session_type& s, std::string_view sql, const A&... a) {
+        return s.exec(sql, a...);
+    }
+    template <class T, class... A>
+    static keel::task<T> scalar(session_type& s, std::string_view sql, const A&... a) {
+        return s.scalar<T>(sql, a...);
+    }
+    template <class T, class... A>
+    static keel::task<T> one(session_type& s, std::string_view sql, const A&... a) {
+        return s.one<T>(sql, a...);
+    }
+    template <class T, class... A>
+    static keel::task<std::optional<T>> first(session_type& s, std::string_view sql, const A&... a) {
+        return s.first<T>(sql, a...);
+    }
+    template <class T, class... A>
+    static keel::task<std::vector<T>> all(session_type& s, std::string_view sql, const A&... a) {
+        return s.all<T>(sql, a...);
+    }
+    static keel::task<void> commit(session_type& s) { return s.commit(); }
+    static keel::task<void> rollback(session_type& s) { return s.rollback(); }
+    static keel::task<unit_type> begin(session_type& s) { return s.begin(); }
+    static keel::task<void> commit(unit_type& u) { return u.commit(); }
+};
+
+// Whether awaiting `work` throws an E.
+template <class E, class T>
+keel::task<bool> throws(keel::task<T> work) {
+    try {
+        co_await std::move(work);
+    } catch (const E&) {
+        co_return true;
+    }
+    co_return false;
+}
+
+// Each test works in a table of its own on the shared server, with a pool of three.
+class SessionBehaviour {
+protected:
+    SessionBehaviour() {
+        options_.url = postgres_environment::server().url();
+        options_.pool_size = 3;
+        options_.max_overflow = 0;
+        options_.pool_timeout = 2s;
+        engine_ = std::make_unique<keel::engine>(options_);
+        const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+        table_ = std::string("members_") + test->name() + "_" + (test->type_param() ? "t" : "f");
+        for (auto& c : table_) {
+            if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+        }
+        admin("DROP TABLE IF EXISTS " + table_);
+        admin("CREATE TABLE " + table_ +
+              " (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, nickname text)");
+    }
+
+    void admin(const std::string& sql) {
+        pqxx::connection c(postgres_environment::server().url());
+        pqxx::nontransaction(c).exec(sql);
+    }
+    long count() {
+        pqxx::connection c(postgres_environment::server().url());
+        return pqxx::nontransaction(c).exec1("SELECT count(*) FROM " + table_)[0].as<long>();
+    }
+    std::string insert_sql() const {
+        return "INSERT INTO " + table_ + " (email, nickname) VALUES ($1, $2) RETURNING id";
+    }
+    // Runs a test's body, a coroutine, to its end on an event loop of this thread's own.
+    template <class Body>
+    void run(Body body) {
+        keel::sync_wait(body());
+    }
+
+    keel::engine_options options_;
+    std::unique_ptr<keel::engine> engine_;
+    std::string table_;
+};
+
+template <class Kind>
+class EverySession : public SessionBehaviour, public ::testing::Test {
+protected:
+    using kind = Kind;
+    typename Kind::session_type open(keel::session_options o = {}) {
+        return typename Kind::session_type(*engine_, o);
+    }
+};
+
+using session_kinds = ::testing::Types<blocking_kind, awaited_kind>;
+class session_kind_names {
+public:
+    template <class T>
+    static std::string GetName(int) {
+        return std::is_same_v<T, blocking_kind> ? "blocking" : "awaited";
+    }
+};
+TYPED_TEST_SUITE(EverySession, session_kinds, session_kind_names);
+
+}  // namespace
+
+TYPED_TEST(EverySession, CommitMakesTheWorkVisible) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        co_await K::exec(s, this->insert_sql(), "a@x", nullptr);
+        EXPECT_EQ(this->count(), 0);  // not yet committed: another connection cannot see it
+        co_await K::commit(s);
+        EXPECT_EQ(this->count(), 1);
+        EXPECT_FALSE(s.in_transaction());
+    });
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+TYPED_TEST(EverySession, RollbackDiscardsTheWorkAndReturnsTheConnection) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        co_await K::exec(s, this->insert_sql(), "a@x", nullptr);
+        co_await K::rollback(s);
+        EXPECT_EQ(this->engine_->status().checked_out, 0u);
+        co_await K::exec(s, this->insert_sql(), "b@x", nullptr);  // a new transaction
+        co_await K::rollback(s);
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+    EXPECT_EQ(this->engine_->status().discarded, 0u);  // rolled back, not closed
+}
+
+TYPED_TEST(EverySession, DestroyedWithAnOpenTransactionItLeavesNothing) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        co_await K::exec(s, this->insert_sql(), "dropped@x", nullptr);
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+TYPED_TEST(EverySession, NoConnectionIsTakenUntilTheFirstStatement) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        EXPECT_FALSE(s.in_transaction());
+        EXPECT_EQ(this->engine_->status().created, 0u);
+        EXPECT_EQ(co_await K::template scalar<int>(s, "SELECT 1"), 1);
+        EXPECT_TRUE(s.in_transaction());
+        EXPECT_EQ(this->engine_->status().checked_out, 1u);
+        co_await K::commit(s);
+        EXPECT_EQ(this->engine_->status().checked_out, 0u);
+    });
+}
+
+TYPED_TEST(EverySession, AFailedInnerUnitLeavesTheOuterWorkUsable) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        auto outer = co_await K::begin(s);
+        co_await K::exec(s, this->insert_sql(), "kept@x", nullptr);
+        {
+            auto inner = co_await K::begin(s);  // a savepoint
+            co_await K::exec(s, this->insert_sql(), "dropped@x", nullptr);
+            // A unique violation inside the savepoint; the unit then goes without commit.
+            EXPECT_TRUE(
+                co_await throws<keel::unique_violation>(K::exec(s, this->insert_sql(), "kept@x", nullptr)));
+        }
+        co_await K::exec(s, this->insert_sql(), "after@x", nullptr);  // the outer one is not poisoned
+        {
+            auto released = co_await K::begin(s);
+            co_await K::exec(s, this->insert_sql(), "released@x", nullptr);
+            co_await K::commit(released);
+        }
+        co_await K::commit(outer);
+    });
+    EXPECT_EQ(this->count(), 3);
+}
+
+TYPED_TEST(EverySession, AUnitThatIsTheWholeTransactionRollsItBackWhenDropped) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        {
+            auto unit = co_await K::begin(s);
+            co_await K::exec(s, this->insert_sql(), "ghost@x", nullptr);
+        }
+        EXPECT_EQ(co_await K::template scalar<long>(s, "SELECT count(*) FROM " + this->table_), 0);
+        co_await K::commit(s);
+    });
+    EXPECT_EQ(this->count(), 0);
+}
+
+TYPED_TEST(EverySession, RowsMapToModelsByColumnName) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        const auto t = this->table_;
+        const auto id = co_await K::template scalar<std::int64_t>(s, this->insert_sql(), "m@x", "em");
+        co_await K::exec(s, this->insert_sql(), "n@x", nullptr);
+        const auto one = co_await K::template one<member>(
+            s, "SELECT nickname, email, id FROM " + t + " WHERE id = $1", id);
+        EXPECT_EQ(one.email, "m@x");
+        EXPECT_EQ(one.nickname, "em");
+        const auto all = co_await K::template all<member>(s, "SELECT * FROM " + t + " ORDER BY id");
+        EXPECT_EQ(all.size(), 2u);
+        if (all.size() == 2) {
+            EXPECT_FALSE(all[1].nickname.has_value());
+        }
+        EXPECT_FALSE((co_await K::template first<member>(s, "SELECT * FROM " + t + " WHERE id = $1", -1)));
+        EXPECT_TRUE(co_await throws<std::logic_error>(K::template one<member>(s, "SELECT * FROM " + t)));
+        EXPECT_TRUE(co_await throws<std::runtime_error>(K::template scalar<int>(s, "SELECT NULL::int")));
+        const auto affected = co_await K::exec(s, "UPDATE " + t + " SET nickname = 'x'");
+        EXPECT_EQ(affected.affected_rows(), 2u);
+        co_await K::commit(s);
+    });
+}
+
+TYPED_TEST(EverySession, RepeatedStatementsArePreparedOnce) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        for (int i = 0; i < 5; ++i)
+            EXPECT_EQ(co_await K::template scalar<int>(s, "SELECT $1::int + 1", i), i + 1);
+        EXPECT_EQ(
+            co_await K::template scalar<long>(
+                s, "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 1'"),
+            1);
+        co_await K::commit(s);
+    });
+}
+
+TYPED_TEST(EverySession, DatabaseErrorsAreTypedBySqlstate) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        co_await K::exec(s, this->insert_sql(), "dup@x", nullptr);
+        try {
+            co_await K::exec(s, this->insert_sql(), "dup@x", nullptr);
+            ADD_FAILURE() << "the duplicate was accepted";
+        } catch (const keel::unique_violation& e) {
+            EXPECT_EQ(e.sqlstate(), "23505");
+        }
+        co_await K::rollback(s);
+        try {
+            co_await K::exec(s, "SELECT 1 / $1::int", 0);
+            ADD_FAILURE() << "division by zero succeeded";
+        } catch (const keel::database_error& e) {
+            EXPECT_EQ(e.sqlstate(), "22012");
+        }
+        co_await K::rollback(s);
+        EXPECT_TRUE(co_await throws<keel::not_null_violation>(
+            K::exec(s, "INSERT INTO " + this->table_ + " (email) VALUES (NULL)")));
+        co_await K::rollback(s);
+        EXPECT_TRUE(co_await throws<keel::database_error>(K::exec(s, "SELECT * FROM no_such_table")));
+        co_await K::rollback(s);
+    });
+    EXPECT_EQ(this->engine_->status().discarded, 0u);  // statement errors do not cost connections
+}
+
+TYPED_TEST(EverySession, StatementTimeoutCancels) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open({.statement_timeout = 50ms});
+        EXPECT_TRUE(co_await throws<keel::query_canceled>(K::exec(s, "SELECT pg_sleep(2)")));
+        co_await K::rollback(s);
+    });
+}
+
+// A statement error the code caught still aborted the transaction: committing it must fail
+// (PostgreSQL itself answers such a COMMIT with a quiet ROLLBACK), and the connection must come
+// back clean for the next session.
+TYPED_TEST(EverySession, CommittingATransactionAnErrorAbortedFailsAndTheConnectionComesBackClean) {
+    using K = typename TestFixture::kind;
+    this->options_.pool_size = 1;
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        {
+            auto s = this->open();
+            co_await K::exec(s, this->insert_sql(), "kept-out@x", nullptr);
+            EXPECT_TRUE(co_await throws<keel::database_error>(K::exec(s, "SELECT 1 / 0")));
+            try {
+                co_await K::commit(s);
+                ADD_FAILURE() << "commit reported success";
+            } catch (const keel::database_error& e) {
+                EXPECT_EQ(e.sqlstate(), "25P02");
+            }
+        }
+        {
+            auto s = this->open();  // the very first statement fails
+            EXPECT_TRUE(co_await throws<keel::database_error>(K::template scalar<int>(s, "SELECT 1 / 0")));
+            co_await K::rollback(s);
+        }
+        auto next = this->open();  // the same (only) connection: no transaction left open on it
+        EXPECT_EQ(co_await K::template scalar<int>(next, "SELECT 2"), 2);
+        co_await K::commit(next);
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().created, 1u);
+}
+
+TYPED_TEST(EverySession, ALostConnectionIsReportedAndNotReused) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        const auto pid = co_await K::template scalar<int>(s, "SELECT pg_backend_pid()");
+        this->admin("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+        EXPECT_TRUE(co_await throws<keel::connection_lost>(K::exec(s, "SELECT 1")));
+        co_await K::rollback(s);
+        auto again = this->open();
+        EXPECT_NE(co_await K::template scalar<int>(again, "SELECT pg_backend_pid()"), pid);
+        co_await K::commit(again);
+    });
+    EXPECT_GE(this->engine_->status().discarded, 1u);
+}
+
+TYPED_TEST(EverySession, AnExhaustedPoolTimesOutAndServesAgainAfterwards) {
+    using K = typename TestFixture::kind;
+    this->options_.pool_size = 1;
+    this->options_.pool_timeout = 200ms;
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        auto holder = this->open();
+        co_await K::exec(holder, "SELECT 1");
+        auto starved = this->open();
+        const auto start = std::chrono::steady_clock::now();
+        EXPECT_TRUE(co_await throws<keel::pool_timeout>(K::exec(starved, "SELECT 1")));
+        EXPECT_GE(std::chrono::steady_clock::now() - start,
+                  150ms);  // it waited (pool_timeout, less the clock's grain)
+        co_await K::commit(holder);
+        EXPECT_EQ(co_await K::template scalar<int>(starved, "SELECT 3"), 3);
+        co_await K::commit(starved);
+    });
+    EXPECT_EQ(this->engine_->status().timeouts, 1u);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+TYPED_TEST(EverySession, ANulByteIsRefusedBeforeAnythingIsSent) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        try {
+            co_await K::exec(s, this->insert_sql(), std::string("a\0b", 3), nullptr);
+            ADD_FAILURE() << "a NUL byte was sent";
+        } catch (const keel::database_error& e) {
+            EXPECT_EQ(e.sqlstate(), "22021");
+        }
+        EXPECT_FALSE(s.in_transaction());  // refused before a connection was even taken
+    });
+    EXPECT_EQ(this->count(), 0);
+}
+
+TYPED_TEST(EverySession, AMovedFromSessionIsSafeToDestroyAndToTearDown) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto first = this->open();
+        co_await K::exec(first, this->insert_sql(), "moved@x", nullptr);
+        auto second = std::move(first);
+        co_await K::commit(first);    // NOLINT(bugprone-use-after-move): what a teardown holding it does
+        co_await K::rollback(first);  // NOLINT(bugprone-use-after-move)
+        EXPECT_FALSE(first.in_transaction());  // NOLINT(bugprone-use-after-move)
+        EXPECT_TRUE(co_await throws<std::logic_error>(K::exec(first, "SELECT 1")));  // NOLINT
+        EXPECT_TRUE(second.in_transaction());
+        co_await K::commit(second);
+    });
+    EXPECT_EQ(this->count(), 1);
+}
+
+// ------------------------------------------------------------------ what only awaiting does
+
+class AwaitedSession : public SessionBehaviour, public ::testing::Test {};
+
+// Five sessions each sleep 300 ms in PostgreSQL at once, on one thread: they overlap, which a
+// thread waiting per statement could not do.
+TEST_F(AwaitedSession, StatementsOnOneThreadOverlapWhileTheyWait) {
+    options_.pool_size = 5;
+    engine_ = std::make_unique<keel::engine>(options_);
+    const auto start = std::chrono::steady_clock::now();
+    run([&]() -> keel::task<void> {
+        std::vector<keel::task<void>> sleepers;
+        for (int i = 0; i < 5; ++i) {
+            sleepers.push_back([](keel::engine& e) -> keel::task<void> {
+                keel::async_session s(e);
+                co_await s.exec("SELECT pg_sleep(0.3)");
+                co_await s.commit();
+            }(*engine_));
+        }
+        co_await keel_test::concurrently(std::move(sleepers));
+    });
+    const auto took = std::chrono::steady_clock::now() - start;
+    // One after another they would take 1.5 s; together, 0.3 s and the connecting. The bound
+    // leaves room for a loaded machine and still rules out waiting in turn.
+    EXPECT_LT(took, 1200ms);
+    EXPECT_EQ(engine_->status().created, 5u);
+}
+
+// Waiters for a connection hold no thread, and are served in the order they came.
+TEST_F(AwaitedSession, WaitersOnOneThreadAreServedFirstComeFirstServed) {
+    options_.pool_size = 1;
+    engine_ = std::make_unique<keel::engine>(options_);
+    std::vector<int> order;
+    run([&]() -> keel::task<void> {
+        std::vector<keel::task<void>> work;
+        for (int i = 0; i < 4; ++i) {
+            work.push_back([](keel::engine& e, int n, std::vector<int>& served) -> keel::task<void> {
+                keel::async_session s(e);
+                co_await s.exec("SELECT pg_sleep(0.05)");
+                served.push_back(n);
+                co_await s.commit();
+            }(*engine_, i, order));
+        }
+        co_await keel_test::concurrently(std::move(work));
+    });
+    EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+    EXPECT_EQ(engine_->status().created, 1u);
+}
+
+TEST_F(AwaitedSession, AStatementIsRefusedOutsideAnEventLoop) {
+    keel::async_session s(*engine_);
+    // Driven by hand, without sync_wait or a server: there is no loop to wait on.
+    std::exception_ptr failure;
+    keel::detail::start_detached(s.exec("SELECT 1"),
+                                 [&](std::optional<keel::result>, std::exception_ptr e) { failure = e; });
+    ASSERT_TRUE(failure);
+    try {
+        std::rethrow_exception(failure);
+    } catch (const std::logic_error& e) {
+        EXPECT_NE(std::string(e.what()).find("sync_wait"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(engine_->status().checked_out, 0u);
+}
+
+TEST_F(AwaitedSession, TheBlockingSessionRefusesToRunOnTheLoop) {
+    run([&]() -> keel::task<void> {
+        keel::session blocking(*engine_);
+        EXPECT_THROW(blocking.exec("SELECT 1"), std::logic_error);  // it would stall the loop
+        co_return;
+    });
+}
+
+TEST_F(AwaitedSession, AFactoryOpensAwaitedSessionsWithItsDefaults) {
+    keel::session_factory factory(*engine_, {.read_only = true});
+    run([&]() -> keel::task<void> {
+        auto s = factory.open_async();
+        EXPECT_EQ(co_await s.scalar<std::string>("SHOW transaction_read_only"), "on");
+        EXPECT_TRUE(co_await throws<keel::database_error>(s.exec(insert_sql(), "ro@x", nullptr)));
+        co_await s.rollback();
+    });
+}
+
+TEST_F(AwaitedSession, TransactionCommitsWhatItsWorkDidAndRollsBackWhatThrew) {
+    run([&]() -> keel::task<void> {
+        keel::async_session s(*engine_);
+        const auto id = co_await s.transaction([&]() -> keel::task<std::int64_t> {
+            co_return co_await s.scalar<std::int64_t>(insert_sql(), "t@x", nullptr);
+        });
+        EXPECT_GT(id, 0);
+        EXPECT_TRUE(co_await throws<std::runtime_error>(s.transaction([&]() -> keel::task<void> {
+            co_await s.exec(insert_sql(), "u@x", nullptr);
+            throw std::runtime_error("no");
+        })));
+        co_await s.commit();
+    });
+    EXPECT_EQ(count(), 1);
+}
