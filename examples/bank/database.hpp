@@ -2,16 +2,18 @@
 
 // The bank's database: the request's session, and the schema and seed data.
 
+#include <keel/async_session.hpp>
 #include <keel/depends.hpp>
-#include <keel/get_session.hpp>
+#include <keel/get_async_session.hpp>
 #include <keel/session.hpp>
 
 namespace bank {
 
 /// The request's session: opened from the app's session_factory, committed when the handler
-/// succeeds, rolled back when it throws — before the response is written. Tests override
-/// keel::get_session to run it inside their own rolled-back transaction.
-using db_session = keel::depends<keel::get_session>;
+/// succeeds, rolled back when it throws — before the response is written. The handlers are
+/// coroutines and await their statements, so no thread waits on PostgreSQL. Tests override
+/// keel::get_async_session to run it inside their own rolled-back transaction.
+using db_session = keel::depends<keel::get_async_session>;
 
 /// Creates the tables that are missing (idempotent; safe with several instances starting at once).
 void apply_schema(keel::session& db);

@@ -191,7 +191,7 @@ public:
     bool in_transaction() const noexcept;
 
 private:
-    keel::result run(std::string_view sql, std::vector<std::optional<std::string>> params);
+    keel::result run(std::string_view sql, const std::vector<std::optional<std::string>>& params);
 
     struct impl;
     std::unique_ptr<impl> impl_;

@@ -42,16 +42,17 @@ T sync_wait(task<T> work) {
         [](void* p) {
             auto& st = *static_cast<state*>(p);
             if constexpr (std::is_void_v<T>) {
-                detail::start_detached(std::move(st.work), [&st](std::exception_ptr e) {
+                detail::start_detached(std::move(st.work), [&st](const std::exception_ptr& e) {
                     st.error = e;
                     st.finished = true;
                 });
             } else {
-                detail::start_detached(std::move(st.work), [&st](std::optional<T> v, std::exception_ptr e) {
-                    st.value = std::move(v);
-                    st.error = e;
-                    st.finished = true;
-                });
+                detail::start_detached(std::move(st.work),
+                                       [&st](std::optional<T> v, const std::exception_ptr& e) {
+                                           st.value = std::move(v);
+                                           st.error = e;
+                                           st.finished = true;
+                                       });
             }
         },
         &s, s.finished);

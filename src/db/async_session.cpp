@@ -188,13 +188,14 @@ struct async_session::impl {
                 throw connection_lost(
                     "keel: the connection was lost before COMMIT was sent; nothing was committed", "08006");
             }
-            closing.push_back("COMMIT");
+            closing.emplace_back("COMMIT");
         } else {
             // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
-            if (timeout_set) closing.push_back("SET LOCAL statement_timeout TO DEFAULT");
+            if (timeout_set) closing.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
             closing.push_back("RELEASE SAVEPOINT " + savepoint);
         }
         std::vector<step> steps;
+        steps.reserve(pending.size() + closing.size());
         for (const auto& p : pending) steps.push_back(statement_step(p));
         for (const auto& c : closing) steps.push_back(statement_step(c));
         std::size_t completed = 0;
@@ -263,12 +264,13 @@ struct async_session::impl {
             if (!broken) {
                 std::vector<std::string> undo;
                 if (engine) {
-                    undo.push_back("ROLLBACK");
+                    undo.emplace_back("ROLLBACK");
                 } else {
                     undo.push_back("ROLLBACK TO SAVEPOINT " + savepoint);
                     undo.push_back("RELEASE SAVEPOINT " + savepoint);
                 }
                 std::vector<step> steps;
+                steps.reserve(undo.size());
                 for (const auto& u : undo) steps.push_back(statement_step(u));
                 std::size_t completed = 0;
                 try {

@@ -136,7 +136,7 @@ bool session::in_transaction() const noexcept {
     return impl_ && impl_->connection != nullptr;
 }
 
-keel::result session::run(std::string_view sql, std::vector<std::optional<std::string>> params) {
+keel::result session::run(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
     auto& s = impl::usable(impl_);
     detail::require_blocking_allowed("keel::session::exec");
     detail::refuse_nul_bytes(sql, params);

@@ -59,6 +59,7 @@ void graph_checker::check(const dependency_node& node) {
     }
     if ((node.kind == node_kind::provider && !node.awaits) || (service && lifetime != scope::app))
         reach_.blocking = true;
+    if (service) reach_.services = true;
     for (std::size_t i = 0; i < chain_.size(); ++i) {
         if (chain_[i].key != 0 && chain_[i].key == node.key) {
             problems_.insert("dependency cycle: " + describe_chain(i, node.name, lifetime));

@@ -27,6 +27,8 @@ public:
         /// A provider that may block (any but an async_yield one), or a service made per
         /// request or per injection: binding may block.
         bool blocking = false;
+        /// A service, whose factory may block the first time it is made.
+        bool services = false;
     };
 
     /// Checks what `root` (a route's handler, a lifespan hook, a service's factory, an

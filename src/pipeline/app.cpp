@@ -304,6 +304,7 @@ void app::build() {
         const auto found = checker.check_root(std::string(to_string(spec->method)) + ' ' + spec->path,
                                               scope::request, handler.dependencies, 0, handler.on_io_thread);
         handler.blocking_dependencies = found.blocking;
+        if (!found.services) handler.services_made.set();  // none to make: no first trip to a worker
     }
     for (const auto* service : impl_->registry.all()) {
         checker.check_root(service->name, service->lifetime, service->children, service->key);

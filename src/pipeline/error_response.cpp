@@ -98,7 +98,7 @@ response pipeline::error_response(const std::exception_ptr& error, const request
         return retry_later(e.what(), req);
     } catch (const deadline_exceeded& e) {
         counts_.deadline_exceeded.fetch_add(1, std::memory_order_relaxed);
-        log.warning("keel: " + std::string(e.what()) + " in " + describe(req));
+        log.warning(std::string(e.what()) + " in " + describe(req));
         return server_error(
             "the database did not answer within the request's deadline; nothing was committed",
             status::gateway_timeout, req);

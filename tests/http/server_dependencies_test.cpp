@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
+#include <keel/async_yield.hpp>
 #include <keel/depends.hpp>
 #include <keel/http_error.hpp>
 #include <keel/testing/live_server.hpp>
@@ -119,4 +120,51 @@ TEST(ServerDependenciesTest, ConcurrentRequestsEachGetTheirOwnTornDownResource) 
     EXPECT_EQ(open_resources.load(), 0);
     EXPECT_EQ(closed_resources.load(), total);
     EXPECT_EQ(configs_made.load(), 1);
+}
+
+namespace {
+// Where each step of a request ran: an awaited provider's set-up and teardown, and the handler.
+struct thread_trail {
+    std::thread::id set_up, handler;
+};
+std::atomic<int> torn_down_elsewhere{0};  // teardowns that ran on another thread than the handler
+keel::async_yield<thread_trail> trail_threads() {
+    thread_trail t;
+    t.set_up = std::this_thread::get_id();
+    co_yield t;
+    if (std::this_thread::get_id() != t.handler) ++torn_down_elsewhere;
+}
+keel::yield<int> blocking_step() {
+    co_yield 1;
+}
+}  // namespace
+
+// A coroutine handler whose only providers have awaited teardowns (the awaited session's
+// kind) is bound, run and torn down on its I/O thread: no trip to the worker pool and back.
+// With a keel::yield provider in its graph, binding goes to a worker as before.
+TEST(ServerDependenciesTest, ACoroutineHandlerWithOnlyAwaitedProvidersNeverLeavesItsIoThread) {
+    keel::app app;
+    app.get("/awaited", [](keel::depends<trail_threads> t) -> keel::task<std::string> {
+        t->handler = std::this_thread::get_id();
+        co_return t->set_up == t->handler ? "same" : "hopped";
+    });
+    app.get("/mixed",
+            [](keel::depends<blocking_step>, keel::depends<trail_threads> t) -> keel::task<std::string> {
+                t->handler = std::this_thread::get_id();
+                co_return t->set_up == t->handler ? "same" : "hopped";
+            });
+    live_server server(app);
+    raw_client c(server.port());
+    for (int i = 0; i < 3; ++i) {
+        c.send(get_request("/awaited"));
+        const auto res = c.read_response(5s);
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 200);
+        EXPECT_EQ(res->body, "\"same\"");
+    }
+    c.send(get_request("/mixed"));
+    const auto mixed = c.read_response(5s);
+    ASSERT_TRUE(mixed);
+    EXPECT_EQ(mixed->body, "\"hopped\"");  // bound on a worker, run on the I/O thread
+    EXPECT_EQ(torn_down_elsewhere, 0);     // awaited teardowns run where the handler did
 }

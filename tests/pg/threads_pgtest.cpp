@@ -1,4 +1,6 @@
-// No database round trip runs on an I/O thread: slow queries never delay other requests.
+// No database round trip blocks an I/O thread: slow queries never delay other requests. Each
+// test runs with plain handlers (the blocking session, on the worker pool) and with coroutine
+// handlers (the awaited session, on the I/O thread).
 #include <keel/server.hpp>
 
 #include "../http/raw_client.hpp"
@@ -6,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
 #include <keel/engine.hpp>
+#include <keel/get_async_session.hpp>
 #include <keel/get_session.hpp>
 #include <keel/testing/database_template.hpp>
 #include <keel/testing/http_client.hpp>
@@ -27,6 +30,26 @@ using keel_test::raw_client;
 using namespace std::chrono_literals;
 
 namespace {
+
+enum class handler_kind { plain, coroutine };
+
+// GET `path` answers the one value `sql` selects, as text, from the request's session: a plain
+// handler with keel::get_session, or a coroutine handler with keel::get_async_session.
+keel::route get_scalar(keel::app& app, handler_kind kind, const std::string& path, std::string sql) {
+    if (kind == handler_kind::plain) {
+        return app.get(path,
+                       [sql](keel::depends<keel::get_session> db) { return db->scalar<std::string>(sql); });
+    }
+    return app.get(path, [sql](keel::depends<keel::get_async_session> db) -> keel::task<std::string> {
+        co_return co_await db->scalar<std::string>(sql);
+    });
+}
+
+class ThreadsTest : public ::testing::TestWithParam<handler_kind> {
+protected:
+    handler_kind kind() const { return GetParam(); }
+};
+
 // Polls `sql` (a count) until it reaches `at_least`; false at the deadline.
 bool count_reaches(const std::string& sql, int at_least, std::chrono::milliseconds deadline = 10s) {
     pqxx::connection watch(postgres_environment::server().url());
@@ -39,7 +62,7 @@ bool count_reaches(const std::string& sql, int at_least, std::chrono::millisecon
 }
 }  // namespace
 
-TEST(ThreadsTest, HealthzAnswersWhileRequestsWaitInTheDatabase) {
+TEST_P(ThreadsTest, HealthzAnswersWhileRequestsWaitInTheDatabase) {
     keel::app app;
     app.provide<keel::engine>(keel::scope::app, [] {
         keel::engine_options o;
@@ -48,9 +71,8 @@ TEST(ThreadsTest, HealthzAnswersWhileRequestsWaitInTheDatabase) {
     });
     app.provide<keel::session_factory>(keel::scope::app,
                                        [](keel::engine& e) { return keel::session_factory{e}; });
-    app.get("/slow", [](keel::depends<keel::get_session> db) {  // waits for the test's lock
-        return db->scalar<std::string>("SELECT pg_advisory_xact_lock_shared(4343)::text");
-    });
+    get_scalar(app, kind(), "/slow",
+               "SELECT pg_advisory_xact_lock_shared(4343)::text");  // waits for the test's lock
     app.get("/healthz", []() -> keel::task<nlohmann::json> { co_return nlohmann::json{{"status", "ok"}}; });
     auto options = keel::testing::live_server::quiet_options();
     options.io_threads = 1;  // one I/O thread: a query on it would stall everything
@@ -64,7 +86,8 @@ TEST(ThreadsTest, HealthzAnswersWhileRequestsWaitInTheDatabase) {
         sleepers.push_back(std::make_unique<raw_client>(server.port()));
         sleepers.back()->send(get_request("/slow"));
     }
-    // All six wait in PostgreSQL until the test lets go: each holds a worker meanwhile.
+    // All six wait in PostgreSQL until the test lets go: a plain handler holds a worker
+    // meanwhile, a coroutine handler nothing but its session.
     constexpr const char* waiting =
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343 AND NOT granted";
     ASSERT_TRUE(count_reaches(waiting, 6)) << "the six requests never all waited in the database";
@@ -88,7 +111,7 @@ TEST(ThreadsTest, HealthzAnswersWhileRequestsWaitInTheDatabase) {
     }
 }
 
-TEST(ThreadsTest, AnExhaustedPoolAnswers503WithRetryAfterThenServesAgain) {
+TEST_P(ThreadsTest, AnExhaustedPoolAnswers503WithRetryAfterThenServesAgain) {
     keel::app app;
     app.provide<keel::engine>(keel::scope::app, [] {
         keel::engine_options o;
@@ -101,10 +124,8 @@ TEST(ThreadsTest, AnExhaustedPoolAnswers503WithRetryAfterThenServesAgain) {
     app.provide<keel::session_factory>(keel::scope::app,
                                        [](keel::engine& e) { return keel::session_factory{e}; });
     // Holds the pool's only connection until the side connection releases the advisory lock.
-    app.get("/hold", [](keel::depends<keel::get_session> db) {
-        return db->scalar<std::string>("SELECT pg_advisory_lock(4242)::text");
-    });
-    app.get("/quick", [](keel::depends<keel::get_session> db) { return db->scalar<int>("SELECT 1"); });
+    get_scalar(app, kind(), "/hold", "SELECT pg_advisory_lock(4242)::text");
+    get_scalar(app, kind(), "/quick", "SELECT '1'");
     keel::testing::live_server server(app);
 
     pqxx::connection side(postgres_environment::server().url());
@@ -136,7 +157,8 @@ TEST(ThreadsTest, AnExhaustedPoolAnswers503WithRetryAfterThenServesAgain) {
 
 // GET /ping runs SELECT 1 in the request's session, on a pool of `pool_size` connections to
 // `url` (no overflow, 2 s pool_timeout). Returns the app's engine (it connects on first use).
-std::shared_ptr<keel::engine> serve_ping(keel::app& app, std::string url, std::size_t pool_size) {
+std::shared_ptr<keel::engine> serve_ping(keel::app& app, handler_kind kind, std::string url,
+                                         std::size_t pool_size) {
     keel::engine_options o;
     o.url = std::move(url);
     o.pool_size = pool_size;
@@ -146,16 +168,16 @@ std::shared_ptr<keel::engine> serve_ping(keel::app& app, std::string url, std::s
     app.provide<keel::engine>(keel::scope::app, [engine] { return engine; });
     app.provide<keel::session_factory>(keel::scope::app,
                                        [](keel::engine& e) { return keel::session_factory{e}; });
-    app.get("/ping", [](keel::depends<keel::get_session> db) { return db->scalar<int>("SELECT 1"); });
+    get_scalar(app, kind, "/ping", "SELECT '1'");
     return engine;
 }
 
-TEST(ThreadsTest, TheServiceRecoversByItselfWhenPostgresRestarts) {
+TEST_P(ThreadsTest, TheServiceRecoversByItselfWhenPostgresRestarts) {
     // Its own server, even under KEEL_TEST_DATABASE_URL: restarting it disturbs no other test.
     keel::testing::postgres_server database(keel::testing::postgres_server::source::always_private);
     database.start();
     keel::app app;
-    serve_ping(app, database.url(), 2);
+    serve_ping(app, kind(), database.url(), 2);
     keel::testing::live_server server(app);
     raw_client c(server.port());
     const auto ask = [&] {
@@ -183,12 +205,12 @@ TEST(ThreadsTest, TheServiceRecoversByItselfWhenPostgresRestarts) {
 // requests that hit a dead connection fail fast with 503 (or, when the termination caught a
 // COMMIT in flight, 500 "outcome unknown" without Retry-After), the dead connections are
 // discarded, and the service is whole again without a restart of its own.
-TEST(ThreadsTest, TheServiceRecoversWhenItsConnectionsAreTerminatedUnderLoad) {
+TEST_P(ThreadsTest, TheServiceRecoversWhenItsConnectionsAreTerminatedUnderLoad) {
     static keel::testing::database_template empty(postgres_environment::server(), "keel_terminate_template",
                                                   "SELECT 1");
     const auto database = empty.make();  // only this service connects to it: easy to find its backends
     keel::app app;
-    const auto engine = serve_ping(app, database.url(), 4);
+    const auto engine = serve_ping(app, kind(), database.url(), 4);
     keel::testing::live_server server(app);
 
     std::atomic<bool> stop{false};
@@ -239,3 +261,105 @@ TEST(ThreadsTest, TheServiceRecoversWhenItsConnectionsAreTerminatedUnderLoad) {
     EXPECT_GE(engine->status().discarded, static_cast<std::size_t>(std::min(terminated, 1)));
     EXPECT_LT(recovered_in, 5s);
 }
+
+// A request whose deadline (the server's request_timeout, here 400 ms) runs out while its
+// statement sleeps is answered 504 well before the sleep would end, and leaves nothing behind:
+// no statement still running, no transaction open, nothing of its work committed. A route may
+// set a longer deadline of its own.
+TEST_P(ThreadsTest, ADeadlineShorterThanAStatementIs504AndLeavesNoTransactionOpen) {
+    static keel::testing::database_template marks(postgres_environment::server(), "keel_deadline_template",
+                                                  "CREATE TABLE marks (n int)");
+    const auto database = marks.make();
+    keel::app app;
+    const auto engine = serve_ping(app, kind(), database.url(), 2);
+    const std::string write = "INSERT INTO marks VALUES (1)";
+    const std::string sleep = "SELECT pg_sleep(3)::text";
+    if (kind() == handler_kind::plain) {
+        app.get("/write-then-sleep", [=](keel::depends<keel::get_session> db) {
+            db->exec(write);
+            return db->scalar<std::string>(sleep);
+        });
+    } else {
+        app.get("/write-then-sleep",
+                [=](keel::depends<keel::get_async_session> db) -> keel::task<std::string> {
+                    co_await db->exec(write);
+                    co_return co_await db->scalar<std::string>(sleep);
+                });
+    }
+    get_scalar(app, kind(), "/longer", "SELECT pg_sleep(0.6)::text").timeout(10s);
+    auto options = keel::testing::live_server::quiet_options();
+    options.request_timeout = 400ms;
+    keel::testing::live_server server(app, options);
+
+    raw_client c(server.port());
+    const auto start = std::chrono::steady_clock::now();
+    c.send(get_request("/write-then-sleep"));
+    const auto res = c.read_response(10s);
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 504);
+    EXPECT_FALSE(res->header("Retry-After"));
+    EXPECT_LT(took, 2500ms) << "the deadline did not cut the 3 s statement short";
+    EXPECT_EQ(app.error_counters().deadline_exceeded, 1u);
+
+    pqxx::connection watch(database.url());
+    const auto left =
+        pqxx::nontransaction(watch)
+            .exec_params1(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() "
+                "AND (state LIKE 'idle in transaction%' OR query LIKE '%pg_sleep(3)%' AND state = 'active')",
+                database.name())[0]
+            .as<int>();
+    EXPECT_EQ(left, 0) << "a transaction or the statement outlived the request";
+    EXPECT_EQ(pqxx::nontransaction(watch).exec1("SELECT count(*) FROM marks")[0].as<int>(), 0);
+    EXPECT_EQ(engine->status().checked_out, 0u);
+
+    c.send(get_request("/longer"));  // its own 10 s deadline outlasts the server's 400 ms
+    const auto longer = c.read_response(10s);
+    ASSERT_TRUE(longer);
+    EXPECT_EQ(longer->status, 200);
+}
+
+// The wait for a pooled connection ends with the request's deadline, not pool_timeout: 503
+// with Retry-After, since nothing of the request ran.
+TEST_P(ThreadsTest, ADeadlineEndsTheWaitForAConnectionWith503) {
+    keel::app app;
+    app.provide<keel::engine>(keel::scope::app, [] {
+        keel::engine_options o;
+        o.url = postgres_environment::server().url();
+        o.pool_size = 1;
+        o.max_overflow = 0;
+        o.pool_timeout = 20s;
+        return std::make_shared<keel::engine>(o);
+    });
+    app.provide<keel::session_factory>(keel::scope::app,
+                                       [](keel::engine& e) { return keel::session_factory{e}; });
+    get_scalar(app, kind(), "/hold", "SELECT pg_advisory_lock(4244)::text");
+    get_scalar(app, kind(), "/quick", "SELECT '1'").timeout(300ms);
+    keel::testing::live_server server(app);
+
+    pqxx::connection side(postgres_environment::server().url());
+    pqxx::nontransaction(side).exec("SELECT pg_advisory_lock(4244)");
+    raw_client holder(server.port());
+    holder.send(get_request("/hold"));
+    ASSERT_TRUE(count_reaches(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4244 AND NOT granted", 1));
+    raw_client starved(server.port());
+    const auto start = std::chrono::steady_clock::now();
+    starved.send(get_request("/quick"));
+    const auto refused = starved.read_response(10s);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_EQ(refused->header("Retry-After").value_or(""), "1");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s) << "it waited for pool_timeout, not the deadline";
+    pqxx::nontransaction(side).exec("SELECT pg_advisory_unlock(4244)");
+    const auto held = holder.read_response(10s);
+    ASSERT_TRUE(held);
+    EXPECT_EQ(held->status, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryHandler, ThreadsTest,
+                         ::testing::Values(handler_kind::plain, handler_kind::coroutine),
+                         [](const auto& param_info) {
+                             return param_info.param == handler_kind::plain ? "Plain" : "Coroutine";
+                         });

@@ -9,10 +9,10 @@ namespace bank {
 
 namespace {
 
-account get_account(keel::path<std::int64_t, "id"> id, db_session db) {
-    auto found = db->first<account>("SELECT id, owner_id, balance FROM accounts WHERE id = $1", *id);
+keel::task<account> get_account(keel::path<std::int64_t, "id"> id, db_session db) {
+    auto found = co_await db->first<account>("SELECT id, owner_id, balance FROM accounts WHERE id = $1", *id);
     if (!found) throw keel::http_error(keel::status::not_found, "account not found");
-    return *found;
+    co_return *found;
 }
 
 }  // namespace

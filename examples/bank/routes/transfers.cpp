@@ -12,10 +12,10 @@ namespace bank {
 
 namespace {
 
-transfer_created create_transfer(keel::body<transfer_request> in, db_session db) {
+keel::task<transfer_created> create_transfer(keel::body<transfer_request> in, db_session db) {
     const auto& t = *in;  // amount > 0: the model's constraint, checked with the body
     // Lock both accounts in id order, so two opposite transfers cannot deadlock, then check.
-    const auto locked = db->all<account>(
+    const auto locked = co_await db->all<account>(
         "SELECT id, owner_id, balance FROM accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE", t.from_id,
         t.to_id);
     const account* from = nullptr;
@@ -28,21 +28,21 @@ transfer_created create_transfer(keel::body<transfer_request> in, db_session db)
     if (from->balance < t.amount) throw keel::http_error(keel::status::conflict, "insufficient funds");
 
     if (t.from_id != t.to_id) {  // to oneself the balance stays as it is
-        db->exec(
+        co_await db->exec(
             "UPDATE accounts SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END "
             "WHERE id IN ($1, $2)",
             t.from_id, t.to_id, t.amount);
     }
-    return db->one<transfer_created>(
+    co_return co_await db->one<transfer_created>(
         "INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3) RETURNING id", t.from_id, t.to_id,
         t.amount);
 }
 
-transfer get_transfer(keel::path<std::int64_t> id, db_session db) {
-    auto found = db->first<transfer>(
+keel::task<transfer> get_transfer(keel::path<std::int64_t> id, db_session db) {
+    auto found = co_await db->first<transfer>(
         "SELECT id, from_id, to_id, amount, created_at FROM transfers WHERE id = $1", *id);
     if (!found) throw keel::http_error(keel::status::not_found, "transfer not found");
-    return *found;
+    co_return *found;
 }
 
 }  // namespace

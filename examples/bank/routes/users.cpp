@@ -11,16 +11,16 @@ namespace bank {
 
 namespace {
 
-user get_user(keel::path<std::int64_t, "id"> id, db_session db) {
-    auto found = db->first<user>("SELECT id, email, name FROM users WHERE id = $1", *id);
+keel::task<user> get_user(keel::path<std::int64_t, "id"> id, db_session db) {
+    auto found = co_await db->first<user>("SELECT id, email, name FROM users WHERE id = $1", *id);
     if (!found) throw keel::http_error(keel::status::not_found, "user not found");
-    return *found;
+    co_return *found;
 }
 
-user create_user(keel::body<new_user> in, db_session db) {
+keel::task<user> create_user(keel::body<new_user> in, db_session db) {
     try {
-        return db->one<user>("INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id, email, name",
-                             in->email, in->name);
+        co_return co_await db->one<user>(
+            "INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id, email, name", in->email, in->name);
     } catch (const keel::unique_violation&) {
         throw keel::http_error(keel::status::conflict, "email already registered");
     }

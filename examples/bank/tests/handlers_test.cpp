@@ -1,10 +1,10 @@
-// Handler tests: the bank's routes through the in-process client, with get_session overridden
+// Handler tests: the bank's routes through the in-process client, with get_async_session overridden
 // onto an isolated database, so each test sees only its own data and leaves nothing behind.
 #include "app.hpp"
 #include "models.hpp"
 
 #include <gtest/gtest.h>
-#include <keel/get_session.hpp>
+#include <keel/get_async_session.hpp>
 #include <keel/testing/client.hpp>
 #include <keel/testing/isolated_database.hpp>
 #include <keel/testing/postgres_environment.hpp>
@@ -62,7 +62,7 @@ protected:
     keel::testing::client client_{service_.app};  // runs the lifespan: the schema is there from now on
     keel::testing::isolated_database db_{test_engine()};
     keel::dependency_overrides::guard restore_ =
-        client_.override(keel::get_session, [this] { return keel::get_session(db_.sessions()); });
+        client_.override(keel::get_async_session, [this] { return keel::get_async_session(db_.sessions()); });
 };
 
 TEST_F(BankHandlers, GetUserAnswersTheUserOr404) {
