@@ -12,6 +12,13 @@
 namespace bank {
 
 void configure(keel::app& app, const settings& config) {
+    configure_services(app, config);
+    app.include(users_router());
+    app.include(accounts_router());
+    app.include(transfers_router());
+}
+
+void configure_services(keel::app& app, const settings& config) {
     app.openapi({.title = "keel bank",
                  .version = "1.0.0",
                  .description = "Users, accounts and transfers between them: keel's reference service."});
@@ -34,9 +41,6 @@ void configure(keel::app& app, const settings& config) {
     app.readiness_check("database", keel::database_check{});
     app.include(keel::health_router());
     app.include(transport_router());
-    app.include(users_router());
-    app.include(accounts_router());
-    app.include(transfers_router());
 }
 
 }  // namespace bank
