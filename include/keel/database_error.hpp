@@ -60,6 +60,11 @@ class query_canceled : public database_error {
 class deadline_exceeded : public query_canceled {
     using query_canceled::query_canceled;
 };
+/// 57014 because the request's client hung up while the statement ran: keel cancelled it, and
+/// the transaction is rolled back. Unhandled: nobody is left to answer (logged, counted as 499).
+class client_hung_up : public query_canceled {
+    using query_canceled::query_canceled;
+};
 /// The connection broke (server restart, terminated backend, network) before COMMIT was sent:
 /// nothing of the transaction was written. Unhandled: 503 with Retry-After.
 class connection_lost : public database_error {

@@ -32,6 +32,15 @@ struct engine_options {
     std::chrono::milliseconds pool_recycle{-1};  ///< close connections older than this (<0: never)
     bool pool_pre_ping = false;                  ///< check an idle connection with a round trip before use
     std::chrono::seconds connect_timeout{10};    ///< libpq connect_timeout, unless the URL sets one
+    /// TCP keepalives on every connection (libpq's keepalives_*, unless the URL sets them), so
+    /// that a server gone behind a dead network is noticed in idle + count x interval seconds
+    /// (11 s), not the kernel's two hours. keepalives_idle <= 0: the system's defaults.
+    std::chrono::seconds keepalives_idle{5};
+    std::chrono::seconds keepalives_interval{2};
+    int keepalives_count = 3;
+    /// libpq tcp_user_timeout: how long sent data may stay unacknowledged before the
+    /// connection is given up (unless the URL sets it); <= 0: the system's default.
+    std::chrono::milliseconds tcp_user_timeout{15'000};
     std::size_t max_waiting = 1000;  ///< requests queued for a connection; beyond: pool_timeout at once
     /// A connection checked out longer than this is logged once (the request, where its session
     /// was opened, how long) and counted; <= 0: never.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,10 @@
 #include <vector>
 
 namespace keel {
+
+namespace detail {
+class hangup_signal;  // src/io/hangup_signal.hpp
+}
 
 /// One HTTP request as a handler sees it: already parsed, framed and size-checked.
 ///
@@ -104,6 +109,9 @@ public:
     /// epoch for in-process requests.
     std::chrono::steady_clock::time_point started() const noexcept { return started_; }
     void set_started(std::chrono::steady_clock::time_point at) noexcept { started_ = at; }
+    /// keel's own: where the server says that the client hung up (null in-process).
+    const std::shared_ptr<detail::hangup_signal>& hangup() const noexcept { return hangup_; }
+    void set_hangup(std::shared_ptr<detail::hangup_signal> signal) noexcept { hangup_ = std::move(signal); }
     std::uint32_t route_index() const noexcept { return route_index_; }
 
 private:
@@ -125,6 +133,7 @@ private:
     std::uint32_t route_index_ = no_route;
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
     std::chrono::steady_clock::time_point started_{};
+    std::shared_ptr<detail::hangup_signal> hangup_;
 };
 
 }  // namespace keel

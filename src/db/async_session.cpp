@@ -149,6 +149,7 @@ struct async_session::impl {
         {
             const detail::statement_timer timed(counters(), slow_statements(), origin, sql, params);
             try {
+                const detail::cancel_on_hangup watched(origin, pooled);
                 data->rows =
                     co_await detail::pq::run_pipeline(pooled.handle, *socket, steps, broken, completed);
             } catch (...) {
@@ -159,21 +160,8 @@ struct async_session::impl {
         if (prepare_at != 0 && completed >= prepare_at)
             pooled.prepared.emplace(std::move(prepared_text), std::move(prepared_name));
         pending.clear();
-        if (failure) rethrow_as_deadline(failure);
+        if (failure) detail::rethrow_statement_failure(failure, origin, budget.from_deadline);
         co_return keel::result(std::move(data));
-    }
-
-    // A statement cancelled by the statement_timeout the deadline set is the deadline's doing.
-    [[noreturn]] void rethrow_as_deadline(const std::exception_ptr& failure) const {
-        try {
-            std::rethrow_exception(failure);
-        } catch (const deadline_exceeded&) {
-            throw;
-        } catch (const query_canceled& e) {
-            if (!budget.from_deadline) throw;
-            throw deadline_exceeded(std::string("keel: the request's deadline ran out: ") + e.what(),
-                                    e.sqlstate());
-        }
     }
 
     // COMMIT (or RELEASE, joined), after whatever is pending. Throws what failed; the caller

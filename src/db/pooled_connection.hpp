@@ -50,9 +50,17 @@ struct statement_hash {
 struct session_origin;
 
 struct pooled_connection {
+    pooled_connection() = default;
+    pooled_connection(const pooled_connection&) = delete;
+    pooled_connection& operator=(const pooled_connection&) = delete;
+    ~pooled_connection() {
+        if (cancel) PQfreeCancel(cancel);
+    }
+
     std::unique_ptr<pq_connection> connection;
-    PGconn* handle = nullptr;  // the libpq connection inside `connection`
-    int backend_pid = 0;       // the server process, as pg_stat_activity names it
+    PGconn* handle = nullptr;    // the libpq connection inside `connection`
+    PGcancel* cancel = nullptr;  // what cancels its statement from another thread (PQcancel)
+    int backend_pid = 0;         // the server process, as pg_stat_activity names it
     std::chrono::steady_clock::time_point created;
     std::chrono::steady_clock::time_point last_used;
     // While checked out, under the engine's lock: for whom (null: a bare engine::checkout),

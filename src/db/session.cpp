@@ -161,6 +161,7 @@ keel::result session::run(std::string_view sql, const std::vector<std::optional<
     const detail::statement_timer timed(s.source->counters(), s.source->slow_statements(), s.origin, sql,
                                         params);
     try {
+        const detail::cancel_on_hangup watched(s.origin, pooled);
         if (s.pending.empty()) {
             data->rows = detail::pq::exec_prepared(pooled.handle, found->second, bound, s.broken);
         } else {
@@ -177,13 +178,8 @@ keel::result session::run(std::string_view sql, const std::vector<std::optional<
             }
             s.started = s.started || begun;
         }
-    } catch (const deadline_exceeded&) {
-        throw;
-    } catch (const query_canceled& e) {
-        // Cancelled by the statement_timeout the request's deadline set: a 504, not a 500.
-        if (!s.budget.from_deadline) throw;
-        throw deadline_exceeded(std::string("keel: the request's deadline ran out: ") + e.what(),
-                                e.sqlstate());
+    } catch (...) {
+        detail::rethrow_statement_failure(std::current_exception(), s.origin, s.budget.from_deadline);
     }
     return keel::result(std::move(data));
 }

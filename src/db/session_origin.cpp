@@ -46,6 +46,7 @@ session_origin session_origin::here(call_site where) {
         o.method = req->method_name();
         o.route = req->route();
         o.deadline = req->deadline();
+        o.hangup = req->hangup();
     }
     o.where = where;
     o.log = &working_for::current_logger();

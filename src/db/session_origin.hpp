@@ -7,13 +7,17 @@
 #include <keel/logger.hpp>
 
 #include <chrono>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
 namespace keel {
 class request;
+namespace detail {
+class hangup_signal;
 }
+}  // namespace keel
 
 namespace keel::detail {
 
@@ -47,6 +51,8 @@ struct session_origin {
     const logger* log = nullptr;  // never null once made by here()
     /// The request's deadline (keel::request::deadline); max() outside a request.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    /// Where the server reports the request's client hanging up (null outside a served request).
+    std::shared_ptr<hangup_signal> hangup;
 
     /// What the calling thread works for (see working_for), opened at `where`.
     static session_origin here(call_site where);

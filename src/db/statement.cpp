@@ -4,6 +4,9 @@
 #include <keel/logger.hpp>
 #include <keel/model.hpp>  // detail::append_json_string
 
+#include "io/hangup_signal.hpp"
+
+#include <libpq-fe.h>
 #include <cstring>
 #include <exception>
 
@@ -43,6 +46,48 @@ std::string parameters_text(const statement_params& params) {
 }
 
 }  // namespace
+
+namespace {
+
+void cancel_statement(void* target) noexcept {
+    char error[256];
+    PQcancel(static_cast<PGcancel*>(target), error, sizeof error);  // best effort: nothing to tell anyone
+}
+
+[[noreturn]] void throw_hung_up() {
+    throw client_hung_up(
+        "keel: the client hung up; its statement was cancelled and the transaction rolled back", "57014");
+}
+
+}  // namespace
+
+cancel_on_hangup::cancel_on_hangup(const session_origin& origin, pooled_connection& c)
+    : signal_(c.cancel ? origin.hangup.get() : nullptr) {
+    if (signal_ && !signal_->arm(&cancel_statement, c.cancel)) {
+        signal_ = nullptr;
+        throw_hung_up();
+    }
+}
+
+cancel_on_hangup::~cancel_on_hangup() {
+    if (signal_) signal_->disarm();
+}
+
+void rethrow_statement_failure(const std::exception_ptr& failure, const session_origin& origin,
+                               bool timeout_from_deadline) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const client_hung_up&) {
+        throw;
+    } catch (const deadline_exceeded&) {
+        throw;
+    } catch (const query_canceled& e) {
+        if (origin.hangup && origin.hangup->hung_up()) throw_hung_up();
+        if (!timeout_from_deadline) throw;
+        throw deadline_exceeded(std::string("keel: the request's deadline ran out: ") + e.what(),
+                                e.sqlstate());
+    }
+}
 
 void refuse_nul_bytes(std::string_view sql, const statement_params& params) {
     refuse_nul(sql, 0);

@@ -5,10 +5,12 @@
 // slow-statement log line. Private to keel.
 
 #include "db/database_counters.hpp"
+#include "db/pooled_connection.hpp"
 #include "db/session_origin.hpp"
 #include "db/transaction_source.hpp"
 
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +24,26 @@ using statement_params = std::vector<std::optional<std::string>>;
 /// Throws keel::database_error (SQLSTATE 22021) when the statement or a parameter holds a NUL
 /// byte: libpq would cut the value there, storing less than was asked.
 void refuse_nul_bytes(std::string_view sql, const statement_params& params);
+
+/// While it lives, a statement on `c` is cancelled when the request's client hangs up (the
+/// server reports it through the origin's hangup_signal). Throws keel::client_hung_up at once
+/// when the client is gone already: nothing is sent for nobody.
+class cancel_on_hangup {
+public:
+    cancel_on_hangup(const session_origin& origin, pooled_connection& c);
+    ~cancel_on_hangup();
+    cancel_on_hangup(const cancel_on_hangup&) = delete;
+    cancel_on_hangup& operator=(const cancel_on_hangup&) = delete;
+
+private:
+    hangup_signal* signal_;
+};
+
+/// Rethrows a statement's failure, saying why it was cancelled when keel caused it: as
+/// keel::client_hung_up after the client hung up, as keel::deadline_exceeded when the
+/// statement_timeout was the request deadline's (`timeout_from_deadline`).
+[[noreturn]] void rethrow_statement_failure(const std::exception_ptr& failure, const session_origin& origin,
+                                            bool timeout_from_deadline);
 
 /// Times one statement, from sent to answered (or failed): into the engine's histogram, and
 /// onto a log line when it was slower than the engine's slow_statement_threshold.

@@ -11,6 +11,7 @@
 
 #include <keel/app.hpp>
 #include <keel/metrics.hpp>
+#include <keel/offload.hpp>
 #include <keel/request_logger.hpp>
 #include <keel/server.hpp>
 
@@ -22,6 +23,7 @@
 #include "http/wire.hpp"
 #include "http/worker_pool.hpp"
 #include "io/event_loop.hpp"
+#include "io/hangup_signal.hpp"
 #include "metrics/families.hpp"
 #include "metrics/http_metrics.hpp"
 
@@ -38,6 +40,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -117,7 +120,28 @@ struct connection {
     steady::time_point deadline = steady::time_point::max();
     bool idle = true;  // between requests: closed at once on shutdown
     bool timed_out = false;
+    // Where the request's sessions register a statement in flight; the sweeper cancels it when
+    // the client hangs up meanwhile (made at the first request).
+    std::shared_ptr<detail::hangup_signal> hangup;
+    bool hangup_reported = false;
 };
+
+// Whether the peer of a connection whose request is being handled has gone: end-of-file or a
+// reset, seen without reading. A byte waiting (a pipelined request) says the client is there.
+// A client that half-closes after sending its request is taken as gone, as nginx does.
+bool client_gone(int fd) noexcept {
+    char byte = 0;
+    const auto got = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (got == 0) return true;
+    if (got > 0) return false;
+    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+// Cancels the statement a hung-up client's request waits on. libpq's cancel connects to the
+// server, so it runs on the worker pool.
+task<void> cancel_for_hangup(std::shared_ptr<detail::hangup_signal> signal) {
+    co_await offload([&] { signal->hang_up(); });
+}
 
 struct io_thread final : detail::io_resumer {
     asio::io_context context{1};
@@ -435,6 +459,10 @@ void server::impl::sweep(io_thread& thread) {
             if (now >= conn->deadline) {
                 conn->timed_out = true;
                 conn->close();
+            } else if (!conn->idle && conn->hangup && conn->hangup->armed() && !conn->hangup_reported &&
+                       client_gone(conn->socket.native_handle())) {
+                conn->hangup_reported = true;
+                detail::start_detached(cancel_for_hangup(conn->hangup), [](const std::exception_ptr&) {});
             }
         }
         sweep(thread);
@@ -669,6 +697,11 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
         // The app: middleware, routing, the handler. Its task never throws.
         conn.deadline = steady::time_point::max();
         request req = detail::to_request(parser.release(), remote);
+        if (!metrics_only) {
+            if (!conn.hangup) conn.hangup = std::make_shared<detail::hangup_signal>();
+            conn.hangup_reported = false;
+            req.set_hangup(conn.hangup);
+        }
         const auto started = timed ? first_byte : steady::now();
         req.set_started(started);
         if (options.request_timeout.count() > 0) req.set_deadline(started + options.request_timeout);

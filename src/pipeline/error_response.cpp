@@ -7,6 +7,7 @@
 //   connection_lost         503 + Retry-After: the connection broke before COMMIT, nothing was written
 //   pool_timeout            503 + Retry-After
 //   deadline_exceeded       504: the database was too slow for the request's deadline; rolled back
+//   client_hung_up          499, for the access log: the client left, its statement was cancelled
 //   server_busy             503 + Retry-After
 //   anything else           500, logged
 //
@@ -96,6 +97,10 @@ response pipeline::error_response(const std::exception_ptr& error, const request
         counts_.pool_exhausted.fetch_add(1, std::memory_order_relaxed);
         log.warning("keel: " + std::string(e.what()) + " in " + describe(req));
         return retry_later(e.what(), req);
+    } catch (const client_hung_up& e) {
+        // Nobody is left to read the answer; nginx's 499 says so in the access log.
+        log.info(std::string(e.what()) + " in " + describe(req));
+        return response::json({{"detail", "client closed the request"}}, static_cast<status>(499));
     } catch (const deadline_exceeded& e) {
         counts_.deadline_exceeded.fetch_add(1, std::memory_order_relaxed);
         log.warning(std::string(e.what()) + " in " + describe(req));

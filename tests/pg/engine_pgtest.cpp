@@ -274,3 +274,31 @@ TEST(EngineTest, TheDatabaseReadinessCheckAnswersWithinItsTimeout) {
     EXPECT_GE(took, 250ms);
     EXPECT_LT(took, 5s) << "bounded by the check's timeout (generous: a loaded machine)";
 }
+
+// A database gone behind a dead network is noticed in seconds: every connection has TCP
+// keepalives and a tcp_user_timeout, unless the URL says otherwise.
+TEST(EngineTest, ConnectionsHaveKeepalivesUnlessTheUrlSetsThem) {
+    const auto setting = [](const keel::engine::lease& l, const std::string& key) {
+        std::string value;
+        PQconninfoOption* options = PQconninfo(l.connection().handle);
+        for (auto* o = options; o && o->keyword; ++o) {
+            if (key == o->keyword && o->val) value = o->val;
+        }
+        PQconninfoFree(options);
+        return value;
+    };
+    keel::engine defaults(small_pool(1, 0));
+    const auto lease = defaults.checkout();
+    EXPECT_EQ(setting(lease, "keepalives"), "1");
+    EXPECT_EQ(setting(lease, "keepalives_idle"), "5");
+    EXPECT_EQ(setting(lease, "keepalives_interval"), "2");
+    EXPECT_EQ(setting(lease, "keepalives_count"), "3");
+    EXPECT_EQ(setting(lease, "tcp_user_timeout"), "15000");
+
+    auto own = small_pool(1, 0);
+    own.url += own.url.find('?') == std::string::npos && own.url.rfind("postgres", 0) == 0
+                   ? "?keepalives_idle=42"
+                   : " keepalives_idle=42";
+    keel::engine overridden(own);
+    EXPECT_EQ(setting(overridden.checkout(), "keepalives_idle"), "42");
+}

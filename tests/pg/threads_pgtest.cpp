@@ -358,6 +358,50 @@ TEST_P(ThreadsTest, ADeadlineEndsTheWaitForAConnectionWith503) {
     EXPECT_EQ(held->status, 200);
 }
 
+// A client that hangs up while its request sleeps in PostgreSQL cancels the statement: no
+// backend goes on running it, no transaction is left open, and the pool has its connection
+// back long before the sleep would have ended.
+TEST_P(ThreadsTest, AClientThatHangsUpMidStatementLeavesNoBackendRunningIt) {
+    static keel::testing::database_template empty(postgres_environment::server(), "keel_hangup_template",
+                                                  "SELECT 1");
+    const auto database = empty.make();
+    keel::app app;
+    const auto engine = serve_ping(app, kind(), database.url(), 2);
+    get_scalar(app, kind(), "/sleep", "SELECT pg_sleep(20)::text");
+    keel::testing::live_server server(app);
+
+    const std::string running = "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + database.name() +
+                                "' AND state = 'active' AND query LIKE 'SELECT pg_sleep(20)%'";
+    auto client = std::make_unique<raw_client>(server.port());
+    client->send(get_request("/sleep"));
+    ASSERT_TRUE(count_reaches(running, 1)) << "the statement never started";
+    const auto hung_up_at = std::chrono::steady_clock::now();
+    client.reset();  // the client closes its socket
+
+    pqxx::connection watch(postgres_environment::server().url());
+    const auto count = [&](const std::string& sql) {
+        return pqxx::nontransaction(watch).exec1(sql)[0].as<int>();
+    };
+    const auto until = hung_up_at + 10s;  // far below the 20 s sleep; the sweeper looks twice a second
+    while (count(running) > 0 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(count(running), 0) << "the statement outlived its client";
+    EXPECT_LT(std::chrono::steady_clock::now() - hung_up_at, 10s);
+    const auto returned = std::chrono::steady_clock::now() + 5s;
+    while (engine->status().checked_out > 0 && std::chrono::steady_clock::now() < returned)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(engine->status().checked_out, 0u) << "the connection did not come back";
+    EXPECT_EQ(count("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + database.name() +
+                    "' AND state LIKE 'idle in transaction%'"),
+              0);
+    EXPECT_EQ(engine->status().discarded, 0u);  // cancelled, not lost
+
+    raw_client next(server.port());  // and the service goes on
+    next.send(get_request("/ping"));
+    const auto res = next.read_response(10s);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryHandler, ThreadsTest,
                          ::testing::Values(handler_kind::plain, handler_kind::coroutine),
                          [](const auto& param_info) {
