@@ -72,6 +72,33 @@ std::string with_client_defaults(const std::string& url, const engine_options& o
     return out;
 }
 
+// A NOTICE or WARNING the server sent (RAISE NOTICE, an implicit index, ...) goes to the log of
+// whom the connection is checked out for, with the request's fields; outside a checkout, to the
+// thread's. libpq calls this while it reads, on the thread that reads.
+void log_notice(void* connection, const PGresult* notice) noexcept {
+    try {
+        const auto* c = static_cast<const detail::pooled_connection*>(connection);
+        const auto field = [&](int code) {
+            const char* value = PQresultErrorField(notice, code);
+            return std::string_view(value ? value : "");
+        };
+        const auto severity = field(PG_DIAG_SEVERITY_NONLOCALIZED);
+        const auto level = severity == "WARNING" ? log_level::warning
+                           : severity == "DEBUG" ? log_level::debug
+                                                 : log_level::info;
+        const std::string message = "postgres: " + std::string(field(PG_DIAG_MESSAGE_PRIMARY));
+        const log_field fields[] = {
+            {"severity", severity}, {"sqlstate", field(PG_DIAG_SQLSTATE)}, {"backend_pid", c->backend_pid}};
+        if (c->holder) {
+            c->holder->report(level, message, fields);
+        } else {
+            detail::working_for::current_logger().write(level, message, {}, fields);
+        }
+    } catch (...) {
+        // A notice that cannot be logged is dropped: it must not fail the statement.
+    }
+}
+
 // `variable`, when set, as a number of milliseconds from `min` to `max`, into `out`.
 void read_milliseconds(const char* variable, std::uint64_t min, std::uint64_t max,
                        std::chrono::milliseconds& out) {
@@ -174,6 +201,7 @@ struct engine_state {
         if (!c->handle) throw connection_lost("keel: libpqxx made no libpq connection", "08001");
         c->backend_pid = PQbackendPID(c->handle);
         c->cancel = PQgetCancel(c->handle);
+        PQsetNoticeReceiver(c->handle, &log_notice, c.get());
         c->created = c->last_used = steady::now();
         return c;
     }

@@ -3,15 +3,19 @@
 // awaited one does (waiting without a thread).
 #include <keel/async_session.hpp>
 
+#include "../support/captured_log.hpp"
 #include "../support/concurrently.hpp"
 
 #include <gtest/gtest.h>
+#include <keel/app.hpp>
 #include <keel/database_error.hpp>
+#include <keel/get_async_session.hpp>
 #include <keel/model.hpp>
 #include <keel/offload.hpp>
 #include <keel/pool_timeout.hpp>
 #include <keel/session.hpp>
 #include <keel/sync_wait.hpp>
+#include <keel/testing/client.hpp>
 #include <keel/testing/postgres_environment.hpp>
 #include <pqxx/pqxx>
 
@@ -537,4 +541,26 @@ TEST_F(AwaitedSession, TransactionCommitsWhatItsWorkDidAndRollsBackWhatThrew) {
         co_await s.commit();
     });
     EXPECT_EQ(count(), 1);
+}
+
+// What the server says on the side (RAISE NOTICE, a WARNING) is logged through the app's
+// logger, naming the request whose statement caused it.
+TEST_F(AwaitedSession, NoticesGoToTheAppsLogWithTheRequest) {
+    keel_test::captured_log log;
+    keel::app app;
+    log.attach(app.logger());
+    app.provide<keel::engine>(keel::scope::app, [this] { return std::make_shared<keel::engine>(options_); });
+    app.provide<keel::session_factory>(keel::scope::app,
+                                       [](keel::engine& e) { return keel::session_factory{e}; });
+    app.get("/notice", [](keel::depends<keel::get_async_session> db) -> keel::task<int> {
+        co_await db->exec("DO $$ BEGIN RAISE NOTICE 'counted % rows', 3; RAISE WARNING 'careful'; END $$");
+        co_return 1;
+    });
+    {
+        keel::testing::client c{app};
+        EXPECT_EQ(c.get("/notice").status(), 200);
+    }
+    EXPECT_TRUE(log.contains("postgres: counted 3 rows")) << ::testing::PrintToString(log.lines());
+    EXPECT_TRUE(log.contains("postgres: careful"));
+    EXPECT_TRUE(log.contains("route=/notice"));
 }
