@@ -25,8 +25,12 @@ database_counters& counters_of(const engine& e) noexcept;
 struct engine_options {
     std::string url;               ///< libpq URL or key=value string
     std::size_t pool_size = 10;    ///< connections kept open when idle
-    std::size_t max_overflow = 5;  ///< extra connections under load; closed when returned to a pool already
-                                   ///< holding pool_size idle ones
+    std::size_t max_overflow = 5;  ///< extra connections under load; see overflow_linger
+    /// An overflow connection is closed once the pool holds more than pool_size idle ones and it
+    /// has sat unused this long (seen when a connection is returned). 0: closed as soon as it is
+    /// returned to a pool already holding pool_size idle ones (SQLAlchemy's QueuePool rule),
+    /// which under bursty load reopens connections a moment after closing them.
+    std::chrono::milliseconds overflow_linger{1'000};
     std::chrono::milliseconds pool_timeout{
         30'000};                                 ///< longest wait for a connection; then pool_timeout (503)
     std::chrono::milliseconds pool_recycle{-1};  ///< close connections older than this (<0: never)

@@ -290,8 +290,10 @@ struct engine_state {
         if (disposing)
             throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
         if (waiters.empty() && !idle.empty()) {
-            out = std::move(idle.front());
-            idle.pop_front();
+            // The most recently returned first: under a load that needs fewer connections than
+            // are open, the others age at the front and the surplus ones are closed there.
+            out = std::move(idle.back());
+            idle.pop_back();
             ++checked_out;
             lend(*out, holder);
             return grant::connection;
@@ -383,6 +385,20 @@ struct engine_state {
         c.reset();  // closed after the lock is released
     }
 
+    // Idle connections beyond pool_size that have not been used for overflow_linger are
+    // closed (under the lock; `closing` is closed after it). Bursts of awaited sessions swing
+    // the pool between all busy and many idle within milliseconds: closing surplus connections
+    // at once would reopen them a moment later, each a new server process.
+    void close_lingering_surplus(std::vector<std::unique_ptr<pooled_connection>>& closing) {
+        const auto now = steady::now();
+        while (idle.size() > options.pool_size && now - idle.front()->last_used >= options.overflow_linger) {
+            closing.push_back(std::move(idle.front()));
+            idle.pop_front();
+            --open;
+            counters.discard(discard_reason::surplus);
+        }
+    }
+
     // A slot was freed (a connection closed): the first waiter may open a new one.
     void pass_slot_to_waiter() {
         if (waiters.empty()) return;
@@ -393,8 +409,8 @@ struct engine_state {
     }
 
     void give_back(std::unique_ptr<pooled_connection> c, bool broken) {
-        std::unique_ptr<pooled_connection> closing;  // closed after the lock is released
-        std::optional<held_connection> late;         // reported as held too long: now back
+        std::vector<std::unique_ptr<pooled_connection>> closing;  // closed after the lock is released
+        std::optional<held_connection> late;                      // reported as held too long: now back
         {
             std::lock_guard lock(mutex);
             if (c->reported_held) late = describe(*c, steady::now(), working_for::current_logger());
@@ -408,7 +424,7 @@ struct engine_state {
                     counters.discard(discard_reason::broken);
                 }
                 --open;
-                closing = std::move(c);
+                closing.push_back(std::move(c));
                 if (!disposing) pass_slot_to_waiter();
             } else if (!waiters.empty()) {
                 auto* w = waiters.front();
@@ -417,15 +433,16 @@ struct engine_state {
                 lend(*c, w->holder);
                 w->handed = std::move(c);
                 w->notify();
-            } else if (idle.size() >= options.pool_size) {
+            } else if (idle.size() >= options.pool_size && options.overflow_linger.count() <= 0) {
                 // pool_size connections already wait idle: this one is surplus (SQLAlchemy's
                 // QueuePool rule). Closing on "more open than pool_size" instead would churn
                 // connections under steady load just above pool_size.
                 --open;
                 counters.discard(discard_reason::surplus);
-                closing = std::move(c);
+                closing.push_back(std::move(c));
             } else {
                 idle.push_back(std::move(c));
+                close_lingering_surplus(closing);
             }
         }
         returned.notify_all();

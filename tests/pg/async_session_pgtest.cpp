@@ -564,3 +564,61 @@ TEST_F(AwaitedSession, NoticesGoToTheAppsLogWithTheRequest) {
     EXPECT_TRUE(log.contains("postgres: careful"));
     EXPECT_TRUE(log.contains("route=/notice"));
 }
+
+// Four threads, each running eight sessions at once on its own loop, share a pool of three:
+// connections pass between threads and loops all the time (a waiter on one loop is handed a
+// connection returned on another). Money only moves, rows only appear with their transfer, and
+// every connection comes back. Under TSan (scripts/test) this is the awaited session's race test.
+TEST_F(AwaitedSession, ManyLoopsShareOnePool) {
+    const std::string accounts = table_ + "_accounts";
+    admin("DROP TABLE IF EXISTS " + accounts);
+    admin("CREATE TABLE " + accounts + " (id int PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))");
+    admin("INSERT INTO " + accounts + " SELECT g, 100 FROM generate_series(1, 5) g");
+    const std::string lock_sql = "SELECT balance FROM " + accounts + " WHERE id IN ($1, $2) ORDER BY id FOR UPDATE";
+    const std::string move_sql = "UPDATE " + accounts +
+                                 " SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE "
+                                 "$3::bigint END WHERE id IN ($1, $2)";
+    constexpr int threads = 4, sessions_per_thread = 8, transfers_each = 6;
+    std::atomic<int> written{0}, refused{0};
+    const auto transfers = [&](int t, int s) -> keel::task<void> {
+        for (int i = 0; i < transfers_each; ++i) {
+            const int from = (t + s + i) % 5 + 1, to = (t + 2 * s + i + 1) % 5 + 1;
+            keel::async_session db(*engine_);
+            try {
+                co_await db.exec(insert_sql(), "a" + std::to_string(t) + "-" + std::to_string(s) + "-" +
+                                                   std::to_string(i) + "@x",
+                                 nullptr);
+                if (from != to) {
+                    co_await db.exec(lock_sql, from, to);
+                    co_await db.exec(move_sql, from, to, 7);
+                }
+                co_await db.commit();
+                ++written;
+                continue;
+            } catch (const keel::check_violation&) {
+                ++refused;  // the account would go below 0
+            } catch (const keel::transaction_conflict&) {
+                ++refused;  // a deadlock: rolled back as a whole
+            }
+            co_await db.rollback();
+        }
+    };
+    std::vector<std::thread> loops;
+    for (int t = 0; t < threads; ++t) {
+        loops.emplace_back([&, t] {
+            keel::sync_wait([&]() -> keel::task<void> {
+                std::vector<keel::task<void>> work;
+                for (int s = 0; s < sessions_per_thread; ++s) work.push_back(transfers(t, s));
+                co_await keel_test::concurrently(std::move(work));
+            }());
+        });
+    }
+    for (auto& l : loops) l.join();
+    pqxx::connection c(postgres_environment::server().url());
+    pqxx::nontransaction check(c);
+    EXPECT_EQ(check.exec1("SELECT sum(balance) FROM " + accounts)[0].as<long>(), 500);
+    EXPECT_EQ(check.exec1("SELECT count(*) FROM " + table_)[0].as<long>(), written.load());
+    EXPECT_EQ(written + refused, threads * sessions_per_thread * transfers_each);
+    EXPECT_EQ(engine_->status().checked_out, 0u);
+    EXPECT_LE(engine_->status().created, 3u);
+}

@@ -73,8 +73,10 @@ TEST(EngineTest, ExhaustedPoolTimesOutAndServesAgainAfterwards) {
     EXPECT_EQ(select_one(c), 1);
 }
 
-TEST(EngineTest, OverflowConnectionsAreClosedWhenReturned) {
-    keel::engine engine(small_pool(1, 2));
+TEST(EngineTest, OverflowConnectionsAreClosedWhenReturnedWithoutLinger) {
+    auto options = small_pool(1, 2);
+    options.overflow_linger = 0ms;  // SQLAlchemy's rule
+    keel::engine engine(options);
     {
         auto a = engine.checkout();
         auto b = engine.checkout();
@@ -88,7 +90,9 @@ TEST(EngineTest, OverflowConnectionsAreClosedWhenReturned) {
 }
 
 TEST(EngineTest, AnOverflowConnectionReturnedWhileThePoolIsBusyIsKept) {
-    keel::engine engine(small_pool(1, 1));
+    auto options = small_pool(1, 1);
+    options.overflow_linger = 0ms;
+    keel::engine engine(options);
     std::optional<keel::engine::lease> a(engine.checkout());
     std::optional<keel::engine::lease> b(engine.checkout());
     b.reset();  // nothing idle yet: kept for the next request, not closed and reopened
@@ -97,6 +101,27 @@ TEST(EngineTest, AnOverflowConnectionReturnedWhileThePoolIsBusyIsKept) {
     a.reset();  // now pool_size connections are idle: this one is surplus
     EXPECT_EQ(engine.status().size, 1u);
     EXPECT_EQ(engine.status().created, 2u);
+}
+
+// By default an overflow connection outlives its return for overflow_linger, so that a burst
+// right after does not open it again; after that it is closed at the next return.
+TEST(EngineTest, OverflowConnectionsLingerThenClose) {
+    auto options = small_pool(1, 2);
+    options.overflow_linger = 200ms;
+    keel::engine engine(options);
+    {
+        auto a = engine.checkout();
+        auto b = engine.checkout();
+        auto c = engine.checkout();
+    }
+    EXPECT_EQ(engine.status().size, 3u);  // all three kept for now
+    { auto again = engine.checkout(); }   // a burst soon after reuses one, opens nothing
+    EXPECT_EQ(engine.status().created, 3u);
+    std::this_thread::sleep_for(300ms);
+    { auto later = engine.checkout(); }  // its return finds the other two unused for too long
+    EXPECT_EQ(engine.status().size, 1u);
+    EXPECT_EQ(engine.status().idle, 1u);
+    EXPECT_EQ(engine.status().created, 3u);
 }
 
 TEST(EngineTest, ACheckoutMayWaitLessThanPoolTimeout) {
