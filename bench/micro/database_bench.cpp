@@ -2,12 +2,16 @@
 // per test. Starts a throwaway PostgreSQL (or uses KEEL_TEST_DATABASE_URL) over loopback TCP.
 //
 //   build/release/bench/keel_database_bench --benchmark_repetitions=3
+#include "../../tests/support/concurrently.hpp"
+
 #include <benchmark/benchmark.h>
+#include <keel/async_session.hpp>
 #include <keel/bytes.hpp>
 #include <keel/chrono.hpp>
 #include <keel/decimal.hpp>
 #include <keel/model.hpp>
 #include <keel/session.hpp>
+#include <keel/sync_wait.hpp>
 #include <keel/testing/database_template.hpp>
 #include <keel/testing/isolated_database.hpp>
 #include <keel/testing/postgres_server.hpp>
@@ -72,13 +76,22 @@ keel::testing::postgres_server& server() {
     return s;
 }
 
+keel::engine_options pool_of(std::size_t size) {
+    keel::engine_options o;
+    o.url = server().url();
+    o.pool_size = size;
+    o.max_overflow = 0;
+    return o;
+}
+
 keel::engine& bench_engine() {
-    static keel::engine e = [] {
-        keel::engine_options o;
-        o.url = server().url();
-        o.pool_size = 1;
-        return keel::engine(o);
-    }();
+    static keel::engine e(pool_of(1));
+    return e;
+}
+
+// For the rows with 15 transactions at once (pgbench's c=15 in bench/run).
+keel::engine& engine_of_15() {
+    static keel::engine e(pool_of(15));
     return e;
 }
 
@@ -112,6 +125,74 @@ void keel_session_begin_select_commit(benchmark::State& state) {
     }
 }
 BENCHMARK(keel_session_begin_select_commit)->Unit(benchmark::kMicrosecond);
+
+// The same through the awaited session, on an event loop of the benchmark thread's own.
+void keel_async_session_begin_select_commit(benchmark::State& state) {
+    keel::session_factory sessions(bench_engine());
+    keel::sync_wait([&]() -> keel::task<void> {
+        std::int64_t id = 0;
+        for (auto _ : state) {
+            auto s = sessions.open_async();
+            auto u = co_await s.one<user>("SELECT id, email, name FROM users WHERE id = $1", id % 1000 + 1);
+            co_await s.commit();
+            benchmark::DoNotOptimize(u);
+            ++id;
+        }
+    }());
+}
+BENCHMARK(keel_async_session_begin_select_commit)->Unit(benchmark::kMicrosecond);
+
+// Fifteen transactions at once, the same one each: on fifteen bare connections and threads, on
+// keel's blocking session from fifteen threads, and on the awaited session as fifteen
+// coroutines of one thread. items_per_second is transactions per second.
+void bare_pqxx_15_threads(benchmark::State& state) {
+    pqxx::connection c(server().url());
+    c.prepare("by_id", "SELECT id, email, name FROM users WHERE id = $1");
+    std::int64_t id = state.thread_index();
+    for (auto _ : state) {
+        pqxx::work tx(c);
+        benchmark::DoNotOptimize(tx.exec_prepared("by_id", id % 1000 + 1));
+        tx.commit();
+        id += 15;
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(bare_pqxx_15_threads)->Threads(15)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+void keel_session_15_threads(benchmark::State& state) {
+    keel::session_factory sessions(engine_of_15());
+    std::int64_t id = state.thread_index();
+    for (auto _ : state) {
+        auto s = sessions.open();
+        benchmark::DoNotOptimize(s.one<user>("SELECT id, email, name FROM users WHERE id = $1", id % 1000 + 1));
+        s.commit();
+        id += 15;
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(keel_session_15_threads)->Threads(15)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// One iteration: 15 coroutines, each one transaction, all at once on one thread.
+void keel_async_session_15_coroutines(benchmark::State& state) {
+    keel::session_factory sessions(engine_of_15());
+    keel::sync_wait([&]() -> keel::task<void> {
+        std::int64_t id = 0;
+        for (auto _ : state) {
+            std::vector<keel::task<void>> batch;
+            for (int i = 0; i < 15; ++i) {
+                batch.push_back([](keel::session_factory& f, std::int64_t n) -> keel::task<void> {
+                    auto s = f.open_async();
+                    benchmark::DoNotOptimize(
+                        co_await s.one<user>("SELECT id, email, name FROM users WHERE id = $1", n % 1000 + 1));
+                    co_await s.commit();
+                }(sessions, id++));
+            }
+            co_await keel_test::concurrently(std::move(batch));
+        }
+    }());
+    state.SetItemsProcessed(state.iterations() * 15);
+}
+BENCHMARK(keel_async_session_15_coroutines)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // 100 rows of every type keel maps, read into structs; beside it, the same rows as strings.
 void keel_read_100_typed_rows(benchmark::State& state) {
