@@ -53,8 +53,8 @@ struct async_session::impl {
     std::optional<engine::lease> lease;
     std::string savepoint;  // joined: this session's savepoint in the outer transaction
     detail::pooled_connection* connection = nullptr;  // while a transaction is open
-    std::unique_ptr<detail::pq::socket_watch> socket;
-    std::vector<std::string> pending;  // to send with the next statement
+    detail::pq::socket_watch* socket = nullptr;       // the connection's, on this session's loop
+    std::vector<std::string> pending;                 // to send with the next statement
     detail::transaction_budget budget;
     clock::time_point timeout_set_at;
     bool timeout_set = false;  // a SET LOCAL statement_timeout is in the transaction
@@ -100,13 +100,15 @@ struct async_session::impl {
             pending.push_back("SAVEPOINT " + savepoint);
         }
         try {
-            socket = std::make_unique<detail::pq::socket_watch>(*loop, connection->handle);
+            socket = &detail::pq::watch_on(connection->watches, *loop, connection->handle);
+            connection->affinity = loop;
         } catch (...) {
             broken = true;
             release();
             throw;
         }
         if (budget.statement_timeout.count() > 0) {
+            budget.statement_timeout = budget.timeout_now();  // the checkout may have waited
             pending.push_back(detail::transaction_budget::set_local(budget.statement_timeout));
             timeout_set = true;
             timeout_set_at = clock::now();
@@ -182,15 +184,14 @@ struct async_session::impl {
             if (timeout_set) closing.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
             closing.push_back("RELEASE SAVEPOINT " + savepoint);
         }
-        std::vector<step> steps;
-        steps.reserve(pending.size() + closing.size());
-        for (const auto& p : pending) steps.push_back(statement_step(p));
-        for (const auto& c : closing) steps.push_back(statement_step(c));
-        std::size_t completed = 0;
+        // One simple query (the cheapest for PostgreSQL to parse), whatever is pending first.
+        std::string text;
+        for (const auto& p : pending) text += p + "; ";
+        for (std::size_t i = 0; i < closing.size(); ++i) text += (i ? "; " : "") + closing[i];
         detail::pq::result_ptr done;
         std::exception_ptr lost;
         try {
-            done = co_await detail::pq::run_pipeline(connection->handle, *socket, steps, broken, completed);
+            done = co_await detail::pq::run_simple(connection->handle, *socket, text, broken);
         } catch (const connection_lost&) {
             lost = std::current_exception();
         }
@@ -257,12 +258,10 @@ struct async_session::impl {
                     undo.push_back("ROLLBACK TO SAVEPOINT " + savepoint);
                     undo.push_back("RELEASE SAVEPOINT " + savepoint);
                 }
-                std::vector<step> steps;
-                steps.reserve(undo.size());
-                for (const auto& u : undo) steps.push_back(statement_step(u));
-                std::size_t completed = 0;
+                std::string text;
+                for (std::size_t i = 0; i < undo.size(); ++i) text += (i ? "; " : "") + undo[i];
                 try {
-                    co_await detail::pq::run_pipeline(connection->handle, *socket, steps, broken, completed);
+                    co_await detail::pq::run_simple(connection->handle, *socket, text, broken);
                 } catch (...) {
                     broken = true;
                 }
@@ -273,7 +272,10 @@ struct async_session::impl {
 
     // Gives the connection back (a broken one is closed).
     void release() noexcept {
-        socket.reset();  // stop watching before anyone else may use the connection
+        if (socket) {
+            detail::pq::give_back_blocking(connection->handle);  // as the blocking session expects it
+            socket = nullptr;
+        }
         connection = nullptr;
         pending.clear();
         started = false;
@@ -321,7 +323,8 @@ async_session::~async_session() {
             // A test's outer transaction must survive: undo this session's part, blocking (the
             // isolated database is for tests; its connection is theirs alone).
             auto* handle = s.connection->handle;
-            s.socket.reset();
+            if (s.socket) detail::pq::give_back_blocking(handle);
+            s.socket = nullptr;
             try {
                 detail::pq::exec(handle, "ROLLBACK TO SAVEPOINT " + s.savepoint, s.broken);
                 detail::pq::exec(handle, "RELEASE SAVEPOINT " + s.savepoint, s.broken);

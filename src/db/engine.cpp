@@ -148,6 +148,8 @@ struct engine_state {
         void (*wake)(waiter&) noexcept = nullptr;   // an awaited one is resumed by this instead
         std::unique_ptr<pooled_connection> handed;  // a connection given to this waiter
         const session_origin* holder = nullptr;     // whom the connection will be for
+        const void* affinity = nullptr;             // an awaited checkout's event loop
+        bool passed_over = false;                   // a later waiter was served first once
         bool may_open = false;                      // or a free slot to open one in
         bool refused = false;                       // the engine is being disposed
 
@@ -200,7 +202,9 @@ struct engine_state {
         c->handle = handle_capturing_connect::last_handle();
         if (!c->handle) throw connection_lost("keel: libpqxx made no libpq connection", "08001");
         c->backend_pid = PQbackendPID(c->handle);
-        c->cancel = PQgetCancel(c->handle);
+        c->cancel = std::shared_ptr<PGcancel>(PQgetCancel(c->handle), [](PGcancel* p) {
+            if (p) PQfreeCancel(p);
+        });
         PQsetNoticeReceiver(c->handle, &log_notice, c.get());
         c->created = c->last_used = steady::now();
         return c;
@@ -286,14 +290,27 @@ struct engine_state {
     // What a checkout can have at once (under the lock): an idle connection (in `out`, lent to
     // `holder`), a free slot to open one in (counted as open and checked out), or nothing yet.
     enum class grant { connection, slot, wait };
-    grant take(const session_origin* holder, std::unique_ptr<pooled_connection>& out) {
+    // `affinity`: the caller's event loop (null for a blocking checkout), whose connections it
+    // prefers (see pooled_connection::affinity).
+    grant take(const session_origin* holder, std::unique_ptr<pooled_connection>& out,
+               const void* affinity = nullptr) {
         if (disposing)
             throw pool_timeout(std::chrono::milliseconds(0), "the database engine is shutting down");
         if (waiters.empty() && !idle.empty()) {
             // The most recently returned first: under a load that needs fewer connections than
-            // are open, the others age at the front and the surplus ones are closed there.
-            out = std::move(idle.back());
-            idle.pop_back();
+            // are open, the others age at the front and the surplus ones are closed there. An
+            // awaited checkout takes one its loop watches already, when there is one.
+            auto chosen = std::prev(idle.end());
+            if (affinity && (*chosen)->affinity != affinity) {
+                for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
+                    if ((*it)->affinity == affinity) {
+                        chosen = std::prev(it.base());
+                        break;
+                    }
+                }
+            }
+            out = std::move(*chosen);
+            idle.erase(chosen);
             ++checked_out;
             lend(*out, holder);
             return grant::connection;
@@ -372,6 +389,14 @@ struct engine_state {
         }
     }
 
+    // A slot take() or taken() granted that will not be used after all.
+    void give_back_slot() noexcept {
+        std::lock_guard lock(mutex);
+        --open;
+        --checked_out;
+        pass_slot_to_waiter();
+    }
+
     // Closes a checked-out connection that unfit() refused.
     void discard(std::unique_ptr<pooled_connection> c, discard_reason why) {
         {
@@ -397,6 +422,23 @@ struct engine_state {
             --open;
             counters.discard(discard_reason::surplus);
         }
+    }
+
+    // Who gets a returned connection (taken out of the queue): the first waiter, or the second
+    // when it waits on the loop that watches the connection and the first does not — once per
+    // waiter, so that nobody is passed over twice. Saves re-registering the socket with
+    // another loop (five system calls) for the price of one place in the queue.
+    waiter* next_waiter_for(const pooled_connection& c) {
+        auto* first = waiters.front();
+        if (c.affinity && first->affinity != c.affinity && !first->passed_over && waiters.size() > 1 &&
+            waiters[1]->affinity == c.affinity) {
+            first->passed_over = true;
+            auto* second = waiters[1];
+            waiters.erase(waiters.begin() + 1);
+            return second;
+        }
+        waiters.pop_front();
+        return first;
     }
 
     // A slot was freed (a connection closed): the first waiter may open a new one.
@@ -427,8 +469,7 @@ struct engine_state {
                 closing.push_back(std::move(c));
                 if (!disposing) pass_slot_to_waiter();
             } else if (!waiters.empty()) {
-                auto* w = waiters.front();
-                waiters.pop_front();
+                auto* w = next_waiter_for(*c);
                 ++checked_out;
                 lend(*c, w->holder);
                 w->handed = std::move(c);
@@ -628,10 +669,11 @@ task<engine::lease> engine::checkout_async(std::chrono::milliseconds max_wait,
         std::shared_ptr<detail::async_waiter> me;
         {
             std::lock_guard lock(s.mutex);
-            got = s.take(holder, candidate);
+            got = s.take(holder, candidate, loop);
             if (got == detail::engine_state::grant::wait) {
                 me = std::make_shared<detail::async_waiter>(*loop, s);
                 me->holder = holder;
+                me->affinity = loop;
                 me->timer.expires_at(deadline);
                 s.waiters.push_back(me.get());
             }
@@ -648,11 +690,35 @@ task<engine::lease> engine::checkout_async(std::chrono::milliseconds max_wait,
         }
         if (got == detail::engine_state::grant::slot) {
             // Connecting blocks in libpq: on the worker pool, never on this thread.
-            co_return lease(state_, co_await offload([&] { return s.open_in_slot(holder, start); }));
+            bool ran = false;  // open_in_slot gives the slot back itself when it fails
+            std::unique_ptr<detail::pooled_connection> fresh;
+            std::exception_ptr failed;
+            try {
+                fresh = co_await offload([&] {
+                    ran = true;
+                    return s.open_in_slot(holder, start);
+                });
+            } catch (...) {
+                failed = std::current_exception();
+            }
+            if (failed) {
+                if (!ran) s.give_back_slot();  // the worker pool refused the job
+                std::rethrow_exception(failed);
+            }
+            co_return lease(state_, std::move(fresh));
         }
         std::optional<detail::discard_reason> why;
         if (s.options.pool_pre_ping) {
-            why = co_await offload([&] { return s.unfit(*candidate); });  // a round trip, blocking
+            std::exception_ptr failed;
+            try {
+                why = co_await offload([&] { return s.unfit(*candidate); });  // a round trip, blocking
+            } catch (...) {
+                failed = std::current_exception();
+            }
+            if (failed) {
+                s.give_back(std::move(candidate), false);  // unchecked, but not ours to keep
+                std::rethrow_exception(failed);
+            }
         } else {
             why = s.unfit(*candidate);
         }

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace keel::detail {
 
@@ -48,19 +49,20 @@ struct statement_hash {
 };
 
 struct session_origin;
+namespace pq {
+class socket_watch;  // src/db/pq_async.hpp
+}
 
 struct pooled_connection {
     pooled_connection() = default;
     pooled_connection(const pooled_connection&) = delete;
     pooled_connection& operator=(const pooled_connection&) = delete;
-    ~pooled_connection() {
-        if (cancel) PQfreeCancel(cancel);
-    }
 
     std::unique_ptr<pq_connection> connection;
-    PGconn* handle = nullptr;    // the libpq connection inside `connection`
-    PGcancel* cancel = nullptr;  // what cancels its statement from another thread (PQcancel)
-    int backend_pid = 0;         // the server process, as pg_stat_activity names it
+    PGconn* handle = nullptr;  // the libpq connection inside `connection`
+    // What cancels its statement from another thread (PQcancel); shared with a cancel under way.
+    std::shared_ptr<PGcancel> cancel;
+    int backend_pid = 0;  // the server process, as pg_stat_activity names it
     std::chrono::steady_clock::time_point created;
     std::chrono::steady_clock::time_point last_used;
     // While checked out, under the engine's lock: for whom (null: a bare engine::checkout),
@@ -70,6 +72,12 @@ struct pooled_connection {
     bool reported_held = false;
     // statement text -> its name on this connection
     std::unordered_map<std::string, std::string, statement_hash, std::equal_to<>> prepared;
+    // The event loop of the last awaited session that used it (an opaque tag): the pool hands
+    // it to that loop's sessions first.
+    const void* affinity = nullptr;
+    // The event loops watching its socket for awaited sessions (one watch per loop), kept
+    // between sessions. Last: destroyed first, before `connection` closes the socket.
+    std::vector<std::shared_ptr<pq::socket_watch>> watches;
 
     bool is_open() const noexcept { return handle && PQstatus(handle) == CONNECTION_OK; }
 };

@@ -3,6 +3,7 @@
 #include <keel/database_error.hpp>
 
 #include "db/pq.hpp"
+#include "db/pq_async.hpp"
 
 #include <string>
 #include <string_view>
@@ -30,6 +31,10 @@ pooled_connection& pooled_source::open(const session_options& options, std::vect
     lease_.emplace(engine_->checkout(
         options.pool_timeout.count() > 0 ? options.pool_timeout : engine_->options().pool_timeout, holder_));
     opening.push_back(begin_statement(options));
+    // A blocking session reads with poll(): event loops still watching the socket for the
+    // awaited sessions before would be woken by every answer for nothing.
+    lease_->connection().watches.clear();
+    lease_->connection().affinity = nullptr;
     return lease_->connection();
 }
 

@@ -73,6 +73,7 @@ struct session::impl {
         bounded.pool_timeout = budget.checkout_wait;
         connection = &source->open(bounded, pending);
         if (budget.statement_timeout.count() > 0) {
+            budget.statement_timeout = budget.timeout_now();  // the checkout may have waited
             pending.push_back(detail::transaction_budget::set_local(budget.statement_timeout));
             timeout_set_at = std::chrono::steady_clock::now();
         }

@@ -63,7 +63,7 @@ void cancel_statement(void* target) noexcept {
 
 cancel_on_hangup::cancel_on_hangup(const session_origin& origin, pooled_connection& c)
     : signal_(c.cancel ? origin.hangup.get() : nullptr) {
-    if (signal_ && !signal_->arm(&cancel_statement, c.cancel)) {
+    if (signal_ && !signal_->arm(&cancel_statement, c.cancel)) {  // (shares the PGcancel)
         signal_ = nullptr;
         throw_hung_up();
     }

@@ -48,6 +48,13 @@ transaction_budget transaction_budget::of(const session_options& options, millis
     return b;
 }
 
+milliseconds transaction_budget::timeout_now() const {
+    if (!from_deadline) return statement_timeout;
+    const auto left = whole_milliseconds(statements_until - clock::now());
+    if (left.count() <= 0) throw_past_deadline();
+    return std::min(left, statement_timeout);
+}
+
 milliseconds transaction_budget::lowered_timeout(clock::time_point set_at) const {
     if (!from_deadline) return milliseconds(0);
     const auto now = clock::now();

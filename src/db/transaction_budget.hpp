@@ -22,10 +22,15 @@ struct transaction_budget {
     /// The latest moment a statement may still run to (the deadline less the COMMIT's reserve).
     clock::time_point statements_until = clock::time_point::max();
 
-    /// For a transaction that begins now. Throws keel::deadline_exceeded when the deadline has
-    /// (nearly) passed already.
+    /// For a transaction that begins now. Throws keel::pool_timeout (503: nothing ran yet) when
+    /// the deadline has (nearly) passed already.
     static transaction_budget of(const session_options& options, std::chrono::milliseconds engine_wait,
                                  clock::time_point deadline);
+
+    /// The statement_timeout to set now, once the connection is there (the checkout may have
+    /// waited): statement_timeout, shortened to what is left when it is the deadline's. Throws
+    /// keel::deadline_exceeded when nothing is left.
+    std::chrono::milliseconds timeout_now() const;
 
     /// The statement_timeout for a statement sent now, when it should be lowered from what was
     /// set at BEGIN (time has passed since: the deadline is nearer); 0 when it need not be.

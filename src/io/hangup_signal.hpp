@@ -7,7 +7,9 @@
 // may outlive it. Private to keel.
 
 #include <atomic>
+#include <memory>
 #include <mutex>
+#include <utility>
 
 namespace keel::detail {
 
@@ -17,21 +19,22 @@ public:
     using cancel_fn = void (*)(void* target) noexcept;
 
     /// A statement went out: a hang-up from now until disarm() cancels it with fn(target).
-    /// False when the client has hung up already (nothing is armed then).
-    bool arm(cancel_fn fn, void* target) noexcept {
+    /// False when the client has hung up already (nothing is armed then). The target is shared
+    /// so that a cancel under way keeps it alive: disarm() never waits for one.
+    bool arm(cancel_fn fn, std::shared_ptr<void> target) noexcept {
         std::lock_guard lock(mutex_);
         if (hung_up_) return false;
         cancel_ = fn;
-        target_ = target;
+        target_ = std::move(target);
         armed_.store(true, std::memory_order_relaxed);
         return true;
     }
-    /// The statement is answered. Waits for a cancel under way, so that its target stays valid
-    /// while it runs.
+    /// The statement is answered.
     void disarm() noexcept {
+        std::shared_ptr<void> dropped;  // released after the lock
         std::lock_guard lock(mutex_);
         cancel_ = nullptr;
-        target_ = nullptr;
+        dropped = std::move(target_);
         armed_.store(false, std::memory_order_relaxed);
     }
     /// Whether a statement is out now (a hint for the server's sweeper; it reads no lock).
@@ -44,15 +47,21 @@ public:
     /// The server: the client is gone. Cancels the statement in flight, if any. Blocks: call it
     /// off the I/O threads.
     void hang_up() noexcept {
-        std::lock_guard lock(mutex_);
-        hung_up_ = true;
-        if (cancel_) cancel_(target_);
+        cancel_fn cancel = nullptr;
+        std::shared_ptr<void> target;
+        {
+            std::lock_guard lock(mutex_);
+            hung_up_ = true;
+            cancel = cancel_;
+            target = target_;
+        }
+        if (cancel) cancel(target.get());  // without the lock: the session's disarm() must not wait
     }
 
 private:
     mutable std::mutex mutex_;
     cancel_fn cancel_ = nullptr;
-    void* target_ = nullptr;
+    std::shared_ptr<void> target_;
     bool hung_up_ = false;
     std::atomic<bool> armed_{false};
 };

@@ -165,10 +165,22 @@ task<response> pipeline::run_coroutine(const route_spec& route, request& req) co
         if (scope.next_is_awaited()) {
             outcome = co_await scope.finish_next_awaited(outcome);
         } else if (blocking) {
-            outcome = co_await offload([&] {
+            bool ran = false;
+            try {
+                outcome = co_await offload([&] {
+                    ran = true;
+                    const working_for working(&req, log_);
+                    return scope.finish_blocking(outcome);
+                });
+            } catch (const server_busy&) {
+                // The worker pool is full. An awaited teardown may have committed already, so
+                // the request must not end as "nothing happened, retry": tear down here.
+            }
+            if (!ran) {
+                const detail::thread_role may_block(false);
                 const working_for working(&req, log_);
-                return scope.finish_blocking(outcome);
-            });
+                outcome = scope.finish_blocking(outcome);
+            }
         } else {
             outcome = scope.finish_blocking(outcome);
         }
