@@ -91,7 +91,11 @@ struct session::impl {
     void end_transaction() {
         if (!started) return;  // nothing was sent: nothing to commit
         flush_pending();
-        source->commit(*connection, options, broken);
+        // What the transaction was begun with: a joined one undoes its SET LOCAL statement_timeout,
+        // which the request's deadline may have sent without the session's option.
+        auto begun = options;
+        begun.statement_timeout = budget.statement_timeout;
+        source->commit(*connection, begun, broken);
     }
 
     // Gives the connection back to the source (which closes a broken one).

@@ -68,6 +68,12 @@ void notes_service::add_routes() {
     app.get("/notes/count", [](keel::depends<keel::get_session> db) {
         return db->scalar<std::int64_t>("SELECT count(*) FROM notes");
     });
+    // A route with a deadline of its own: its session's statements run under a statement_timeout.
+    app.get("/notes/count/quick",
+            [](keel::depends<keel::get_session> db) {
+                return db->scalar<std::int64_t>("SELECT count(*) FROM notes");
+            })
+        .timeout(5s);
 }
 
 class IsolatedDatabaseTest : public ::testing::Test {
@@ -86,6 +92,13 @@ TEST_F(IsolatedDatabaseTest, CommittedWorkIsSeenInTheTestButNotOutsideIt) {
     EXPECT_EQ(client_.get("/notes/count").json(), 2);
     EXPECT_EQ(db_.open().scalar<long>("SELECT count(*) FROM notes"), 2);
     EXPECT_EQ(committed_notes(), 0);  // still the test's own
+}
+
+// The statement_timeout a request's deadline set inside the test's transaction ends with that
+// request's session, as it would with a real COMMIT: the test's later statements run without it.
+TEST_F(IsolatedDatabaseTest, ADeadlinesStatementTimeoutEndsWithItsSession) {
+    EXPECT_EQ(client_.get("/notes/count/quick").status(), 200);
+    EXPECT_EQ(db_.open().scalar<std::string>("SHOW statement_timeout"), "0");
 }
 
 // What an earlier test wrote is gone when its isolated database ends: shown here without
