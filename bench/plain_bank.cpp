@@ -28,8 +28,8 @@ bank::user get_user(keel::path<std::int64_t, "id"> id, db_session db) {
 
 bank::user create_user(keel::body<bank::new_user> in, db_session db) {
     try {
-        return db->one<bank::user>("INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id, email, name",
-                                   in->email, in->name);
+        return db->one<bank::user>(
+            "INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id, email, name", in->email, in->name);
     } catch (const keel::unique_violation&) {
         throw keel::http_error(keel::status::conflict, "email already registered");
     }

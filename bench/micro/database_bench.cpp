@@ -164,7 +164,8 @@ void keel_session_15_threads(benchmark::State& state) {
     std::int64_t id = state.thread_index();
     for (auto _ : state) {
         auto s = sessions.open();
-        benchmark::DoNotOptimize(s.one<user>("SELECT id, email, name FROM users WHERE id = $1", id % 1000 + 1));
+        benchmark::DoNotOptimize(
+            s.one<user>("SELECT id, email, name FROM users WHERE id = $1", id % 1000 + 1));
         s.commit();
         id += 15;
     }
@@ -182,8 +183,8 @@ void keel_async_session_15_coroutines(benchmark::State& state) {
             for (int i = 0; i < 15; ++i) {
                 batch.push_back([](keel::session_factory& f, std::int64_t n) -> keel::task<void> {
                     auto s = f.open_async();
-                    benchmark::DoNotOptimize(
-                        co_await s.one<user>("SELECT id, email, name FROM users WHERE id = $1", n % 1000 + 1));
+                    benchmark::DoNotOptimize(co_await s.one<user>(
+                        "SELECT id, email, name FROM users WHERE id = $1", n % 1000 + 1));
                     co_await s.commit();
                 }(sessions, id++));
             }

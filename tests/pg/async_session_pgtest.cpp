@@ -574,7 +574,8 @@ TEST_F(AwaitedSession, ManyLoopsShareOnePool) {
     admin("DROP TABLE IF EXISTS " + accounts);
     admin("CREATE TABLE " + accounts + " (id int PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))");
     admin("INSERT INTO " + accounts + " SELECT g, 100 FROM generate_series(1, 5) g");
-    const std::string lock_sql = "SELECT balance FROM " + accounts + " WHERE id IN ($1, $2) ORDER BY id FOR UPDATE";
+    const std::string lock_sql =
+        "SELECT balance FROM " + accounts + " WHERE id IN ($1, $2) ORDER BY id FOR UPDATE";
     const std::string move_sql = "UPDATE " + accounts +
                                  " SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE "
                                  "$3::bigint END WHERE id IN ($1, $2)";
@@ -585,9 +586,10 @@ TEST_F(AwaitedSession, ManyLoopsShareOnePool) {
             const int from = (t + s + i) % 5 + 1, to = (t + 2 * s + i + 1) % 5 + 1;
             keel::async_session db(*engine_);
             try {
-                co_await db.exec(insert_sql(), "a" + std::to_string(t) + "-" + std::to_string(s) + "-" +
-                                                   std::to_string(i) + "@x",
-                                 nullptr);
+                co_await db.exec(
+                    insert_sql(),
+                    "a" + std::to_string(t) + "-" + std::to_string(s) + "-" + std::to_string(i) + "@x",
+                    nullptr);
                 if (from != to) {
                     co_await db.exec(lock_sql, from, to);
                     co_await db.exec(move_sql, from, to, 7);
