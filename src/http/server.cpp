@@ -613,6 +613,9 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
                 if (timed) first_byte = steady::now();
             }
         }
+        // Bytes read just before a shutdown (or the sweeper) closed the idle connection: closed
+        // means not served, or the handler would run for an answer that can never be written.
+        if (!conn.socket.is_open()) co_return;
         conn.idle = false;
         first = false;
 

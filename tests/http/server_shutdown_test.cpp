@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -137,10 +138,13 @@ TEST(ServerShutdownTest, UnderLoadEveryRequestGetsACompleteAnswerOrAClosedConnec
 
     std::atomic<bool> go{true};
     std::atomic<int> answered{0}, broken{0};
+    // Connected before any thread starts: a thread scheduled late (TSan) must not first connect
+    // after the listener has closed.
+    std::vector<std::unique_ptr<raw_client>> connections;
+    for (int i = 0; i < 8; ++i) connections.push_back(std::make_unique<raw_client>(port));
     std::vector<std::thread> clients;
-    for (int i = 0; i < 8; ++i) {
-        clients.emplace_back([&] {
-            raw_client c(port);
+    for (auto& connection : connections) {
+        clients.emplace_back([&, &c = *connection] {
             while (go.load()) {
                 if (!c.send(get_request("/work"))) return;
                 const auto res = c.read_response(5s);
