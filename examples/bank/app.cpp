@@ -5,6 +5,7 @@
 
 #include <keel/engine.hpp>
 #include <keel/health.hpp>
+#include <keel/jwt.hpp>
 #include <keel/session.hpp>
 
 #include <memory>
@@ -16,6 +17,7 @@ void configure(keel::app& app, const settings& config) {
     app.include(users_router());
     app.include(accounts_router());
     app.include(transfers_router());
+    app.include(admin_router());
 }
 
 void configure_services(keel::app& app, const settings& config) {
@@ -27,6 +29,14 @@ void configure_services(keel::app& app, const settings& config) {
         keel::scope::app, [options = config.database] { return std::make_shared<keel::engine>(options); });
     app.provide<keel::session_factory>(keel::scope::app,
                                        [](keel::engine& e) { return keel::session_factory{e}; });
+    // The admin routes' bearer tokens are verified with this key, re-read when the file changes.
+    // Without one the verifier has no key, and those routes answer 503: never unprotected.
+    app.provide<keel::jwt_verifier>(
+        keel::scope::app, [&app, file = config.jwt_key_file, audience = config.jwt_audience] {
+            if (file.empty()) return std::make_unique<keel::jwt_verifier>();
+            return std::make_unique<keel::jwt_verifier>(
+                keel::jwt_options{.key_file = file, .audience = audience, .log = &app.logger()});
+        });
 
     // Start-up: refuse to serve without a database; create missing tables; seed when asked.
     app.on_startup([seed_data = config.seed](keel::session_factory& sessions) {

@@ -60,6 +60,13 @@ struct transfer {
     KEEL_MODEL(transfer, id, from_id, to_id, amount, created_at)
 };
 
+// GET /admin/ledger: every balance added up, and how many accounts hold them.
+struct ledger {
+    std::int64_t total;
+    std::int64_t accounts;
+    KEEL_MODEL(ledger, total, accounts)
+};
+
 struct hello {
     std::string message;
     KEEL_MODEL(hello, message)

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -25,6 +26,10 @@ settings settings::from_command_line(int argc, const char* const* argv) {
         s.database.pool_timeout = std::chrono::milliseconds(
             keel::parse_setting<std::uint64_t>("--pool-timeout-ms", *n, 1, 3'600'000));
     }
+    if (const char* v = std::getenv("JWT_KEY_FILE")) s.jwt_key_file = v;
+    if (const char* v = std::getenv("JWT_AUDIENCE")) s.jwt_audience = v;
+    if (auto file = args.value("--jwt-key-file")) s.jwt_key_file = std::move(*file);
+    if (auto audience = args.value("--jwt-audience")) s.jwt_audience = std::move(*audience);
     s.seed = args.has("--seed");
     s.print_openapi = args.has("--openapi");
     s.server = keel::server_options::from_environment(args);
@@ -35,7 +40,8 @@ settings settings::from_command_line(int argc, const char* const* argv) {
         throw std::invalid_argument(
             "unknown argument '" + unknown.front() +
             "' (flags: --database-url URL --pool-size N --pool-max-overflow N "
-            "--pool-timeout-ms N --seed --openapi, and keel's: --host H --port P "
+            "--pool-timeout-ms N --jwt-key-file F --jwt-audience A --seed --openapi, and keel's: --host H "
+            "--port P "
             "--metrics-port P --io-threads N "
             "--worker-concurrency N --worker-threads N --shutdown-delay-ms N --no-access-log "
             "--log-format text|json --log-level L)");

@@ -6,6 +6,8 @@
 #include <keel/app.hpp>
 #include <keel/async_session.hpp>
 #include <keel/async_yield.hpp>
+#include <keel/bearer_jwt.hpp>
+#include <keel/bearer_token.hpp>
 #include <keel/body.hpp>
 #include <keel/bytes.hpp>
 #include <keel/call_site.hpp>
@@ -27,6 +29,7 @@
 #include <keel/health.hpp>
 #include <keel/http_error.hpp>
 #include <keel/interval.hpp>
+#include <keel/jwt.hpp>
 #include <keel/logger.hpp>
 #include <keel/method.hpp>
 #include <keel/metrics.hpp>

@@ -38,11 +38,39 @@ public:
     /// Adds every route of `other`, under this router's prefix followed by other's.
     void include(const router& other);
 
+    /// Makes every route of this router depend on `Provider` — those added before and after,
+    /// and those included into it — as if each handler took a `keel::depends<Provider>` it does
+    /// not use: it runs (request scope, shared with the handler's own) before the handler's
+    /// parameters, and an error it throws answers the request. Guards a whole router:
+    /// `admin.depend_on<keel::require_scopes<"admin">>();`. The outermost router's run first.
+    template <auto Provider>
+    router& depend_on() {
+        using binder = detail::binder<depends<Provider>>;
+        add_dependency({&binder::node, [](detail::call_context& ctx) {
+                            typename binder::slot value{};
+                            std::vector<keel::field_error> unused;
+                            binder::bind(value, ctx, 0, unused);
+                        }});
+        return *this;
+    }
+
     const std::string& prefix() const noexcept { return prefix_; }
     const std::vector<std::shared_ptr<detail::route_spec>>& routes() const noexcept { return routes_; }
 
 private:
+    // A dependency of every route: its graph node, and how to resolve it into the request scope.
+    struct route_dependency {
+        detail::dependency_node (*node)();
+        void (*resolve)(detail::call_context&);
+    };
+
     route add_route(keel::method m, std::string_view path, detail::handler_info handler);
+    void add_dependency(route_dependency dependency);
+    // Wraps the route's handler so that the router's dependencies run first.
+    void guard(detail::route_spec& spec) const;
+    static void guard(detail::route_spec& spec, const route_dependency& dependency);
+
+    std::vector<route_dependency> dependencies_;
 
     std::string prefix_;
     std::vector<std::string> tags_;

@@ -36,6 +36,7 @@ route router::add_route(keel::method m, std::string_view path, detail::handler_i
     spec->method = m;
     spec->path = std::move(full);
     spec->handler = std::make_shared<const detail::handler_info>(std::move(handler));
+    guard(*spec);
     routes_.push_back(spec);
     route added(std::move(spec));
     for (const auto& tag : tags_) added.tag(tag);
@@ -46,10 +47,47 @@ void router::include(const router& other) {
     for (const auto& spec : other.routes_) {
         auto copy = std::make_shared<detail::route_spec>(*spec);
         copy->path = prefix_ + spec->path;
+        guard(*copy);
         routes_.push_back(copy);
         route included(std::move(copy));
         for (const auto& tag : tags_) included.tag(tag);
     }
+}
+
+void router::add_dependency(route_dependency dependency) {
+    for (const auto& spec : routes_) guard(*spec, dependency);
+    dependencies_.push_back(dependency);
+}
+
+void router::guard(detail::route_spec& spec) const {
+    // The first declared runs first: it is the outermost wrapper.
+    for (auto it = dependencies_.rbegin(); it != dependencies_.rend(); ++it) guard(spec, *it);
+}
+
+void router::guard(detail::route_spec& spec, const route_dependency& dependency) {
+    const auto inner = spec.handler;
+    detail::handler_info outer;
+    outer.on_io_thread = inner->on_io_thread;
+    outer.has_dependencies = true;
+    outer.path_params = inner->path_params;
+    outer.dependencies = inner->dependencies;
+    outer.dependencies.insert(outer.dependencies.begin(), dependency.node());
+    outer.result_schema = inner->result_schema;
+    outer.returns_response = inner->returns_response;
+    if (inner->on_io_thread) {
+        outer.bind_coroutine =
+            decltype(outer.bind_coroutine)([inner, resolve = dependency.resolve](detail::call_context& ctx) {
+                resolve(ctx);
+                return inner->bind_coroutine(ctx);
+            });
+    } else {
+        outer.call_blocking = decltype(outer.call_blocking)(
+            [inner, resolve = dependency.resolve](detail::call_context& ctx, keel::status success) {
+                resolve(ctx);
+                return inner->call_blocking(ctx, success);
+            });
+    }
+    spec.handler = std::make_shared<const detail::handler_info>(std::move(outer));
 }
 
 }  // namespace keel

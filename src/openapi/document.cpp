@@ -86,8 +86,10 @@ std::string derived_operation_id(method m, const std::string& path) {
 // parameters, its providers' and its request-scoped services' (each callable once).
 class operation_values {
 public:
-    operation_values(const service_registry& services, schema::document& schemas)
-        : services_(services), schemas_(schemas) {}
+    using scheme_map = std::map<std::string_view, const security_scheme_doc*>;
+
+    operation_values(const service_registry& services, schema::document& schemas, scheme_map& schemes)
+        : services_(services), schemas_(schemas), schemes_(schemes) {}
 
     void visit(const std::vector<dependency_node>& nodes) {
         std::size_t path_position = 0;  // an unnamed path<> binds the n-th placeholder
@@ -117,8 +119,19 @@ public:
     std::map<std::string, json> named_path;
     json parameters = json::array();
     json request_body;
+    // The security schemes the operation's credentials parameters read, with the scopes its
+    // requirements add: all of them are required at once (one Security Requirement Object).
+    std::map<std::string_view, std::set<std::string_view>> security;
+    bool requires_scopes = false;
 
 private:
+    void add_security(const security_doc& doc) {
+        schemes_.emplace(doc.scheme->name, doc.scheme);
+        auto& scopes = security[doc.scheme->name];
+        for (std::size_t i = 0; i < doc.scope_count; ++i) scopes.insert(doc.scopes[i]);
+        requires_scopes = requires_scopes || doc.scope_count > 0;
+    }
+
     void add_path(const dependency_node& node, std::size_t position) {
         binds_anything = true;
         auto schema = schemas_.write(node.doc.schema, node.doc.rules);
@@ -131,6 +144,7 @@ private:
 
     void add_value(const dependency_node& node) {
         if (node.doc.in == value_location::none) return;  // keel::request&
+        if (node.doc.in == value_location::security) return add_security(node.doc.security);
         binds_anything = true;
         if (node.doc.in == value_location::body) {
             request_body = {{"required", node.doc.required},
@@ -152,6 +166,7 @@ private:
 
     const service_registry& services_;
     schema::document& schemas_;
+    scheme_map& schemes_;
     std::set<std::uintptr_t> visited_;
     std::set<std::string> seen_;
 };
@@ -169,7 +184,17 @@ json success_response(const route_spec& spec, schema::document& schemas) {
     return out;
 }
 
-json operation(const route_spec& spec, const service_registry& services, schema::document& schemas) {
+json security_scheme_object(const security_scheme_doc& scheme) {
+    json out = {{"type", scheme.type}};
+    if (!scheme.scheme.empty()) out["scheme"] = scheme.scheme;
+    if (!scheme.bearer_format.empty()) out["bearerFormat"] = scheme.bearer_format;
+    if (!scheme.in.empty()) out["in"] = scheme.in;
+    if (!scheme.parameter.empty()) out["name"] = scheme.parameter;
+    return out;
+}
+
+json operation(const route_spec& spec, const service_registry& services, schema::document& schemas,
+               operation_values::scheme_map& schemes) {
     const auto& doc = spec.doc;
     json op = json::object();
     if (!doc.tags.empty()) op["tags"] = doc.tags;
@@ -177,7 +202,7 @@ json operation(const route_spec& spec, const service_registry& services, schema:
     if (!doc.description.empty()) op["description"] = doc.description;
     if (doc.deprecated) op["deprecated"] = true;
 
-    operation_values values(services, schemas);
+    operation_values values(services, schemas, schemes);
     values.visit(spec.handler->dependencies);
     json parameters = json::array();
     std::size_t position = 0;
@@ -196,12 +221,24 @@ json operation(const route_spec& spec, const service_registry& services, schema:
     for (auto& p : values.parameters) parameters.push_back(std::move(p));
     if (!parameters.empty()) op["parameters"] = std::move(parameters);
     if (!values.request_body.is_null()) op["requestBody"] = std::move(values.request_body);
+    if (!values.security.empty()) {
+        json requirement = json::object();
+        for (const auto& [name, scopes] : values.security)
+            requirement[std::string(name)] = std::vector<std::string>(scopes.begin(), scopes.end());
+        op["security"] = json::array({std::move(requirement)});
+    }
 
     json responses = json::object();
     responses[std::to_string(to_int(spec.success_status))] = success_response(spec, schemas);
     if (values.binds_anything) {
         responses["422"] = {{"description", "Validation Error"},
                             {"content", error_content("HTTPValidationError")}};
+    }
+    if (!values.security.empty()) {
+        responses["401"] = {{"description", "Not authenticated"}, {"content", error_content("HTTPError")}};
+        if (values.requires_scopes)
+            responses["403"] = {{"description", "Not enough permissions"},
+                                {"content", error_content("HTTPError")}};
     }
     for (const auto& declared : doc.responses) {
         json body =
@@ -214,12 +251,12 @@ json operation(const route_spec& spec, const service_registry& services, schema:
 }
 
 json paths(const std::vector<std::shared_ptr<route_spec>>& routes, const service_registry& services,
-           schema::document& schemas) {
+           schema::document& schemas, operation_values::scheme_map& schemes) {
     json out = json::object();
     std::set<std::string> ids;
     for (const auto& spec : routes) {
         if (!spec->doc.in_schema) continue;
-        auto op = operation(*spec, services, schemas);
+        auto op = operation(*spec, services, schemas, schemes);
         auto id = spec->doc.operation_id.empty() ? derived_operation_id(spec->method, spec->path)
                                                  : spec->doc.operation_id;
         const auto base = id;
@@ -235,7 +272,8 @@ json paths(const std::vector<std::shared_ptr<route_spec>>& routes, const service
 std::string openapi_document(const std::vector<std::shared_ptr<route_spec>>& routes,
                              const service_registry& services, const openapi_options& options) {
     schema::document schemas;
-    paths(routes, services, schemas);  // the first pass finds every named schema ...
+    operation_values::scheme_map schemes;
+    paths(routes, services, schemas, schemes);  // the first pass finds every named schema ...
     schemas.resolve_names(keel_schema_names);
     json doc = {{"openapi", "3.1.0"}, {"info", {{"title", options.title}, {"version", options.version}}}};
     if (!options.description.empty()) doc["info"]["description"] = options.description;
@@ -243,10 +281,16 @@ std::string openapi_document(const std::vector<std::shared_ptr<route_spec>>& rou
         doc["servers"] = json::array();
         for (const auto& url : options.servers) doc["servers"].push_back({{"url", url}});
     }
-    doc["paths"] = paths(routes, services, schemas);  // ... the second writes them with their names
+    doc["paths"] = paths(routes, services, schemas, schemes);  // ... the second writes them with their names
     auto components = keel_components();
     components.update(schemas.components());
     doc["components"] = {{"schemas", std::move(components)}};
+    if (!schemes.empty()) {
+        json security_schemes = json::object();
+        for (const auto& [name, scheme] : schemes)
+            security_schemes[std::string(name)] = security_scheme_object(*scheme);
+        doc["components"]["securitySchemes"] = std::move(security_schemes);
+    }
     return doc.dump(2);
 }
 

@@ -9,7 +9,13 @@
 #include <keel/testing/live_server.hpp>
 #include <keel/testing/postgres_environment.hpp>
 
+#include "../../../tests/support/jwt_minter.hpp"
+
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 #include <vector>
@@ -94,6 +100,49 @@ TEST_F(BankEndToEnd, ConcurrentTransfersKeepTheTotalAndRecordExactlyTheAcknowled
     EXPECT_EQ(scalar("SELECT sum(balance)::bigint FROM accounts"), 1'000'000);
     EXPECT_EQ(scalar("SELECT count(*) FROM transfers"), created.load());
     EXPECT_EQ(scalar("SELECT count(*) FROM accounts WHERE balance < 0"), 0);
+}
+
+// GET /admin/ledger: a bearer JWT with the admin scope, verified with the key JWT_KEY_FILE
+// names (here an HS256 secret) and for the audience JWT_AUDIENCE names.
+TEST_F(BankEndToEnd, TheLedgerAnswersOnlyAnAdminTokenForTheBank) {
+    const auto key_file =
+        std::filesystem::temp_directory_path() / ("keel_bank_jwt_" + std::to_string(::getpid()));
+    const std::string secret = "a-secret-of-more-than-32-bytes-for-hs256";
+    std::ofstream(key_file) << secret << '\n';
+    bank::settings s;
+    s.database.url = database_.url();
+    s.jwt_key_file = key_file.string();
+    s.jwt_audience = "bank";
+    keel::app app;
+    bank::configure(app, s);
+    app.logger().set_level(keel::log_level::warning);
+    keel::testing::live_server server(app);
+    keel::testing::http_client http(server.port());
+    const auto token = [&](nlohmann::json claims) {
+        return keel::header_map{
+            {"Authorization", "Bearer " + keel_test::mint({{"alg", "HS256"}}, keel_test::fresh_claims(claims),
+                                                          nullptr, secret)}};
+    };
+    EXPECT_EQ(http.get("/admin/ledger").status(), 401);
+    EXPECT_EQ(http.get("/admin/ledger", token({{"aud", "bank"}, {"scope", "read"}})).status(), 403);
+    EXPECT_EQ(http.get("/admin/ledger", token({{"aud", "shop"}, {"scope", "admin"}})).status(), 401);
+    const auto ledger = http.get("/admin/ledger", token({{"aud", "bank"}, {"scope", "read admin"}}));
+    ASSERT_EQ(ledger.status(), 200) << ledger;
+    EXPECT_EQ(ledger.json(), (nlohmann::json{{"total", 1'000'000}, {"accounts", 1000}}));
+    std::filesystem::remove(key_file);
+}
+
+TEST_F(BankEndToEnd, WithoutAKeyTheLedgerIs503NeverOpen) {
+    app_.logger().set_level(keel::log_level::error);
+    keel::testing::live_server server(app_);
+    keel::testing::http_client http(server.port());
+    EXPECT_EQ(http.get("/admin/ledger").status(), 503);
+    const keel::header_map forged = {
+        {"Authorization",
+         "Bearer " + keel_test::mint({{"alg", "HS256"}}, keel_test::fresh_claims({{"scope", "admin"}}),
+                                     nullptr, "any-secret-of-more-than-32-bytes-long")}};
+    EXPECT_EQ(http.get("/admin/ledger", forged).status(), 503);
+    EXPECT_EQ(http.get("/users/1").status(), 200) << "the public endpoints stay as they are";
 }
 
 }  // namespace
