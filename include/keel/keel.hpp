@@ -3,6 +3,7 @@
 // Everything a service writes against. Library code and tests include the precise headers.
 
 #include <keel/access_log.hpp>
+#include <keel/api_key.hpp>
 #include <keel/app.hpp>
 #include <keel/async_session.hpp>
 #include <keel/async_yield.hpp>
@@ -27,6 +28,7 @@
 #include <keel/header.hpp>
 #include <keel/header_map.hpp>
 #include <keel/health.hpp>
+#include <keel/http_basic.hpp>
 #include <keel/http_error.hpp>
 #include <keel/interval.hpp>
 #include <keel/jwt.hpp>
@@ -36,6 +38,7 @@
 #include <keel/middleware.hpp>
 #include <keel/model.hpp>
 #include <keel/offload.hpp>
+#include <keel/password_store.hpp>
 #include <keel/path.hpp>
 #include <keel/pool_timeout.hpp>
 #include <keel/query.hpp>

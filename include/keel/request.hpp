@@ -67,6 +67,17 @@ public:
 
     /// The peer's address ("127.0.0.1:53412"); empty for in-process requests.
     std::string_view remote_address() const noexcept { return remote_address_; }
+    /// The client's IP address: the peer's, or, when the peer is a trusted proxy
+    /// (server_options::forwarded_allow_ips), the one its `Forwarded` or `X-Forwarded-For` names.
+    /// Empty for in-process requests.
+    std::string_view client_address() const noexcept { return client_address_; }
+    /// Whether client_address() came from a trusted proxy's header rather than the socket.
+    bool forwarded() const noexcept { return forwarded_; }
+    /// Whether the request came over HTTPS: to this server, or to a trusted proxy that says so
+    /// (server_options::forwarded_allow_ips).
+    bool secure() const noexcept { return secure_; }
+    /// "https" or "http", as secure() says.
+    std::string_view scheme() const noexcept { return secure_ ? "https" : "http"; }
 
     /// The request's id: the client's `X-Request-ID` when it is a valid one (1 to 128 of
     /// `A-Z a-z 0-9 - _ . : / + = @ ~`), otherwise a new random UUID. Given when the app
@@ -88,6 +99,11 @@ public:
     void set_version(int v) noexcept { version_ = v; }
     void set_keep_alive(bool on) noexcept { keep_alive_ = on; }
     void set_remote_address(std::string address) { remote_address_ = std::move(address); }
+    void set_secure(bool on) noexcept { secure_ = on; }
+    void set_client_address(std::string address, bool forwarded = false) {
+        client_address_ = std::move(address);
+        forwarded_ = forwarded;
+    }
     param_list& path_params() noexcept { return path_params_; }
     /// Sets id(); an id longer than max_id_size is cut (keel only sets valid ones).
     void set_id(std::string_view id) noexcept;
@@ -121,11 +137,14 @@ private:
     std::size_t path_end_ = 1;  // target_[0, path_end_) is the path
     int version_ = 11;
     bool keep_alive_ = true;
+    bool secure_ = false;
+    bool forwarded_ = false;
     header_map headers_;
     std::string body_;
     param_list path_params_;
     mutable std::optional<param_list> query_params_;  // parsed on first use
     std::string remote_address_;
+    std::string client_address_;
     std::array<char, max_id_size> id_{};  // in place: an id costs the request no allocation
     std::uint8_t id_size_ = 0;
     trace_context trace_;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace keel {
 
@@ -56,6 +57,13 @@ struct server_options {
     /// in-flight requests drain. 0 (the default): the listener closes at once.
     std::chrono::milliseconds shutdown_delay{0};
 
+    /// The proxies whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` are believed:
+    /// addresses or networks ("127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"), or "*" for any peer
+    /// (only when nothing else can reach the port). From a trusted peer the client's address is
+    /// the nearest one the header names that is not itself trusted, and its scheme the nearest
+    /// proxy's `proto` (keel::request::client_address, secure); from any other peer the headers
+    /// are ignored. Empty (the default): none trusted. uvicorn's `--forwarded-allow-ips`.
+    std::vector<std::string> forwarded_allow_ips{};
     std::string server_header = "keel";  ///< the `Server` field; empty leaves it out
     bool access_log = true;              ///< one line per request through app.logger(), once answered
     /// Set on app.logger() when the server is made (see keel::logger::set_format and
@@ -65,11 +73,12 @@ struct server_options {
     bool handle_signals = false;  ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
 
     /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_METRICS_PORT`, `KEEL_IO_THREADS`,
+    /// `FORWARDED_ALLOW_IPS=a,b`,
     /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_REQUEST_TIMEOUT_MS`, `KEEL_SHUTDOWN_DELAY_MS`,
     /// `KEEL_ACCESS_LOG=0`, `KEEL_LOG_FORMAT=text|json`, `KEEL_LOG_LEVEL=debug|info|warning|error|off`), then
     /// by the command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`,
     /// `--worker-concurrency N`, `--worker-threads N`, `--request-timeout-ms N`, `--shutdown-delay-ms N`,
-    /// `--no-access-log`,
+    /// `--forwarded-allow-ips a,b`, `--no-access-log`,
     /// `--log-format F`, `--log-level L`; `--flag=value` works too). Other arguments are left for the
     /// application. Throws std::invalid_argument naming the bad value.
     static server_options from_environment(int argc = 0, const char* const* argv = nullptr);

@@ -3,12 +3,49 @@
 
 #include "http/access_line.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
 namespace keel {
 
 namespace detail {
+
+namespace {
+
+// Query parameters that carry credentials by custom (OAuth 2's access_token, API keys): their
+// values never reach the log.
+bool names_a_secret(std::string_view name) {
+    for (const std::string_view secret : {"access_token", "api_key", "apikey", "api-key", "key", "token",
+                                          "password", "secret", "signature"}) {
+        if (iequals(name, secret)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+void append_redacted_target(std::string& out, std::string_view target) {
+    const auto question = target.find('?');
+    out += target.substr(0, question);
+    if (question == std::string_view::npos) return;
+    auto query = target.substr(question + 1);
+    out += '?';
+    while (true) {
+        const auto end = std::min(query.find('&'), query.size());
+        const auto pair = query.substr(0, end);
+        const auto equals = pair.find('=');
+        if (equals != std::string_view::npos && names_a_secret(pair.substr(0, equals))) {
+            out += pair.substr(0, equals);
+            out += "=REDACTED";
+        } else {
+            out += pair;
+        }
+        if (end == query.size()) break;
+        out += '&';
+        query.remove_prefix(end + 1);
+    }
+}
 
 void log_access(const logger& log, const request& req, unsigned status, std::size_t body_bytes,
                 std::chrono::nanoseconds took) {
@@ -18,16 +55,19 @@ void log_access(const logger& log, const request& req, unsigned status, std::siz
     message += '"';
     message += req.method_name();
     message += ' ';
-    message += req.target();
+    append_redacted_target(message, req.target());
     message += req.version() == 10 ? " HTTP/1.0\" " : " HTTP/1.1\" ";
     message += std::to_string(status);
-    const log_field fields[] = {
-        {"status", status},
-        {"duration_ms", log_milliseconds(took)},
-        {"bytes", body_bytes},
-        {"remote", req.remote_address().empty() ? std::string_view("-") : req.remote_address()}};
+    const auto remote = req.remote_address().empty() ? std::string_view("-") : req.remote_address();
+    // Behind a trusted proxy: the client it names, and the proxy itself.
+    const log_field fields[] = {{"status", status},
+                                {"duration_ms", log_milliseconds(took)},
+                                {"bytes", body_bytes},
+                                {"remote", req.forwarded() ? req.client_address() : remote},
+                                {"proxy", remote}};
     const auto context = request_logger::context_of(req);
-    log.write(log_level::info, message, context.view(), fields);
+    log.write(log_level::info, message, context.view(),
+              std::span<const log_field>(fields, req.forwarded() ? 5 : 4));
 }
 
 }  // namespace detail

@@ -17,6 +17,7 @@
 
 #include "http/access_line.hpp"
 #include "http/arrival_time.hpp"
+#include "http/forwarded.hpp"
 #include "http/framing.hpp"
 #include "http/request_identity.hpp"
 #include "http/stamped_receive.hpp"
@@ -193,6 +194,7 @@ struct server::impl {
     asio::steady_timer drain_timer;
     asio::steady_timer delay_timer;  // server_options::shutdown_delay
     asio::signal_set signals;
+    detail::trusted_proxies proxies;  // server_options::forwarded_allow_ips
     std::atomic<std::size_t> open_connections{0};
     std::atomic<bool> shutdown_requested{false};  // stop() or a signal: the app drains from now
     std::atomic<bool> stopping{false};            // the listener is closed, connections drain
@@ -222,7 +224,8 @@ server::impl::impl(app& application_, server_options options_)
       accept_gate(threads.front()->context),
       drain_timer(threads.front()->context),
       delay_timer(threads.front()->context),
-      signals(threads.front()->context) {
+      signals(threads.front()->context),
+      proxies(options.forwarded_allow_ips) {
     // Check the deadlines a few times per shortest timeout; never less often than twice a second.
     const auto shortest =
         std::min({options.header_timeout, options.body_timeout, options.idle_timeout, options.write_timeout});
@@ -576,8 +579,14 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
     const bool timed = !metrics_only && (options.access_log || http_metrics != nullptr);
     const bool stamped = timed && detail::stamp_arrivals(conn.socket.native_handle());
     std::string remote;
+    std::string client;  // the peer's address, unless a trusted proxy names another per request
+    asio::ip::address peer_address;
+    bool from_proxy = false;
     if (const auto peer = conn.socket.remote_endpoint(ec); !ec) {
+        peer_address = detail::unmapped(peer.address());
         remote = peer.address().to_string() + ':' + std::to_string(peer.port());
+        client = peer_address.to_string();
+        from_proxy = !proxies.empty() && proxies.trusts(peer_address);
     }
     if (stopping.load()) co_return;
 
@@ -700,6 +709,11 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
         // The app: middleware, routing, the handler. Its task never throws.
         conn.deadline = steady::time_point::max();
         request req = detail::to_request(parser.release(), remote);
+        if (from_proxy) {
+            proxies.identify_client(req, peer_address);
+        } else {
+            req.set_client_address(client);
+        }
         if (!metrics_only) {
             if (!conn.hangup) conn.hangup = std::make_shared<detail::hangup_signal>();
             conn.hangup_reported = false;

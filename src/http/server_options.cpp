@@ -2,6 +2,7 @@
 #include <keel/server_options.hpp>
 #include <keel/setting.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -63,6 +64,19 @@ server_options server_options::from_environment(command_line& args) {
                           [&](auto n) { o.worker_concurrency = n; });
     read_number<unsigned>(args, "KEEL_WORKER_THREADS", "--worker-threads", 4096,
                           [&](auto n) { o.worker_threads = n; });
+    const auto addresses = [&](std::string_view list) {
+        o.forwarded_allow_ips.clear();
+        while (!list.empty()) {
+            const auto comma = std::min(list.find(','), list.size());
+            auto item = list.substr(0, comma);
+            list.remove_prefix(std::min(comma + 1, list.size()));
+            while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+            while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+            if (!item.empty()) o.forwarded_allow_ips.emplace_back(item);
+        }
+    };
+    if (const char* v = std::getenv("FORWARDED_ALLOW_IPS"); v && *v) addresses(v);
+    if (const auto v = args.value("--forwarded-allow-ips")) addresses(*v);
     if (const char* v = std::getenv("KEEL_ACCESS_LOG"); v && *v)
         o.access_log = parse_setting_flag("KEEL_ACCESS_LOG", v);
     if (args.has("--no-access-log")) o.access_log = false;

@@ -62,6 +62,29 @@ std::string page(const openapi_options& options, const std::string& base) {
            "\"></script>\n</body>\n</html>\n";
 }
 
+// "https://cdn.example.com" of "https://cdn.example.com/swagger-ui/5": what a CSP source names.
+std::string origin_of(std::string_view url) {
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return {};
+    const auto host_end = url.find('/', scheme_end + 3);
+    return std::string(url.substr(0, host_end));
+}
+
+// What the page may load and do: its scripts and styles from here (or the CDN), the document and
+// "Try it out" requests to here and to the servers the document names, nothing else; no
+// framing. Swagger UI sets style attributes, hence style-src's 'unsafe-inline' (no script is).
+std::string page_policy(const openapi_options& options, const std::string& cdn) {
+    std::string assets = "'self'";
+    if (options.assets == docs_assets::cdn && !origin_of(cdn).empty()) assets += ' ' + origin_of(cdn);
+    std::string connect = "'self'";
+    for (const auto& server : options.servers) {
+        if (const auto origin = origin_of(server); !origin.empty()) connect += ' ' + origin;
+    }
+    return "default-src 'none'; script-src " + assets + "; style-src " + assets +
+           " 'unsafe-inline'; img-src " + assets + " data:; font-src " + assets + "; connect-src " + connect +
+           "; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+}
+
 std::string initializer(const openapi_options& options) {
     // The document's URL as a JSON string literal: whatever the path holds, it stays a string.
     const auto document_url = nlohmann::json(relative_url(options.docs_path, options.path)).dump();
@@ -112,6 +135,7 @@ std::vector<served_file> docs_files(const openapi_options& options) {
     auto cdn = options.cdn_url;
     while (!cdn.empty() && cdn.back() == '/') cdn.pop_back();
     made(options.docs_path, page(options, cdn), "text/html; charset=utf-8");
+    files.back().content_security_policy = page_policy(options, cdn);
     made(options.docs_path + "/swagger-initializer.js", initializer(options),
          "text/javascript; charset=utf-8");
     if (options.assets == docs_assets::bundled) {

@@ -19,6 +19,7 @@ struct served_file {
     std::string_view bundled{};  // Swagger UI's files, in the library: not copied per app
     std::string content_type;
     std::string cache_control;
+    std::string content_security_policy{};  // the page's own; none for the files it loads
 
     std::string_view body() const noexcept { return bundled.empty() ? std::string_view(made) : bundled; }
 };

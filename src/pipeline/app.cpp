@@ -224,7 +224,8 @@ namespace {
 struct served_headers {
     std::string path;
     std::string content_type;
-    std::string cache_control;  // none when empty
+    std::string cache_control;              // none when empty
+    std::string content_security_policy{};  // none when empty
 };
 
 // GET <path>, a route keel adds to the app for `what` it serves, outside the document.
@@ -248,6 +249,8 @@ void add_served_route(detail::route_table& table, served_headers headers, std::s
                        response out(status::ok, std::string(body), headers.content_type);
                        if (!headers.cache_control.empty())
                            out.headers().set("cache-control", headers.cache_control);
+                       if (!headers.content_security_policy.empty())
+                           out.headers().set("content-security-policy", headers.content_security_policy);
                        return out;
                    }),
                    "its OpenAPI document or docs page");
@@ -322,7 +325,9 @@ void app::build() {
     if (!impl_->openapi.path.empty())
         add_served_route(table, {impl_->openapi.path, "application/json", {}}, impl_->openapi_text);
     for (const auto& file : impl_->docs)
-        add_served_route(table, {file.path, file.content_type, file.cache_control}, file.body());
+        add_served_route(table,
+                         {file.path, file.content_type, file.cache_control, file.content_security_policy},
+                         file.body());
     if (!impl_->metrics_path.empty()) add_metrics_route(table, impl_->metrics_path, impl_->metrics);
     label_route_metrics(table, impl_->metrics);
     impl_->metrics.add_collector([this](std::vector<prometheus::MetricFamily>& out) {

@@ -12,4 +12,8 @@ namespace keel::detail {
 
 std::optional<std::string> base64url_decode(std::string_view text);
 
+// Base64 (RFC 4648 §4), as HTTP Basic writes it: the standard alphabet, `=` padding to a whole
+// quantum, decoded as strictly.
+std::optional<std::string> base64_decode(std::string_view text);
+
 }  // namespace keel::detail

@@ -152,7 +152,7 @@ inline std::string mint(const nlohmann::json& header, const nlohmann::json& payl
 }
 
 /// Claims that pass: expiring in an hour, with `extra` merged in.
-inline nlohmann::json fresh_claims(nlohmann::json extra = nlohmann::json::object()) {
+inline nlohmann::json fresh_claims(const nlohmann::json& extra = nlohmann::json::object()) {
     nlohmann::json claims = {{"sub", "user-1"}, {"iat", unix_now()}, {"exp", unix_now() + 3600}};
     claims.update(extra);
     return claims;

@@ -98,6 +98,23 @@ TEST(MiddlewareTest, AccessLogWritesOneLinePerRequest) {
     EXPECT_NE(line.find(" bytes=1 remote="), std::string::npos) << line;
 }
 
+TEST(MiddlewareTest, AccessLogRedactsCredentialsInTheQuery) {
+    keel::app app;
+    std::vector<std::string> lines;
+    app.logger().set_sink([&](keel::log_level, std::string_view line) { lines.emplace_back(line); });
+    app.use(keel::access_log(app.logger()));
+    app.get("/report", [] { return 1; });
+    client c{app};
+    c.get("/report?page=2&api_key=k3el-secret&access_token=tok3n&Password=hunter2&q=key");
+    ASSERT_EQ(lines.size(), 1u);
+    const auto& line = lines[0];
+    EXPECT_NE(line.find("/report?page=2&api_key=REDACTED&access_token=REDACTED&Password=REDACTED&q=key "),
+              std::string::npos)
+        << line;
+    for (const auto* secret : {"k3el-secret", "tok3n", "hunter2"})
+        EXPECT_EQ(line.find(secret), std::string::npos);
+}
+
 TEST(MiddlewareTest, SilencedLoggerWritesNothing) {
     keel::app app;
     int calls = 0;

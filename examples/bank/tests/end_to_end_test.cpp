@@ -118,7 +118,7 @@ TEST_F(BankEndToEnd, TheLedgerAnswersOnlyAnAdminTokenForTheBank) {
     app.logger().set_level(keel::log_level::warning);
     keel::testing::live_server server(app);
     keel::testing::http_client http(server.port());
-    const auto token = [&](nlohmann::json claims) {
+    const auto token = [&](const nlohmann::json& claims) {
         return keel::header_map{
             {"Authorization", "Bearer " + keel_test::mint({{"alg", "HS256"}}, keel_test::fresh_claims(claims),
                                                           nullptr, secret)}};

@@ -1,0 +1,146 @@
+#include <keel/api_key.hpp>
+#include <keel/http_error.hpp>
+
+#include <keel/bearer_token.hpp>  // detail::throw_not_authenticated
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace keel {
+
+namespace {
+
+using digest = std::array<unsigned char, 32>;
+
+digest sha256(std::string_view text) {
+    digest out{};
+    unsigned int length = 0;
+    if (EVP_Digest(text.data(), text.size(), out.data(), &length, EVP_sha256(), nullptr) != 1 ||
+        length != out.size())
+        throw std::runtime_error("keel: SHA-256 failed");
+    return out;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string_view trimmed(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) return {};
+    const auto last = text.find_last_not_of(" \t\r");
+    return text.substr(first, last - first + 1);
+}
+
+// The value of cookie `name` in one Cookie field ("a=1; b=2"); a quoted value loses its quotes.
+std::optional<std::string_view> cookie_in(std::string_view field, std::string_view name) {
+    while (!field.empty()) {
+        const auto end = std::min(field.find(';'), field.size());
+        const auto pair = trimmed(field.substr(0, end));
+        field.remove_prefix(std::min(end + 1, field.size()));
+        const auto equals = pair.find('=');
+        if (equals == std::string_view::npos || trimmed(pair.substr(0, equals)) != name) continue;
+        auto value = trimmed(pair.substr(equals + 1));
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+            value = value.substr(1, value.size() - 2);
+        return value;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+api_key_store& api_key_store::add_hash(std::string id, std::string_view sha256_hex) {
+    sha256_hex = trimmed(sha256_hex);
+    digest value{};
+    if (sha256_hex.size() != 2 * value.size())
+        throw std::invalid_argument("keel: API key '" + id + "': a SHA-256 digest is 64 hex digits");
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const int high = hex_digit(sha256_hex[2 * i]);
+        const int low = hex_digit(sha256_hex[2 * i + 1]);
+        if (high < 0 || low < 0)
+            throw std::invalid_argument("keel: API key '" + id + "': a SHA-256 digest is 64 hex digits");
+        value[i] = static_cast<unsigned char>(high * 16 + low);
+    }
+    keys_.push_back({std::move(id), value});
+    return *this;
+}
+
+api_key_store& api_key_store::add_key(std::string id, std::string_view key) {
+    if (key.empty()) throw std::invalid_argument("keel: API key '" + id + "' is empty");
+    keys_.push_back({std::move(id), sha256(key)});
+    return *this;
+}
+
+api_key_store api_key_store::from_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::invalid_argument("keel: cannot read the API key file '" + path + "'");
+    api_key_store store;
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        const auto text = trimmed(line);
+        if (text.empty() || text.front() == '#') continue;
+        const auto space = text.find_first_of(" \t");
+        if (space == std::string_view::npos)
+            throw std::invalid_argument("keel: " + path + ":" + std::to_string(number) +
+                                        ": expected 'id sha256-hex'");
+        try {
+            store.add_hash(std::string(text.substr(0, space)), text.substr(space + 1));
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(path + ":" + std::to_string(number) + ": " + e.what());
+        }
+    }
+    return store;
+}
+
+std::optional<std::string> api_key_store::identify(std::string_view presented) const {
+    const auto offered = sha256(presented);
+    const entry* found = nullptr;
+    for (const auto& key : keys_) {
+        // Every digest is compared, in constant time: how long this takes says nothing.
+        const bool same = CRYPTO_memcmp(key.digest.data(), offered.data(), offered.size()) == 0;
+        if (same && found == nullptr) found = &key;
+    }
+    if (found == nullptr) return std::nullopt;
+    return found->id;
+}
+
+namespace detail {
+
+std::optional<std::string_view> api_key_value(const request& req, std::string_view name, api_key_in in) {
+    std::vector<std::string_view> found;
+    switch (in) {
+        case api_key_in::header:
+            found = header_values(req, name);
+            break;
+        case api_key_in::query:
+            found = query_values(req, name);
+            break;
+        case api_key_in::cookie:
+            for (const auto& field : header_values(req, "Cookie")) {
+                if (auto value = cookie_in(field, name)) found.push_back(*value);
+            }
+            break;
+    }
+    if (found.size() != 1 || found.front().empty()) return std::nullopt;
+    return found.front();
+}
+
+api_key_identity check_api_key(std::optional<std::string_view> presented, const api_key_store& keys,
+                               const request_logger& log) {
+    if (presented) {
+        if (auto id = keys.identify(*presented)) return {std::move(*id)};
+        log.info("keel: API key refused: no stored key matches");
+    }
+    throw_not_authenticated("APIKey");
+}
+
+}  // namespace detail
+
+}  // namespace keel
