@@ -43,7 +43,8 @@ settings settings::from_command_line(int argc, const char* const* argv) {
             "--pool-timeout-ms N --jwt-key-file F --jwt-audience A --seed --openapi, and keel's: --host H "
             "--port P "
             "--metrics-port P --io-threads N "
-            "--worker-concurrency N --worker-threads N --shutdown-delay-ms N --no-access-log "
+            "--worker-concurrency N --worker-threads N --shutdown-delay-ms N --forwarded-allow-ips A,B "
+            "--tls-cert-file F --tls-key-file F --tls-port P --no-access-log "
             "--log-format text|json --log-level L)");
     }
     if (s.database.url.empty() && !s.print_openapi) {

@@ -31,6 +31,8 @@ public:
     unsigned short port() const noexcept;
     /// The metrics listener's port (server_options::metrics_port); 0 when there is none.
     unsigned short metrics_port() const noexcept;
+    /// The port serving HTTPS: tls_port's, or port() when TLS is on the main port; 0 without TLS.
+    unsigned short tls_port() const noexcept;
 
 private:
     struct impl;  // Asio and Beast live in src/server.cpp

@@ -57,6 +57,17 @@ struct server_options {
     /// in-flight requests drain. 0 (the default): the listener closes at once.
     std::chrono::milliseconds shutdown_delay{0};
 
+    /// HTTPS: the certificate chain (PEM, the server's certificate first) and its private key.
+    /// With both set the server speaks TLS 1.2 and 1.3 (forward-secret AEAD ciphers only) on
+    /// `tls_port`, or on `port` when tls_port is unset. Both files are looked at about once a
+    /// second and on SIGHUP (with handle_signals): a renewed pair serves new connections without
+    /// a restart; one that fails to load is logged and the old stays. A handshake is bound by
+    /// header_timeout; anything but TLS on that port is closed without an answer.
+    std::string tls_certificate_file{};
+    std::string tls_key_file{};
+    /// A second listener, on `host`, for HTTPS beside `port`'s plain HTTP; 0 picks a free port
+    /// (see server::tls_port()).
+    std::optional<unsigned short> tls_port;
     /// The proxies whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` are believed:
     /// addresses or networks ("127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"), or "*" for any peer
     /// (only when nothing else can reach the port). From a trusted peer the client's address is
@@ -73,12 +84,13 @@ struct server_options {
     bool handle_signals = false;  ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
 
     /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_METRICS_PORT`, `KEEL_IO_THREADS`,
-    /// `FORWARDED_ALLOW_IPS=a,b`,
+    /// `FORWARDED_ALLOW_IPS=a,b`, `KEEL_TLS_CERT_FILE`, `KEEL_TLS_KEY_FILE`, `KEEL_TLS_PORT`,
     /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_REQUEST_TIMEOUT_MS`, `KEEL_SHUTDOWN_DELAY_MS`,
     /// `KEEL_ACCESS_LOG=0`, `KEEL_LOG_FORMAT=text|json`, `KEEL_LOG_LEVEL=debug|info|warning|error|off`), then
     /// by the command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`,
     /// `--worker-concurrency N`, `--worker-threads N`, `--request-timeout-ms N`, `--shutdown-delay-ms N`,
-    /// `--forwarded-allow-ips a,b`, `--no-access-log`,
+    /// `--forwarded-allow-ips a,b`, `--tls-cert-file F`, `--tls-key-file F`, `--tls-port P`,
+    /// `--no-access-log`,
     /// `--log-format F`, `--log-level L`; `--flag=value` works too). Other arguments are left for the
     /// application. Throws std::invalid_argument naming the bad value.
     static server_options from_environment(int argc = 0, const char* const* argv = nullptr);

@@ -21,6 +21,7 @@
 #include "http/framing.hpp"
 #include "http/request_identity.hpp"
 #include "http/stamped_receive.hpp"
+#include "http/tls_certificates.hpp"
 #include "http/wire.hpp"
 #include "http/worker_pool.hpp"
 #include "io/event_loop.hpp"
@@ -33,6 +34,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -53,6 +55,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -62,6 +65,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
+using tls_stream = ssl::stream<tcp::socket&>;
 using error_code = boost::system::error_code;
 using steady = std::chrono::steady_clock;
 
@@ -165,16 +170,26 @@ struct server::impl {
     impl(app& application_, server_options options_);
 
     void start_accepting();
-    task<void> accept_loop(tcp::acceptor& from, bool metrics_only);
-    task<void> serve(io_thread& thread, tcp::socket socket, bool metrics_only);
+    task<void> accept_loop(tcp::acceptor& from, bool metrics_only, bool tls);
+    task<void> serve(io_thread& thread, tcp::socket socket, bool metrics_only,
+                     std::shared_ptr<ssl::context> tls);
+    // The requests of one connection, over the socket itself or over TLS on it.
+    template <class Stream>
+    task<void> serve_requests(connection& conn, Stream& stream, bool metrics_only);
     response metrics_page(const request& req) const;
-    task<void> answer_and_close(connection& conn, const response& res);
-    task<void> refuse(connection& conn, detail::refusal cause, status code, std::string_view why);
+    template <class Stream>
+    task<void> answer_and_close(connection& conn, Stream& stream, const response& res);
+    template <class Stream>
+    task<void> refuse(connection& conn, Stream& stream, detail::refusal cause, status code,
+                      std::string_view why);
+    template <class Stream>
+    task<void> end_writing(connection& conn, Stream& stream);
     void count_refusal(detail::refusal cause) const noexcept;
     void collect(std::vector<prometheus::MetricFamily>& out) const;
     void connection_closed();
     void sweep(io_thread& thread);
     void watch_signals();
+    void watch_reload_signal();
     void request_shutdown();
     void begin_shutdown();
     void finish_if_drained();
@@ -186,6 +201,9 @@ struct server::impl {
     std::unique_ptr<detail::worker_pool> workers;
     tcp::acceptor acceptor;
     std::optional<tcp::acceptor> metrics_acceptor;  // server_options::metrics_port
+    std::unique_ptr<detail::tls_certificates> tls;  // server_options::tls_certificate_file
+    std::optional<tcp::acceptor> tls_acceptor;      // server_options::tls_port
+    unsigned short tls_bound_port = 0;
     unsigned short metrics_bound_port = 0;
     // keel's per-request metrics, when something serves them (else null: nothing recorded).
     detail::http_metrics* http_metrics = nullptr;
@@ -194,7 +212,8 @@ struct server::impl {
     asio::steady_timer drain_timer;
     asio::steady_timer delay_timer;  // server_options::shutdown_delay
     asio::signal_set signals;
-    detail::trusted_proxies proxies;  // server_options::forwarded_allow_ips
+    std::optional<asio::signal_set> reload_signals;  // SIGHUP: reload the TLS certificate
+    detail::trusted_proxies proxies;                 // server_options::forwarded_allow_ips
     std::atomic<std::size_t> open_connections{0};
     std::atomic<bool> shutdown_requested{false};  // stop() or a signal: the app drains from now
     std::atomic<bool> stopping{false};            // the listener is closed, connections drain
@@ -258,28 +277,39 @@ server::server(app& application, server_options options)
     if (ec)
         throw std::invalid_argument("keel: cannot listen on host '" + s.options.host +
                                     "': not an IP address");
-    const tcp::endpoint endpoint(address, s.options.port);
-    s.acceptor.open(endpoint.protocol());
-    s.acceptor.set_option(asio::socket_base::reuse_address(true));
-    s.acceptor.bind(endpoint, ec);
-    if (ec) {
-        throw std::runtime_error("keel: cannot listen on " + s.options.host + ':' +
-                                 std::to_string(s.options.port) + ": " + ec.message());
-    }
-    s.acceptor.listen(asio::socket_base::max_listen_connections);
-    s.bound_port = s.acceptor.local_endpoint().port();
-    if (s.options.metrics_port) {
-        const tcp::endpoint metrics_endpoint(address, *s.options.metrics_port);
-        auto& m = s.metrics_acceptor.emplace(s.threads.front()->context);
-        m.open(metrics_endpoint.protocol());
-        m.set_option(asio::socket_base::reuse_address(true));
-        m.bind(metrics_endpoint, ec);
+    // Binds and listens; returns the port bound.
+    const auto listen = [&](tcp::acceptor& acceptor, unsigned short port, const char* what) {
+        const tcp::endpoint endpoint(address, port);
+        acceptor.open(endpoint.protocol());
+        acceptor.set_option(asio::socket_base::reuse_address(true));
+        acceptor.bind(endpoint, ec);
         if (ec) {
-            throw std::runtime_error("keel: cannot serve metrics on " + s.options.host + ':' +
-                                     std::to_string(*s.options.metrics_port) + ": " + ec.message());
+            throw std::runtime_error(std::string("keel: cannot ") + what + " on " + s.options.host + ':' +
+                                     std::to_string(port) + ": " + ec.message());
         }
-        m.listen(asio::socket_base::max_listen_connections);
-        s.metrics_bound_port = m.local_endpoint().port();
+        acceptor.listen(asio::socket_base::max_listen_connections);
+        return acceptor.local_endpoint().port();
+    };
+    if (s.options.tls_certificate_file.empty() != s.options.tls_key_file.empty())
+        throw std::invalid_argument("keel: TLS needs both tls_certificate_file and tls_key_file");
+    if (s.options.tls_port && s.options.tls_certificate_file.empty())
+        throw std::invalid_argument("keel: tls_port is set, but no tls_certificate_file and tls_key_file");
+    if (!s.options.tls_certificate_file.empty()) {
+        s.tls = std::make_unique<detail::tls_certificates>(s.options.tls_certificate_file,
+                                                           s.options.tls_key_file, s.log);
+    }
+    s.bound_port = listen(s.acceptor, s.options.port, "listen");
+    if (s.tls) {
+        if (s.options.tls_port) {
+            s.tls_bound_port = listen(s.tls_acceptor.emplace(s.threads.front()->context), *s.options.tls_port,
+                                      "listen for HTTPS");
+        } else {
+            s.tls_bound_port = s.bound_port;
+        }
+    }
+    if (s.options.metrics_port) {
+        s.metrics_bound_port = listen(s.metrics_acceptor.emplace(s.threads.front()->context),
+                                      *s.options.metrics_port, "serve metrics");
         application.metrics().start_recording();
     }
     const unsigned concurrency = s.options.worker_concurrency
@@ -307,6 +337,10 @@ unsigned short server::port() const noexcept {
 
 unsigned short server::metrics_port() const noexcept {
     return impl_->metrics_bound_port;
+}
+
+unsigned short server::tls_port() const noexcept {
+    return impl_->tls_bound_port;
 }
 
 void server::stop() noexcept {
@@ -342,8 +376,12 @@ void server::run() {
     if (s.options.handle_signals) s.watch_signals();
     s.start_accepting();
     for (auto& thread : s.threads) s.sweep(*thread);
-    s.log.info("keel: listening on http://" + s.options.host + ':' + std::to_string(s.bound_port) + " (" +
-               std::to_string(s.threads.size()) + " I/O threads)");
+    const bool main_is_tls = s.tls && !s.tls_acceptor;
+    s.log.info(std::string("keel: listening on ") + (main_is_tls ? "https://" : "http://") + s.options.host +
+               ':' + std::to_string(s.bound_port) + " (" + std::to_string(s.threads.size()) +
+               " I/O threads)");
+    if (s.tls_acceptor)
+        s.log.info("keel: listening on https://" + s.options.host + ':' + std::to_string(s.tls_bound_port));
     if (s.metrics_acceptor) {
         s.log.info("keel: metrics on http://" + s.options.host + ':' + std::to_string(s.metrics_bound_port) +
                    s.options.metrics_path);
@@ -377,8 +415,9 @@ void server::impl::start_accepting() {
                 log.error(std::string("keel: the acceptor stopped: ") + e.what());
             }
         };
-        detail::start_detached(accept_loop(acceptor, false), report);
-        if (metrics_acceptor) detail::start_detached(accept_loop(*metrics_acceptor, true), report);
+        detail::start_detached(accept_loop(acceptor, false, tls && !tls_acceptor), report);
+        if (tls_acceptor) detail::start_detached(accept_loop(*tls_acceptor, false, true), report);
+        if (metrics_acceptor) detail::start_detached(accept_loop(*metrics_acceptor, true, false), report);
     });
 }
 
@@ -401,7 +440,7 @@ void server::impl::collect(std::vector<prometheus::MetricFamily>& out) const {
                        static_cast<double>(w.refused));
 }
 
-task<void> server::impl::accept_loop(tcp::acceptor& from, bool metrics_only) {
+task<void> server::impl::accept_loop(tcp::acceptor& from, bool metrics_only, bool use_tls) {
     std::size_t next_thread = 0;
     while (!stopping.load()) {
         if (open_connections.load() >= options.max_connections) {
@@ -424,8 +463,10 @@ task<void> server::impl::accept_loop(tcp::acceptor& from, bool metrics_only) {
             continue;
         }
         ++open_connections;
-        asio::post(thread.context, [this, &thread, metrics_only, socket = std::move(socket)]() mutable {
-            detail::start_detached(serve(thread, std::move(socket), metrics_only),
+        auto context = use_tls ? tls->current() : nullptr;  // a renewed certificate from now on
+        asio::post(thread.context, [this, &thread, metrics_only, socket = std::move(socket),
+                                    context = std::move(context)]() mutable {
+            detail::start_detached(serve(thread, std::move(socket), metrics_only, std::move(context)),
                                    [this](const std::exception_ptr& error) {
                                        if (error) {
                                            try {
@@ -487,6 +528,19 @@ void server::impl::watch_signals() {
             request_shutdown();  // after re-arming: a drained
                                  // server cancels the wait above
     });
+    if (tls) {
+        reload_signals.emplace(threads.front()->context, SIGHUP);
+        watch_reload_signal();
+    }
+}
+
+void server::impl::watch_reload_signal() {
+    reload_signals->async_wait([this](error_code ec, int) {
+        if (ec) return;
+        log.info("keel: SIGHUP, reloading the TLS certificate");
+        tls->reload();  // two small local files: a moment, on the acceptor's thread, once per signal
+        watch_reload_signal();
+    });
 }
 
 // The app reports itself draining (/readyz: 503) at once; the listener stays open for
@@ -512,6 +566,7 @@ void server::impl::begin_shutdown() {
         error_code ignored;
         acceptor.close(ignored);
         if (metrics_acceptor) metrics_acceptor->close(ignored);
+        if (tls_acceptor) tls_acceptor->close(ignored);
     } else if (finished) {
         return;
     }
@@ -550,6 +605,7 @@ void server::impl::finish_if_drained() {
     drain_timer.cancel();
     error_code ignored;
     signals.cancel(ignored);
+    if (reload_signals) reload_signals->cancel(ignored);
     for (auto& thread : threads) {
         asio::post(thread->context, [t = thread.get()] {
             t->stopped = true;
@@ -560,7 +616,8 @@ void server::impl::finish_if_drained() {
 }
 
 // One connection, request after request. Returns when the connection is closed.
-task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metrics_only) {
+task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metrics_only,
+                               std::shared_ptr<ssl::context> tls_context) {
     connection conn(std::move(socket));
     thread.connections.insert(&conn);
     struct unregister {
@@ -574,10 +631,28 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
 
     error_code ec;
     conn.socket.set_option(tcp::no_delay(true), ec);
+    if (!tls_context) {
+        co_await serve_requests(conn, conn.socket, metrics_only);
+        co_return;
+    }
+    // TLS on the connection's socket. A handshake that never finishes is cut off like a header
+    // that never ends; anything but TLS fails it, and the connection closes unanswered.
+    tls_stream stream(conn.socket, *tls_context);
+    conn.deadline = steady::now() + options.header_timeout;
+    const auto shaken = co_await async_io(
+        [&](auto handler) { stream.async_handshake(ssl::stream_base::server, std::move(handler)); });
+    if (shaken.ec || !conn.socket.is_open()) co_return;
+    co_await serve_requests(conn, stream, metrics_only);
+}
+
+template <class Stream>
+task<void> server::impl::serve_requests(connection& conn, Stream& stream, bool metrics_only) {
+    constexpr bool plain = std::is_same_v<Stream, tcp::socket>;
+    error_code ec;
     // Durations are reported (access log, metrics) from the first byte's arrival; with neither,
-    // no clock is read for them.
+    // no clock is read for them. Arrival stamps come with plain reads only.
     const bool timed = !metrics_only && (options.access_log || http_metrics != nullptr);
-    const bool stamped = timed && detail::stamp_arrivals(conn.socket.native_handle());
+    const bool stamped = plain && timed && detail::stamp_arrivals(conn.socket.native_handle());
     std::string remote;
     std::string client;  // the peer's address, unless a trusted proxy names another per request
     asio::ip::address peer_address;
@@ -614,9 +689,8 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
                 buffer.commit(static_cast<std::size_t>(got.bytes));
                 first_byte = got.arrival.value_or(steady::now());
             } else {
-                const auto got = co_await async_io([&](auto handler) {
-                    conn.socket.async_read_some(buffer.prepare(4096), std::move(handler));
-                });
+                const auto got = co_await async_io(
+                    [&](auto handler) { stream.async_read_some(buffer.prepare(4096), std::move(handler)); });
                 if (got.ec) co_return;  // closed, reset, idle timeout, or shut down
                 buffer.commit(got.bytes);
                 if (timed) first_byte = steady::now();
@@ -635,7 +709,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
         parser.body_limit(options.max_body_bytes);
         conn.deadline = steady::now() + options.header_timeout;
         const auto header = co_await async_io(
-            [&](auto handler) { http::async_read_header(conn.socket, buffer, parser, std::move(handler)); });
+            [&](auto handler) { http::async_read_header(stream, buffer, parser, std::move(handler)); });
         if (header.ec) {
             if (conn.timed_out) count_refusal(detail::refusal::header_timeout);
             if (conn.timed_out || header.ec == asio::error::operation_aborted ||
@@ -644,31 +718,32 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
                 co_return;  // the client went away or was too slow: nobody to answer
             }
             if (header.ec == http::error::header_limit) {
-                co_await refuse(conn, detail::refusal::header_too_large,
+                co_await refuse(conn, stream, detail::refusal::header_too_large,
                                 status::request_header_fields_too_large, "request header too large");
             } else if (header.ec == http::error::body_limit) {
-                co_await refuse(conn, detail::refusal::body_too_large, status::payload_too_large,
+                co_await refuse(conn, stream, detail::refusal::body_too_large, status::payload_too_large,
                                 "request body too large");
             } else if (header.ec == http::error::bad_version &&
                        detail::names_another_version(
                            std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()))) {
-                co_await refuse(conn, detail::refusal::unsupported_version,
+                co_await refuse(conn, stream, detail::refusal::unsupported_version,
                                 status::http_version_not_supported, "HTTP version not supported");
             } else {
                 log.debug("keel: malformed request from " + remote + ": " + header.ec.message());
-                co_await refuse(conn, detail::refusal::malformed, status::bad_request, "malformed request");
+                co_await refuse(conn, stream, detail::refusal::malformed, status::bad_request,
+                                "malformed request");
             }
             co_return;
         }
         if (const auto problem = detail::check_framing(parser)) {
-            co_await refuse(conn, detail::refusal::malformed, problem->code, problem->detail);
+            co_await refuse(conn, stream, detail::refusal::malformed, problem->code, problem->detail);
             co_return;
         }
 
         // Expect: 100-continue: tell the client to send the body we are willing to read.
         if (const auto expect = parser.get()[http::field::expect]; !expect.empty()) {
             if (!iequals(expect, "100-continue")) {
-                co_await refuse(conn, detail::refusal::unsupported_expect, status::expectation_failed,
+                co_await refuse(conn, stream, detail::refusal::unsupported_expect, status::expectation_failed,
                                 "unsupported Expect");
                 co_return;
             }
@@ -676,8 +751,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
                 static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
                 conn.deadline = steady::now() + options.write_timeout;
                 const auto wrote = co_await async_io([&](auto handler) {
-                    asio::async_write(conn.socket, asio::buffer(go_on.data(), go_on.size()),
-                                      std::move(handler));
+                    asio::async_write(stream, asio::buffer(go_on.data(), go_on.size()), std::move(handler));
                 });
                 if (wrote.ec) co_return;
             }
@@ -687,7 +761,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
         if (!parser.is_done()) {
             conn.deadline = steady::now() + options.body_timeout;
             const auto body = co_await async_io(
-                [&](auto handler) { http::async_read(conn.socket, buffer, parser, std::move(handler)); });
+                [&](auto handler) { http::async_read(stream, buffer, parser, std::move(handler)); });
             if (body.ec) {
                 if (conn.timed_out) count_refusal(detail::refusal::body_timeout);
                 if (conn.timed_out || body.ec == asio::error::operation_aborted ||
@@ -696,10 +770,10 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
                     co_return;
                 }
                 if (body.ec == http::error::body_limit) {
-                    co_await refuse(conn, detail::refusal::body_too_large, status::payload_too_large,
+                    co_await refuse(conn, stream, detail::refusal::body_too_large, status::payload_too_large,
                                     "request body too large");
                 } else {
-                    co_await refuse(conn, detail::refusal::malformed, status::bad_request,
+                    co_await refuse(conn, stream, detail::refusal::malformed, status::bad_request,
                                     "malformed request body");
                 }
                 co_return;
@@ -709,6 +783,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
         // The app: middleware, routing, the handler. Its task never throws.
         conn.deadline = steady::time_point::max();
         request req = detail::to_request(parser.release(), remote);
+        req.set_secure(!plain);
         if (from_proxy) {
             proxies.identify_client(req, peer_address);
         } else {
@@ -748,7 +823,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
                                out);
         conn.deadline = steady::now() + options.write_timeout;
         const auto wrote = co_await async_io(
-            [&](auto handler) { asio::async_write(conn.socket, asio::buffer(out), std::move(handler)); });
+            [&](auto handler) { asio::async_write(stream, asio::buffer(out), std::move(handler)); });
         // Both durations run from the request's first byte read to its answer's last byte written.
         const auto took = timed ? steady::now() - first_byte : steady::duration{};
         if (counted) {
@@ -766,10 +841,7 @@ task<void> server::impl::serve(io_thread& thread, tcp::socket socket, bool metri
             detail::log_access(log, req, to_int(res.status()), res.body().size(), took);
         }
         if (wrote.ec || !keep_alive) {
-            if (!wrote.ec) {
-                error_code ignored;
-                conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
-            }
+            if (!wrote.ec) co_await end_writing(conn, stream);
             co_return;
         }
     }
@@ -788,23 +860,25 @@ void server::impl::count_refusal(detail::refusal cause) const noexcept {
     if (http_metrics) http_metrics->refused(cause);
 }
 
-task<void> server::impl::refuse(connection& conn, detail::refusal cause, status code, std::string_view why) {
+template <class Stream>
+task<void> server::impl::refuse(connection& conn, Stream& stream, detail::refusal cause, status code,
+                                std::string_view why) {
     count_refusal(cause);
-    co_await answer_and_close(conn, detail::framing_error(code, why));
+    co_await answer_and_close(conn, stream, detail::framing_error(code, why));
 }
 
 // Answers a request that cannot be served (bad framing, too large), then closes the connection
 // without cutting off the answer: the unread rest of the request is drained for a moment, so
 // the kernel does not reset the connection under the client's feet.
-task<void> server::impl::answer_and_close(connection& conn, const response& res) {
+template <class Stream>
+task<void> server::impl::answer_and_close(connection& conn, Stream& stream, const response& res) {
     std::string out;
     detail::write_response(res, {.server_header = options.server_header, .keep_alive = false}, out);
     conn.deadline = steady::now() + options.write_timeout;
     const auto wrote = co_await async_io(
-        [&](auto handler) { asio::async_write(conn.socket, asio::buffer(out), std::move(handler)); });
+        [&](auto handler) { asio::async_write(stream, asio::buffer(out), std::move(handler)); });
     if (wrote.ec) co_return;
-    error_code ignored;
-    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+    co_await end_writing(conn, stream);
     conn.deadline = steady::now() + std::chrono::seconds(1);
     std::array<char, 4096> sink{};
     std::size_t drained = 0;
@@ -814,6 +888,19 @@ task<void> server::impl::answer_and_close(connection& conn, const response& res)
         if (got.ec) break;
         drained += got.bytes;
     }
+}
+
+// The last answer is out: tell the client no more will come. Over TLS that is a close_notify
+// (waited on for a second at most, since what the peer answers does not matter); then, as on
+// plain TCP, a FIN.
+template <class Stream>
+task<void> server::impl::end_writing(connection& conn, Stream& stream) {
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+        conn.deadline = steady::now() + std::chrono::seconds(1);
+        co_await async_io([&](auto handler) { stream.async_shutdown(std::move(handler)); });
+    }
+    error_code ignored;
+    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace keel

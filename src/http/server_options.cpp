@@ -76,6 +76,11 @@ server_options server_options::from_environment(command_line& args) {
         }
     };
     if (const char* v = std::getenv("FORWARDED_ALLOW_IPS"); v && *v) addresses(v);
+    if (const char* v = std::getenv("KEEL_TLS_CERT_FILE"); v && *v) o.tls_certificate_file = v;
+    if (auto v = args.value("--tls-cert-file")) o.tls_certificate_file = std::move(*v);
+    if (const char* v = std::getenv("KEEL_TLS_KEY_FILE"); v && *v) o.tls_key_file = v;
+    if (auto v = args.value("--tls-key-file")) o.tls_key_file = std::move(*v);
+    read_number<unsigned short>(args, "KEEL_TLS_PORT", "--tls-port", 65535, [&](auto n) { o.tls_port = n; });
     if (const auto v = args.value("--forwarded-allow-ips")) addresses(*v);
     if (const char* v = std::getenv("KEEL_ACCESS_LOG"); v && *v)
         o.access_log = parse_setting_flag("KEEL_ACCESS_LOG", v);
