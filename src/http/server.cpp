@@ -144,9 +144,21 @@ bool client_gone(int fd) noexcept {
 }
 
 // Cancels the statement a hung-up client's request waits on. libpq's cancel connects to the
-// server, so it runs on the worker pool.
-task<void> cancel_for_hangup(std::shared_ptr<detail::hangup_signal> signal) {
-    co_await offload([&] { signal->hang_up(); });
+// server, so it runs on the worker pool, as a job nobody waits for: the server may finish
+// before it does, and it must not be left waiting to resume on a stopped I/O thread.
+struct hangup_job final : detail::blocking_job {
+    std::shared_ptr<detail::hangup_signal> signal;
+};
+
+void cancel_for_hangup(detail::worker_pool& workers, std::shared_ptr<detail::hangup_signal> signal) {
+    auto job = std::make_unique<hangup_job>();
+    job->signal = std::move(signal);
+    job->run = [](detail::blocking_job& self) noexcept {
+        const std::unique_ptr<hangup_job> owned(static_cast<hangup_job*>(&self));
+        owned->signal->hang_up();
+    };
+    // A full queue: the statement runs on to its deadline, as it would have without the cancel.
+    if (workers.try_submit(*job)) static_cast<void>(job.release());  // run() frees it
 }
 
 struct io_thread final : detail::io_resumer {
@@ -506,7 +518,7 @@ void server::impl::sweep(io_thread& thread) {
             } else if (!conn->idle && conn->hangup && conn->hangup->armed() && !conn->hangup_reported &&
                        client_gone(conn->socket.native_handle())) {
                 conn->hangup_reported = true;
-                detail::start_detached(cancel_for_hangup(conn->hangup), [](const std::exception_ptr&) {});
+                cancel_for_hangup(*workers, conn->hangup);
             }
         }
         sweep(thread);

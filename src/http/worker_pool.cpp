@@ -68,8 +68,11 @@ void worker_pool::work() {
         queue_.pop_front();
         ++active_;
         lock.unlock();
+        // A job without a continuation is nobody's to resume: it frees itself in run().
+        const auto continuation = job->continuation;
+        auto* origin = static_cast<io_resumer*>(job->origin);
         job->run(*job);
-        static_cast<io_resumer*>(job->origin)->resume_later(job->continuation);
+        if (continuation) origin->resume_later(continuation);
         lock.lock();
         --active_;
         last_progress_ = clock::now();

@@ -42,7 +42,8 @@ public:
     worker_pool(const worker_pool&) = delete;
     worker_pool& operator=(const worker_pool&) = delete;
 
-    /// Queues a job whose `origin` is an io_resumer; false when the queue is full.
+    /// Queues a job whose `origin` is an io_resumer (or that has no continuation, and frees
+    /// itself in run()); false when the queue is full.
     bool try_submit(blocking_job& job);
 
     /// How many jobs may run at once right now (for tests and statistics).

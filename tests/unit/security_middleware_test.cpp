@@ -140,7 +140,8 @@ TEST(SecurityHeadersTest, TheDocsPageHasAPolicyThatAllowsSwaggerUiAndNoFraming) 
     keel::app app;
     app.get("/", [] { return 1; });
     client c{app};
-    const auto policy = c.get("/docs").header("Content-Security-Policy").value_or("");
+    const auto page = c.get("/docs");
+    const auto policy = page.header("Content-Security-Policy").value_or("");
     EXPECT_NE(policy.find("script-src 'self'"), std::string::npos) << policy;
     EXPECT_NE(policy.find("frame-ancestors 'none'"), std::string::npos) << policy;
     EXPECT_EQ(policy.find("unsafe-eval"), std::string::npos) << policy;

@@ -11,7 +11,8 @@
 namespace keel::detail {
 
 // A unit of blocking work handed to the server's worker pool. The worker calls run(), then
-// resumes `continuation` on the I/O thread that submitted the job.
+// resumes `continuation` on the I/O thread that submitted the job. A job without one is
+// fire-and-forget: it must free itself in run(), which may be during the pool's shut-down.
 struct blocking_job {
     void (*run)(blocking_job&) noexcept = nullptr;
     std::coroutine_handle<> continuation;
