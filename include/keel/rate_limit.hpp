@@ -21,7 +21,8 @@ struct rate_limit_options {
     /// starts again with a full bucket), so a flood of distinct keys cannot exhaust memory.
     std::size_t max_keys = 100'000;
     /// What a request is counted by, for keel::rate_limit; by default its client's address
-    /// (keel::request::client_address: behind a trusted proxy, the client it names).
+    /// (keel::request::client_address: behind a trusted proxy, the client it names), and for an
+    /// IPv6 client its /64.
     std::function<std::string(const request&)> key{};
 };
 

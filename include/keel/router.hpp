@@ -43,6 +43,8 @@ public:
     /// not use: it runs (request scope, shared with the handler's own) before the handler's
     /// parameters, and an error it throws answers the request. Guards a whole router:
     /// `admin.depend_on<keel::require_scopes<"admin">>();`. The outermost router's run first.
+    /// Throws std::logic_error once the router has been included somewhere: the copies its
+    /// includer took would stay unguarded.
     template <auto Provider>
     router& depend_on() {
         using binder = detail::binder<depends<Provider>>;
@@ -71,6 +73,7 @@ private:
     static void guard(detail::route_spec& spec, const route_dependency& dependency);
 
     std::vector<route_dependency> dependencies_;
+    mutable bool included_ = false;  // include() copied its routes: later dependencies would miss them
 
     std::string prefix_;
     std::vector<std::string> tags_;

@@ -75,6 +75,11 @@ struct server_options {
     /// proxy's `proto` (keel::request::client_address, secure); from any other peer the headers
     /// are ignored. Empty (the default): none trusted. uvicorn's `--forwarded-allow-ips`.
     std::vector<std::string> forwarded_allow_ips{};
+    /// Where the trusted proxies name the client: `X-Forwarded-For` and `X-Forwarded-Proto` (what
+    /// nginx, HAProxy's `option forwardfor` and cloud load balancers write), or RFC 7239's
+    /// `Forwarded`. Only that one is read: the other is whatever the client sent, passed through.
+    enum class forwarded_header { x_forwarded_for, forwarded };
+    forwarded_header forwarded_from = forwarded_header::x_forwarded_for;
     std::string server_header = "keel";  ///< the `Server` field; empty leaves it out
     bool access_log = true;              ///< one line per request through app.logger(), once answered
     /// Set on app.logger() when the server is made (see keel::logger::set_format and
@@ -84,12 +89,14 @@ struct server_options {
     bool handle_signals = false;  ///< SIGINT/SIGTERM stop gracefully, a second one exits (app::run sets it)
 
     /// Defaults overridden by the environment (`HOST`, `PORT`, `KEEL_METRICS_PORT`, `KEEL_IO_THREADS`,
-    /// `FORWARDED_ALLOW_IPS=a,b`, `KEEL_TLS_CERT_FILE`, `KEEL_TLS_KEY_FILE`, `KEEL_TLS_PORT`,
-    /// `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`, `KEEL_REQUEST_TIMEOUT_MS`, `KEEL_SHUTDOWN_DELAY_MS`,
-    /// `KEEL_ACCESS_LOG=0`, `KEEL_LOG_FORMAT=text|json`, `KEEL_LOG_LEVEL=debug|info|warning|error|off`), then
-    /// by the command line (`--host H`, `--port P`, `--metrics-port P`, `--io-threads N`,
+    /// `FORWARDED_ALLOW_IPS=a,b`, `KEEL_FORWARDED_HEADER=x-forwarded-for|forwarded`, `KEEL_TLS_CERT_FILE`,
+    /// `KEEL_TLS_KEY_FILE`, `KEEL_TLS_PORT`, `KEEL_WORKER_CONCURRENCY`, `KEEL_WORKER_THREADS`,
+    /// `KEEL_REQUEST_TIMEOUT_MS`, `KEEL_SHUTDOWN_DELAY_MS`, `KEEL_ACCESS_LOG=0`, `KEEL_LOG_FORMAT=text|json`,
+    /// `KEEL_LOG_LEVEL=debug|info|warning|error|off`), then by the command line (`--host H`, `--port P`,
+    /// `--metrics-port P`, `--io-threads N`,
     /// `--worker-concurrency N`, `--worker-threads N`, `--request-timeout-ms N`, `--shutdown-delay-ms N`,
-    /// `--forwarded-allow-ips a,b`, `--tls-cert-file F`, `--tls-key-file F`, `--tls-port P`,
+    /// `--forwarded-allow-ips a,b`, `--forwarded-header H`, `--tls-cert-file F`, `--tls-key-file F`,
+    /// `--tls-port P`,
     /// `--no-access-log`,
     /// `--log-format F`, `--log-level L`; `--flag=value` works too). Other arguments are left for the
     /// application. Throws std::invalid_argument naming the bad value.

@@ -15,7 +15,24 @@ namespace {
 
 // Query parameters that carry credentials by custom (OAuth 2's access_token, API keys): their
 // values never reach the log.
-bool names_a_secret(std::string_view name) {
+bool names_a_secret(std::string_view raw_name) {
+    // As the app reads it: percent-decoded ("api%5Fkey" is api_key), '+' a space.
+    std::string name;
+    for (std::size_t i = 0; i < raw_name.size(); ++i) {
+        const auto hex = [](char c) {
+            return c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : -1;
+        };
+        if (raw_name[i] == '%' && i + 2 < raw_name.size() && hex(raw_name[i + 1]) >= 0 &&
+            hex(raw_name[i + 2]) >= 0) {
+            name += static_cast<char>(hex(raw_name[i + 1]) * 16 + hex(raw_name[i + 2]));
+            i += 2;
+        } else {
+            name += raw_name[i] == '+' ? ' ' : raw_name[i];
+        }
+    }
     for (const std::string_view secret : {"access_token", "api_key", "apikey", "api-key", "key", "token",
                                           "password", "secret", "signature"}) {
         if (iequals(name, secret)) return true;

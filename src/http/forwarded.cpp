@@ -60,26 +60,29 @@ struct forwarded_hops {
     std::string_view proto;                 // the nearest proxy's
 };
 
-forwarded_hops read_forwarded(const request& req) {
+// The hops of the one header the proxies write (the other is the client's, passed through), and
+// the scheme the nearest proxy saw: its own element's, never one further out.
+forwarded_hops read_forwarded(const request& req, bool rfc7239) {
     forwarded_hops hops;
-    const auto elements = list_of(req, "Forwarded");
-    if (!elements.empty()) {
-        for (const auto element : elements) {
-            std::string_view client;
-            for (const auto pair : split(element, ';')) {
-                const auto equals = pair.find('=');
-                if (equals == std::string_view::npos) continue;
-                const auto key = trimmed(pair.substr(0, equals));
-                const auto value = trimmed(pair.substr(equals + 1));
-                if (iequals(key, "for")) client = value;
-                if (iequals(key, "proto")) hops.proto = value;
-            }
-            hops.clients.push_back(client);
-        }
+    if (!rfc7239) {
+        hops.clients = list_of(req, "X-Forwarded-For");
+        if (const auto protos = list_of(req, "X-Forwarded-Proto"); !protos.empty())
+            hops.proto = protos.back();
         return hops;
     }
-    hops.clients = list_of(req, "X-Forwarded-For");
-    if (const auto protos = list_of(req, "X-Forwarded-Proto"); !protos.empty()) hops.proto = protos.back();
+    for (const auto element : list_of(req, "Forwarded")) {
+        std::string_view client, proto;
+        for (const auto pair : split(element, ';')) {
+            const auto equals = pair.find('=');
+            if (equals == std::string_view::npos) continue;
+            const auto key = trimmed(pair.substr(0, equals));
+            const auto value = trimmed(pair.substr(equals + 1));
+            if (iequals(key, "for")) client = value;
+            if (iequals(key, "proto")) proto = value;
+        }
+        hops.clients.push_back(client);
+        hops.proto = proto;  // the last element is the nearest proxy's
+    }
     return hops;
 }
 
@@ -91,7 +94,7 @@ asio::ip::address unmapped(const asio::ip::address& address) noexcept {
     return address;
 }
 
-trusted_proxies::trusted_proxies(const std::vector<std::string>& entries) {
+trusted_proxies::trusted_proxies(const std::vector<std::string>& entries, bool rfc7239) : rfc7239_(rfc7239) {
     for (const auto& entry : entries) {
         if (entry == "*") {
             any_ = true;
@@ -146,7 +149,7 @@ void trusted_proxies::identify_client(request& req, const asio::ip::address& pee
         req.set_client_address(peer.to_string());
         return;
     }
-    const auto hops = read_forwarded(req);
+    const auto hops = read_forwarded(req, rfc7239_);
     if (hops.clients.empty()) {
         req.set_client_address(peer.to_string());
         return;

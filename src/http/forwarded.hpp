@@ -19,7 +19,8 @@ namespace keel::detail {
 class trusted_proxies {
 public:
     /// Throws std::invalid_argument naming an entry that is neither "*", an address nor a network.
-    explicit trusted_proxies(const std::vector<std::string>& entries);
+    /// `rfc7239`: read `Forwarded`; else `X-Forwarded-For` and `X-Forwarded-Proto`.
+    trusted_proxies(const std::vector<std::string>& entries, bool rfc7239);
 
     bool empty() const noexcept { return !any_ && v4_.empty() && v6_.empty(); }
     bool trusts(const boost::asio::ip::address& address) const noexcept;
@@ -30,6 +31,7 @@ public:
 
 private:
     bool any_ = false;
+    bool rfc7239_ = false;
     std::vector<boost::asio::ip::network_v4> v4_;
     std::vector<boost::asio::ip::network_v6> v6_;
 };

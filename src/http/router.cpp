@@ -44,6 +44,7 @@ route router::add_route(keel::method m, std::string_view path, detail::handler_i
 }
 
 void router::include(const router& other) {
+    other.included_ = true;
     for (const auto& spec : other.routes_) {
         auto copy = std::make_shared<detail::route_spec>(*spec);
         copy->path = prefix_ + spec->path;
@@ -55,6 +56,10 @@ void router::include(const router& other) {
 }
 
 void router::add_dependency(route_dependency dependency) {
+    if (included_)
+        throw std::logic_error("keel: router " + (prefix_.empty() ? std::string("/") : prefix_) +
+                               ": depend_on after the router was included; the includer's copies of its "
+                               "routes would not be guarded. Call depend_on first.");
     for (const auto& spec : routes_) guard(*spec, dependency);
     dependencies_.push_back(dependency);
 }

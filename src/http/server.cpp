@@ -256,7 +256,8 @@ server::impl::impl(app& application_, server_options options_)
       drain_timer(threads.front()->context),
       delay_timer(threads.front()->context),
       signals(threads.front()->context),
-      proxies(options.forwarded_allow_ips) {
+      proxies(options.forwarded_allow_ips,
+              options.forwarded_from == server_options::forwarded_header::forwarded) {
     // Check the deadlines a few times per shortest timeout; never less often than twice a second.
     const auto shortest =
         std::min({options.header_timeout, options.body_timeout, options.idle_timeout, options.write_timeout});

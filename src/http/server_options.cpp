@@ -36,6 +36,12 @@ std::optional<T> read_name(command_line& args, const char* variable, std::string
     return out;
 }
 
+std::optional<server_options::forwarded_header> parse_forwarded_header(std::string_view name) {
+    if (name == "x-forwarded-for") return server_options::forwarded_header::x_forwarded_for;
+    if (name == "forwarded") return server_options::forwarded_header::forwarded;
+    return std::nullopt;
+}
+
 std::optional<log_format> parse_log_format(std::string_view name) {
     if (name == "text") return log_format::text;
     if (name == "json") return log_format::json;
@@ -49,6 +55,7 @@ server_options server_options::from_environment(int argc, const char* const* arg
 }
 
 server_options server_options::from_environment(command_line& args) {
+    using forwarded_header = server_options::forwarded_header;
     server_options o;
     if (const char* v = std::getenv("HOST"); v && *v) o.host = v;
     if (auto v = args.value("--host")) o.host = std::move(*v);
@@ -76,6 +83,9 @@ server_options server_options::from_environment(command_line& args) {
         }
     };
     if (const char* v = std::getenv("FORWARDED_ALLOW_IPS"); v && *v) addresses(v);
+    if (const auto from = read_name<forwarded_header>(args, "KEEL_FORWARDED_HEADER", "--forwarded-header",
+                                                      parse_forwarded_header, "x-forwarded-for, forwarded"))
+        o.forwarded_from = *from;
     if (const char* v = std::getenv("KEEL_TLS_CERT_FILE"); v && *v) o.tls_certificate_file = v;
     if (auto v = args.value("--tls-cert-file")) o.tls_certificate_file = std::move(*v);
     if (const char* v = std::getenv("KEEL_TLS_KEY_FILE"); v && *v) o.tls_key_file = v;

@@ -75,7 +75,8 @@ std::string origin_of(std::string_view url) {
 // framing. Swagger UI sets style attributes, hence style-src's 'unsafe-inline' (no script is).
 std::string page_policy(const openapi_options& options, const std::string& cdn) {
     std::string assets = "'self'";
-    if (options.assets == docs_assets::cdn && !origin_of(cdn).empty()) assets += ' ' + origin_of(cdn);
+    // The CDN's directory of Swagger UI's files, not the whole CDN (which serves any package).
+    if (options.assets == docs_assets::cdn && !origin_of(cdn).empty()) assets += ' ' + cdn + '/';
     std::string connect = "'self'";
     for (const auto& server : options.servers) {
         if (const auto origin = origin_of(server); !origin.empty()) connect += ' ' + origin;

@@ -38,8 +38,8 @@ std::string_view trimmed(std::string_view text) {
     return text.substr(first, last - first + 1);
 }
 
-// The value of cookie `name` in one Cookie field ("a=1; b=2"); a quoted value loses its quotes.
-std::optional<std::string_view> cookie_in(std::string_view field, std::string_view name) {
+// Every value of cookie `name` in one Cookie field ("a=1; b=2"); a quoted value loses its quotes.
+void cookies_in(std::string_view field, std::string_view name, std::vector<std::string_view>& found) {
     while (!field.empty()) {
         const auto end = std::min(field.find(';'), field.size());
         const auto pair = trimmed(field.substr(0, end));
@@ -49,9 +49,8 @@ std::optional<std::string_view> cookie_in(std::string_view field, std::string_vi
         auto value = trimmed(pair.substr(equals + 1));
         if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
             value = value.substr(1, value.size() - 2);
-        return value;
+        found.push_back(value);
     }
-    return std::nullopt;
 }
 
 }  // namespace
@@ -123,9 +122,8 @@ std::optional<std::string_view> api_key_value(const request& req, std::string_vi
             found = query_values(req, name);
             break;
         case api_key_in::cookie:
-            for (const auto& field : header_values(req, "Cookie")) {
-                if (auto value = cookie_in(field, name)) found.push_back(*value);
-            }
+            // Two cookies of the name (one set by a sibling subdomain?) are refused like two headers.
+            for (const auto& field : header_values(req, "Cookie")) cookies_in(field, name, found);
             break;
     }
     if (found.size() != 1 || found.front().empty()) return std::nullopt;

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -287,10 +288,11 @@ bool jwt_key::verifies(std::string_view signed_part, std::string_view signature)
 jwt_key_set jwt_key_set::parse(std::string_view text) {
     const clear_openssl_errors clear;
     jwt_key_set set;
+    if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos) throw std::invalid_argument("keel: the JWT key is empty");
-    if (text.substr(first).starts_with("-----BEGIN")) {
-        set.keys_.push_back(pem_key(text));
+    if (text.find("-----BEGIN") != std::string_view::npos) {
+        set.keys_.push_back(pem_key(text));  // OpenSSL skips what comes before the PEM block
     } else if (text[first] == '{') {
         const auto document = json::parse(text, nullptr, false);
         if (document.is_discarded() || !document.is_object())
@@ -298,7 +300,18 @@ jwt_key_set jwt_key_set::parse(std::string_view text) {
         if (const auto keys = document.find("keys"); keys != document.end()) {
             if (!keys->is_array() || keys->empty())
                 throw std::invalid_argument("keel: the JWK Set's 'keys' is not a list of keys");
-            for (const auto& jwk : *keys) set.keys_.push_back(jwk_key(jwk));
+            // An identity provider publishes keys for other uses and algorithms beside its
+            // signing keys: those are skipped (and said), as long as one key is usable.
+            for (const auto& jwk : *keys) {
+                try {
+                    set.keys_.push_back(jwk_key(jwk));
+                } catch (const std::invalid_argument& e) {
+                    set.skipped_.emplace_back(e.what());
+                }
+            }
+            if (set.keys_.empty())
+                throw std::invalid_argument("keel: the JWK Set holds no key keel can verify with: " +
+                                            set.skipped_.front());
         } else {
             set.keys_.push_back(jwk_key(document));
         }
@@ -311,6 +324,10 @@ jwt_key_set jwt_key_set::parse(std::string_view text) {
         }
     } else {
         // An HMAC secret, as a file holds it: its bytes, without the newline an editor adds.
+        // What is plainly a document is not a secret (an HTTP answer, an HTML error page).
+        if (text.substr(first).starts_with("HTTP/") || text.find('<') != std::string_view::npos)
+            throw std::invalid_argument(
+                "keel: the JWT key is neither PEM, a JWK Set nor a plain HS256 secret");
         std::string secret(text);
         if (secret.ends_with('\n')) secret.pop_back();
         if (secret.ends_with('\r')) secret.pop_back();
@@ -320,6 +337,17 @@ jwt_key_set jwt_key_set::parse(std::string_view text) {
         set.keys_.emplace_back(std::string(), algorithm_named("HS256"), std::move(secret));
     }
     return set;
+}
+
+bool jwt_key_set::same_algorithms(const jwt_key_set& other) const noexcept {
+    const auto names = [](const jwt_key_set& set) {
+        std::vector<std::string_view> out;
+        for (const auto& key : set.keys_) out.push_back(key.algorithm().name);
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    };
+    return names(*this) == names(other);
 }
 
 const jwt_key* jwt_key_set::find(const std::string* kid) const noexcept {

@@ -50,9 +50,15 @@ public:
     /// when there is no such key.
     const jwt_key* find(const std::string* kid) const noexcept;
     std::size_t size() const noexcept { return keys_.size(); }
+    /// Why the JWK Set's other keys were left out (another use, algorithm or curve).
+    const std::vector<std::string>& skipped() const noexcept { return skipped_; }
+    /// Whether both sets verify the same algorithms: a rotation keeps them, while a file that
+    /// turned into something else (an RSA key file now read as an HMAC secret) would not.
+    bool same_algorithms(const jwt_key_set& other) const noexcept;
 
 private:
     std::vector<jwt_key> keys_;
+    std::vector<std::string> skipped_;
 };
 
 }  // namespace keel::detail

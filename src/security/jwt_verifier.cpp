@@ -179,6 +179,11 @@ struct jwt_verifier::impl {
         auto parsed = std::make_shared<const detail::jwt_key_set>(
             detail::jwt_key_set::parse(read_key_file(options.key_file)));
         loaded_version = version;
+        if (const auto in_use = current(); in_use && !in_use->same_algorithms(*parsed))
+            throw std::invalid_argument("keel: the JWT key file '" + options.key_file +
+                                        "' now holds keys for other algorithms; a restart takes them");
+        for (const auto& why : parsed->skipped())
+            log().warning("keel: a JWK was skipped: " + why, {{"file", options.key_file}});
         const std::lock_guard lock(keys_mutex);
         keys = std::move(parsed);
         return true;
@@ -219,6 +224,8 @@ jwt_verifier::jwt_verifier(jwt_options options) : impl_(std::make_unique<impl>()
         impl_->next_check = (steady::now() + o.reload_interval).time_since_epoch().count();
     } else if (!o.key.empty()) {
         impl_->keys = std::make_shared<const detail::jwt_key_set>(detail::jwt_key_set::parse(o.key));
+        for (const auto& why : impl_->keys->skipped())
+            impl_->log().warning("keel: a JWK was skipped: " + why);
     }
 }
 

@@ -4,6 +4,9 @@
 #include <keel/http_error.hpp>
 #include <keel/rate_limit.hpp>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <functional>
@@ -31,6 +34,18 @@ struct shard {
 };
 
 constexpr std::size_t shard_count = 16;
+
+// What a client is counted as: its address; for IPv6 its /64, which one subscriber usually holds
+// whole (a new address per request must not mean a new bucket).
+std::string client_key(std::string_view address) {
+    if (address.find(':') == std::string_view::npos) return std::string(address);
+    in6_addr parsed{};
+    if (::inet_pton(AF_INET6, std::string(address).c_str(), &parsed) != 1) return std::string(address);
+    std::fill(std::begin(parsed.s6_addr) + 8, std::end(parsed.s6_addr), 0);
+    std::array<char, INET6_ADDRSTRLEN> text{};
+    ::inet_ntop(AF_INET6, &parsed, text.data(), text.size());
+    return std::string(text.data()) + "/64";
+}
 
 }  // namespace
 
@@ -98,7 +113,7 @@ std::size_t rate_limiter::size() const {
 middleware rate_limit(rate_limit_options options) {
     auto key = options.key ? std::move(options.key)
                            : std::function<std::string(const request&)>(
-                                 [](const request& req) { return std::string(req.client_address()); });
+                                 [](const request& req) { return client_key(req.client_address()); });
     auto limiter = std::make_shared<rate_limiter>(std::move(options));
     return [limiter, key = std::move(key)](request& req, next call_next) -> task<response> {
         const auto who = key(req);

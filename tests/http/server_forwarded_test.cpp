@@ -26,9 +26,12 @@ struct whoami_app {
     keel::app app;
 };
 
-live_server serve(keel::app& app, std::vector<std::string> trusted) {
+live_server serve(
+    keel::app& app, std::vector<std::string> trusted,
+    keel::server_options::forwarded_header from = keel::server_options::forwarded_header::x_forwarded_for) {
     auto options = live_server::quiet_options();
     options.forwarded_allow_ips = std::move(trusted);
+    options.forwarded_from = from;
     return live_server(app, options);
 }
 
@@ -62,12 +65,24 @@ TEST(ServerForwardedTest, ATrustedProxyNamesTheClientAndTheScheme) {
     // The client may have sent its own X-Forwarded-For: the nearest untrusted hop is the client.
     EXPECT_EQ(http.get("/whoami", {{"X-Forwarded-For", "6.6.6.6, 203.0.113.9, 10.1.2.3"}}).json(),
               "203.0.113.9 http");
-    EXPECT_EQ(
-        http.get("/whoami", {{"Forwarded", R"(for=198.51.100.1;proto=https, for="[2001:db8::1]:4711")"}})
-            .json(),
-        "2001:db8::1 https");
     EXPECT_EQ(http.get("/whoami", {{"X-Forwarded-For", "not-an-address"}}).json(), "127.0.0.1 http");
     EXPECT_EQ(http.get("/whoami").json(), "127.0.0.1 http") << "no header: the proxy itself";
+    // The proxy writes X-Forwarded-For and passes the client's Forwarded through: not believed.
+    EXPECT_EQ(http.get("/whoami", {{"Forwarded", "for=198.51.100.7;proto=https"}}).json(), "127.0.0.1 http");
+}
+
+TEST(ServerForwardedTest, BehindAProxyThatWritesForwardedOnlyThatHeaderCounts) {
+    whoami_app w;
+    auto server = serve(w.app, {"127.0.0.1"}, keel::server_options::forwarded_header::forwarded);
+    http_client http(server.port());
+    EXPECT_EQ(
+        http.get("/whoami", {{"Forwarded", R"(for=198.51.100.1, for="[2001:db8::1]:4711";proto=https)"}})
+            .json(),
+        "2001:db8::1 https");
+    // The scheme is the nearest proxy's: a client's own element further out says nothing.
+    EXPECT_EQ(http.get("/whoami", {{"Forwarded", "for=1.1.1.1;proto=https, for=198.51.100.1"}}).json(),
+              "198.51.100.1 http");
+    EXPECT_EQ(http.get("/whoami", {{"X-Forwarded-For", "203.0.113.9"}}).json(), "127.0.0.1 http");
 }
 
 TEST(ServerForwardedTest, AnEntryThatIsNoAddressStopsTheServerFromStarting) {

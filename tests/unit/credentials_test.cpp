@@ -107,6 +107,7 @@ TEST(ApiKeyTest, AWrongMissingOrAmbiguousKeyIsA401ThatNeverReachesTheHandler) {
         {"/query?api_key=" + key + "&api_key=" + key, {}},
         {"/header?api_key=" + key, {}},  // a key in the wrong place
         {"/cookie", {{"Cookie", "session_key=" + last_byte_differs}}},
+        {"/cookie", {{"Cookie", "session_key=" + key + "; session_key=" + last_byte_differs}}},
         {"/cookie", {{"X-API-Key", key}}},
     };
     for (const auto& [target, headers] : attempts) {

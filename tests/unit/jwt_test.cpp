@@ -268,6 +268,40 @@ TEST(JwtTest, ARotatedKeyFileIsPickedUpWithoutARestart) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(JwtTest, KeysForOtherUsesInAJwkSetAreSkippedNotFatal) {
+    // As Keycloak publishes them: an encryption key beside the signing key.
+    auto encryption = keel_test::public_jwk(other_rsa_key(), "enc-1");
+    encryption["use"] = "enc";
+    encryption["alg"] = "RSA-OAEP";
+    const json set = {
+        {"keys", {encryption, keel_test::public_jwk(rsa_key(), "sig-1"), {{"kty", "OKP"}, {"kid", "ed"}}}}};
+    const keel::jwt_verifier verifier({.key = set.dump()});
+    EXPECT_EQ(refusal(verifier, mint({{"alg", "RS256"}, {"kid", "sig-1"}}, fresh_claims(), rsa_key())), "");
+    EXPECT_NE(refusal(verifier, mint({{"alg", "RS256"}, {"kid", "enc-1"}}, fresh_claims(), other_rsa_key())),
+              "");
+    EXPECT_THROW(keel::jwt_verifier({.key = json{{"keys", {encryption}}}.dump()}), std::invalid_argument)
+        << "no usable key at all";
+}
+
+TEST(JwtTest, AKeyFileThatTurnsIntoSomethingElseKeepsTheKeysInUse) {
+    const auto dir = std::filesystem::temp_directory_path() / ("keel_jwt_turn_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "key.pem";
+    std::ofstream(file) << keel_test::public_pem(rsa_key());
+    keel::jwt_verifier verifier({.key_file = file.string(), .reload_interval = 10ms});
+    const auto token = rs256(fresh_claims());
+    EXPECT_EQ(refusal(verifier, token), "");
+    // A sidecar wrote an error page (or any 32+ bytes) over the key: it must not become an
+    // HS256 secret that anyone who can read the page can sign with.
+    const std::string page = "an error page of some length, served instead of the key";
+    std::ofstream(file) << page;
+    std::this_thread::sleep_for(50ms);
+    EXPECT_THROW(verifier.reload(), std::invalid_argument);
+    EXPECT_EQ(refusal(verifier, token), "") << "the RSA key stays in use";
+    EXPECT_NE(refusal(verifier, mint({{"alg", "HS256"}}, fresh_claims(), nullptr, page)), "");
+    std::filesystem::remove_all(dir);
+}
+
 TEST(JwtTest, UnusableKeysAreRefusedAtConstruction) {
     EXPECT_THROW(keel::jwt_verifier({.key = "short secret"}), std::invalid_argument);
     EXPECT_THROW(keel::jwt_verifier({.key = keel_test::public_pem(keel_test::new_rsa_key(1024).get())}),
@@ -276,6 +310,8 @@ TEST(JwtTest, UnusableKeysAreRefusedAtConstruction) {
     EXPECT_THROW(keel::jwt_verifier({.key = R"({"keys": [{"kty": "oct", "k": "c2hvcnQ"}]})"}),
                  std::invalid_argument);
     EXPECT_THROW(keel::jwt_verifier({.key = R"({"keys": []})"}), std::invalid_argument);
+    EXPECT_THROW(keel::jwt_verifier({.key = "<html><body>502 Bad Gateway, try again later</body></html>"}),
+                 std::invalid_argument);
     EXPECT_THROW(keel::jwt_verifier({.key_file = "/nonexistent/keel/jwt.pem"}), std::invalid_argument);
 }
 
@@ -319,6 +355,7 @@ TEST(JwtTest, ARouterRequiresItsDependencyOfEveryRouteItHolds) {
     admin.get("/after", [](keel::depends<keel::bearer_jwt> token) { return token->subject(); });
     admin.include(inner);
     app.include(admin);
+    EXPECT_THROW(admin.depend_on<keel::bearer_jwt>(), std::logic_error) << "the app's copies would miss it";
     app.get("/open", [] { return 3; });
     app.logger().set_level(keel::log_level::off);
     client c{app};
