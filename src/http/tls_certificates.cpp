@@ -17,11 +17,13 @@ constexpr const char* tls12_ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-std::int64_t file_version(const std::string& path) noexcept {
+// Unsigned: the mix may wrap, which is all it has to do.
+std::uint64_t file_version(const std::string& path) noexcept {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return -1;
-    return (static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec) ^
-           (static_cast<std::int64_t>(st.st_size) << 20) ^ static_cast<std::int64_t>(st.st_ino);
+    if (::stat(path.c_str(), &st) != 0) return 0;
+    return (static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000U +
+            static_cast<std::uint64_t>(st.st_mtim.tv_nsec)) ^
+           (static_cast<std::uint64_t>(st.st_size) << 20U) ^ static_cast<std::uint64_t>(st.st_ino);
 }
 
 }  // namespace
@@ -33,8 +35,8 @@ tls_certificates::tls_certificates(std::string certificate_file, std::string key
     next_check_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
 }
 
-std::int64_t tls_certificates::version() const noexcept {
-    return file_version(certificate_file_) * 31 + file_version(key_file_);
+std::uint64_t tls_certificates::version() const noexcept {
+    return file_version(certificate_file_) * 31U + file_version(key_file_);
 }
 
 std::shared_ptr<ssl::context> tls_certificates::load() const {

@@ -30,14 +30,14 @@ public:
 
 private:
     std::shared_ptr<boost::asio::ssl::context> load() const;
-    std::int64_t version() const noexcept;  // the files' modification times and sizes, combined
+    std::uint64_t version() const noexcept;  // the files' modification times and sizes, combined
 
     std::string certificate_file_;
     std::string key_file_;
     const logger& log_;
     std::mutex mutex_;
     std::shared_ptr<boost::asio::ssl::context> context_;
-    std::int64_t loaded_version_ = 0;
+    std::uint64_t loaded_version_ = 0;
     std::chrono::steady_clock::time_point next_check_{};
 };
 
