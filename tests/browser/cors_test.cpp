@@ -4,27 +4,20 @@
 
 #include <keel/cors.hpp>
 
+#include "../support/run_command.hpp"
+
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
 #include <keel/testing/live_server.hpp>
 #include <nlohmann/json.hpp>
 
-#include <sys/wait.h>
-#include <array>
 #include <atomic>
-#include <cstdio>
 #include <string>
 
 namespace {
 
 std::pair<std::string, int> run(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return {"popen failed", -1};
-    std::array<char, 4096> chunk{};
-    while (const auto n = std::fread(chunk.data(), 1, chunk.size(), pipe)) out.append(chunk.data(), n);
-    const int status = ::pclose(pipe);
-    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+    return keel_test::run_command(command);
 }
 
 // An API that lets the origin `allowed` in, and counts the requests its handlers saw.

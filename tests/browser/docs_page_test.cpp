@@ -1,15 +1,14 @@
 // The bank's /docs page in a real browser: Debian's headless Chromium, driven by Playwright
 // (tools/docs-check), with every request beyond loopback refused: the page must work from the
 // files keel serves itself.
+#include "../support/run_command.hpp"
 #include "../support/seeded_bank.hpp"
 
 #include <gtest/gtest.h>
 #include <keel/testing/live_server.hpp>
 #include <nlohmann/json.hpp>
 
-#include <sys/wait.h>
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstdio>
 #include <string>
@@ -17,15 +16,8 @@
 
 namespace {
 
-// What the command printed on stdout, and its exit status.
 std::pair<std::string, int> run(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return {"popen failed", -1};
-    std::array<char, 4096> chunk{};
-    while (const auto n = std::fread(chunk.data(), 1, chunk.size(), pipe)) out.append(chunk.data(), n);
-    const int status = ::pclose(pipe);
-    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+    return keel_test::run_command(command);
 }
 
 }  // namespace

@@ -4,15 +4,14 @@
 
 #include <keel/server.hpp>
 
+#include "../support/run_command.hpp"
 #include "raw_client.hpp"
 
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
 #include <keel/testing/live_server.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -25,14 +24,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Through bash, with what it says on stderr too: the tests show it when a client fails.
 std::pair<std::string, int> run(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(("bash -c '" + command + "' 2>&1").c_str(), "r");
-    if (!pipe) return {"popen failed", -1};
-    std::array<char, 4096> chunk{};
-    while (const auto n = std::fread(chunk.data(), 1, chunk.size(), pipe)) out.append(chunk.data(), n);
-    const int status = ::pclose(pipe);
-    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+    return keel_test::run_command("bash -c '" + command + "' 2>&1");
 }
 
 // A CA, and a server certificate for 127.0.0.1 and localhost that it signed, in a directory
