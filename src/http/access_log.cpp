@@ -2,6 +2,7 @@
 #include <keel/request_logger.hpp>
 
 #include "http/access_line.hpp"
+#include "http/url.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -17,21 +18,11 @@ namespace {
 // values never reach the log.
 bool names_a_secret(std::string_view raw_name) {
     // As the app reads it: percent-decoded ("api%5Fkey" is api_key), '+' a space.
-    std::string name;
-    for (std::size_t i = 0; i < raw_name.size(); ++i) {
-        const auto hex = [](char c) {
-            return c >= '0' && c <= '9'   ? c - '0'
-                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                          : -1;
-        };
-        if (raw_name[i] == '%' && i + 2 < raw_name.size() && hex(raw_name[i + 1]) >= 0 &&
-            hex(raw_name[i + 2]) >= 0) {
-            name += static_cast<char>(hex(raw_name[i + 1]) * 16 + hex(raw_name[i + 2]));
-            i += 2;
-        } else {
-            name += raw_name[i] == '+' ? ' ' : raw_name[i];
-        }
+    std::string decoded;
+    std::string_view name = raw_name;
+    if (raw_name.find_first_of("%+") != std::string_view::npos) {
+        decoded = detail::percent_decode(raw_name, true).value_or(std::string(raw_name));
+        name = decoded;
     }
     for (const std::string_view secret : {"access_token", "api_key", "apikey", "api-key", "key", "token",
                                           "password", "secret", "signature"}) {

@@ -12,17 +12,11 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::string_view trimmed(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
 std::vector<std::string_view> split(std::string_view text, char separator) {
     std::vector<std::string_view> out;
     while (!text.empty()) {
         const auto end = std::min(text.find(separator), text.size());
-        out.push_back(trimmed(text.substr(0, end)));
+        out.push_back(trim_whitespace(text.substr(0, end)));
         text.remove_prefix(std::min(end + 1, text.size()));
     }
     return out;
@@ -75,8 +69,8 @@ forwarded_hops read_forwarded(const request& req, bool rfc7239) {
         for (const auto pair : split(element, ';')) {
             const auto equals = pair.find('=');
             if (equals == std::string_view::npos) continue;
-            const auto key = trimmed(pair.substr(0, equals));
-            const auto value = trimmed(pair.substr(equals + 1));
+            const auto key = trim_whitespace(pair.substr(0, equals));
+            const auto value = trim_whitespace(pair.substr(equals + 1));
             if (iequals(key, "for")) client = value;
             if (iequals(key, "proto")) proto = value;
         }
@@ -164,7 +158,7 @@ void trusted_proxies::identify_client(request& req, const asio::ip::address& pee
         if (!trusts(*address)) break;
     }
     req.set_client_address(client ? client->to_string() : peer.to_string(), client.has_value());
-    const auto proto = trimmed(hops.proto);
+    const auto proto = trim_whitespace(hops.proto);
     if (iequals(proto, "https")) req.set_secure(true);
 }
 

@@ -1,12 +1,13 @@
 #include <keel/api_key.hpp>
+#include <keel/bearer_token.hpp>  // detail::throw_not_authenticated
+#include <keel/header_map.hpp>
 #include <keel/http_error.hpp>
 
-#include <keel/bearer_token.hpp>  // detail::throw_not_authenticated
+#include "security/credentials.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <fstream>
 #include <stdexcept>
 
 namespace keel {
@@ -31,22 +32,15 @@ int hex_digit(char c) {
     return -1;
 }
 
-std::string_view trimmed(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r");
-    return text.substr(first, last - first + 1);
-}
-
 // Every value of cookie `name` in one Cookie field ("a=1; b=2"); a quoted value loses its quotes.
 void cookies_in(std::string_view field, std::string_view name, std::vector<std::string_view>& found) {
     while (!field.empty()) {
         const auto end = std::min(field.find(';'), field.size());
-        const auto pair = trimmed(field.substr(0, end));
+        const auto pair = trim_whitespace(field.substr(0, end));
         field.remove_prefix(std::min(end + 1, field.size()));
         const auto equals = pair.find('=');
-        if (equals == std::string_view::npos || trimmed(pair.substr(0, equals)) != name) continue;
-        auto value = trimmed(pair.substr(equals + 1));
+        if (equals == std::string_view::npos || trim_whitespace(pair.substr(0, equals)) != name) continue;
+        auto value = trim_whitespace(pair.substr(equals + 1));
         if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
             value = value.substr(1, value.size() - 2);
         found.push_back(value);
@@ -56,7 +50,7 @@ void cookies_in(std::string_view field, std::string_view name, std::vector<std::
 }  // namespace
 
 api_key_store& api_key_store::add_hash(std::string id, std::string_view sha256_hex) {
-    sha256_hex = trimmed(sha256_hex);
+    sha256_hex = trim_whitespace(sha256_hex);
     digest value{};
     if (sha256_hex.size() != 2 * value.size())
         throw std::invalid_argument("keel: API key '" + id + "': a SHA-256 digest is 64 hex digits");
@@ -78,23 +72,10 @@ api_key_store& api_key_store::add_key(std::string id, std::string_view key) {
 }
 
 api_key_store api_key_store::from_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::invalid_argument("keel: cannot read the API key file '" + path + "'");
     api_key_store store;
-    std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-        const auto text = trimmed(line);
-        if (text.empty() || text.front() == '#') continue;
-        const auto space = text.find_first_of(" \t");
-        if (space == std::string_view::npos)
-            throw std::invalid_argument("keel: " + path + ":" + std::to_string(number) +
-                                        ": expected 'id sha256-hex'");
-        try {
-            store.add_hash(std::string(text.substr(0, space)), text.substr(space + 1));
-        } catch (const std::invalid_argument& e) {
-            throw std::invalid_argument(path + ":" + std::to_string(number) + ": " + e.what());
-        }
-    }
+    detail::read_entries(
+        path, "API key file", " \t", "id sha256-hex",
+        [&](std::string_view id, std::string_view digest) { store.add_hash(std::string(id), digest); });
     return store;
 }
 

@@ -2,6 +2,8 @@
 #include <keel/bearer_token.hpp>
 #include <keel/http_error.hpp>
 
+#include "security/credentials.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -31,22 +33,8 @@ std::string_view bearer_token::value() const {
 namespace detail {
 
 std::optional<std::string_view> bearer_credentials(const request& req) noexcept {
-    std::optional<std::string_view> found;
-    for (const auto& [name, value] : req.headers()) {
-        if (!iequals(name, "Authorization")) continue;
-        if (found) return std::nullopt;  // two Authorization fields: whose credentials?
-        found = value;
-    }
-    if (!found) return std::nullopt;
-    constexpr std::string_view scheme = "bearer";
-    auto text = *found;
-    if (text.size() <= scheme.size() || !iequals(text.substr(0, scheme.size()), scheme) ||
-        text[scheme.size()] != ' ')
-        return std::nullopt;
-    text.remove_prefix(scheme.size());
-    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    if (!is_token68(text)) return std::nullopt;
+    const auto text = authorization_credentials(req, "bearer");
+    if (!text || !is_token68(*text)) return std::nullopt;
     return text;
 }
 

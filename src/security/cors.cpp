@@ -33,12 +33,6 @@ std::string joined(const std::vector<std::string>& items) {
     return out;
 }
 
-std::string_view trimmed(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
 void add_vary_origin(header_map& headers) {
     if (const auto vary = headers.get("Vary")) {
         if (!iequals(*vary, "*") && vary->find("Origin") == std::string_view::npos)
@@ -110,14 +104,14 @@ private:
     response preflight(const request& req, std::string_view origin) const {
         std::vector<std::string> refused;
         if (!allows_origin(origin)) refused.emplace_back("origin");
-        const auto requested_method = trimmed(*req.header("Access-Control-Request-Method"));
+        const auto requested_method = trim_whitespace(*req.header("Access-Control-Request-Method"));
         if (!any_method_ && !has(options_.allow_methods, requested_method)) refused.emplace_back("method");
         const auto requested_headers = req.header("Access-Control-Request-Headers").value_or("");
         if (!any_header_) {
             std::string_view rest = requested_headers;
             while (!rest.empty()) {
                 const auto comma = std::min(rest.find(','), rest.size());
-                const auto name = trimmed(rest.substr(0, comma));
+                const auto name = trim_whitespace(rest.substr(0, comma));
                 rest.remove_prefix(std::min(comma + 1, rest.size()));
                 if (!name.empty() && !has_ignoring_case(options_.allow_headers, name)) {
                     refused.emplace_back("headers");

@@ -2,23 +2,16 @@
 #include <keel/http_basic.hpp>
 
 #include "security/base64url.hpp"
+#include "security/credentials.hpp"
 
 namespace keel {
 
 namespace detail {
 
 std::optional<std::pair<std::string, std::string>> basic_credentials_of(const request& req) {
-    const auto fields = header_values(req, "Authorization");
-    if (fields.size() != 1) return std::nullopt;
-    auto text = fields.front();
-    constexpr std::string_view scheme = "basic";
-    if (text.size() <= scheme.size() || !iequals(text.substr(0, scheme.size()), scheme) ||
-        text[scheme.size()] != ' ')
-        return std::nullopt;
-    text.remove_prefix(scheme.size());
-    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    auto decoded = base64_decode(text);
+    const auto text = authorization_credentials(req, "basic");
+    if (!text) return std::nullopt;
+    auto decoded = base64_decode(*text);
     if (!decoded) return std::nullopt;
     const auto colon = decoded->find(':');
     if (colon == std::string::npos) return std::nullopt;

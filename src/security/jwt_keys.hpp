@@ -49,7 +49,6 @@ public:
     /// the only key there is; the only key whatever the `kid` when it has no id itself. Null
     /// when there is no such key.
     const jwt_key* find(const std::string* kid) const noexcept;
-    std::size_t size() const noexcept { return keys_.size(); }
     /// Why the JWK Set's other keys were left out (another use, algorithm or curve).
     const std::vector<std::string>& skipped() const noexcept { return skipped_; }
     /// Whether both sets verify the same algorithms: a rotation keeps them, while a file that

@@ -1,24 +1,19 @@
+#include <keel/header_map.hpp>
 #include <keel/password_store.hpp>
+
+#include "security/credentials.hpp"
 
 #include <argon2.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
-#include <fstream>
 #include <optional>
 #include <stdexcept>
 
 namespace keel {
 
 namespace {
-
-std::string_view trimmed(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r");
-    return text.substr(first, last - first + 1);
-}
 
 // Which argon2 a PHC string names; argon2d (side channels) is not for passwords.
 std::optional<argon2_type> type_of(std::string_view phc) {
@@ -35,7 +30,7 @@ bool matches(const std::string& phc, std::string_view password) {
 }  // namespace
 
 password_store& password_store::add_hash(std::string user, std::string phc) {
-    phc = std::string(trimmed(phc));
+    phc = std::string(trim_whitespace(phc));
     if (user.empty() || user.find(':') != std::string::npos)
         throw std::invalid_argument("keel: password_store: user '" + user +
                                     "': a user name is not empty and has no ':'");
@@ -77,23 +72,11 @@ std::string password_store::hash(std::string_view password, argon2_costs costs) 
 }
 
 password_store password_store::from_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::invalid_argument("keel: cannot read the password file '" + path + "'");
     password_store store;
-    std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-        const auto text = trimmed(line);
-        if (text.empty() || text.front() == '#') continue;
-        const auto colon = text.find(':');
-        if (colon == std::string_view::npos)
-            throw std::invalid_argument("keel: " + path + ":" + std::to_string(number) +
-                                        ": expected 'user:hash'");
-        try {
-            store.add_hash(std::string(text.substr(0, colon)), std::string(text.substr(colon + 1)));
-        } catch (const std::invalid_argument& e) {
-            throw std::invalid_argument(path + ":" + std::to_string(number) + ": " + e.what());
-        }
-    }
+    detail::read_entries(path, "password file", ":", "user:hash",
+                         [&](std::string_view user, std::string_view phc) {
+                             store.add_hash(std::string(user), std::string(phc));
+                         });
     return store;
 }
 
