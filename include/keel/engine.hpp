@@ -52,10 +52,21 @@ struct engine_options {
     /// A statement slower than this is logged with its text and the request; <= 0: never.
     std::chrono::milliseconds slow_statement_threshold{1'000};
     bool log_statement_parameters = false;  ///< slow-statement lines show the parameters too
+    /// The database is reached through a pooler in transaction mode (PgBouncer's
+    /// `pool_mode = transaction`, and the like), which gives each transaction whichever server
+    /// connection is free: nothing may outlive a transaction. Then no statement is prepared
+    /// by name; each is sent unnamed (extended protocol, still parameterised, still in one round
+    /// trip with BEGIN). keel itself keeps no other state on a connection (its timeouts are
+    /// SET LOCAL). Not detected: a pooler speaks PostgreSQL's protocol and announces nothing.
+    bool transaction_pooler = false;
+    /// Statements kept prepared on each connection; beyond, the least recently used one is
+    /// deallocated. 0: none prepared (each sent unnamed, parsed and planned every time).
+    std::size_t statement_cache_size = 256;
 
     /// `DATABASE_URL`, `POOL_SIZE`, `POOL_MAX_OVERFLOW` (the reference contract's variables),
-    /// `POOL_TIMEOUT_MS`, `KEEL_LEAK_THRESHOLD_MS` and `KEEL_SLOW_STATEMENT_MS` (0: off) over the
-    /// defaults; std::invalid_argument names a bad value.
+    /// `POOL_TIMEOUT_MS`, `KEEL_LEAK_THRESHOLD_MS`, `KEEL_SLOW_STATEMENT_MS` (0: off),
+    /// `KEEL_DB_TRANSACTION_POOLER` (1/0) and `KEEL_STATEMENT_CACHE_SIZE` over the defaults;
+    /// std::invalid_argument names a bad value.
     static engine_options from_environment();
 };
 

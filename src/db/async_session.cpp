@@ -124,26 +124,40 @@ struct async_session::impl {
         }
         auto& pooled = *connection;
         std::vector<step> steps;
-        steps.reserve(pending.size() + 2);
+        steps.reserve(pending.size() + 3);
         for (const auto& p : pending) steps.push_back(statement_step(p));
         const bool opening = !started;  // pending[0] opens the transaction
-        std::string prepared_text, prepared_name;
-        std::size_t prepare_at = 0;  // 0: the statement is prepared already
+        auto& cache = pooled.statements;
+        std::string text, prepared_name;  // a statement's text when sent unnamed or prepared now
+        std::size_t prepare_at = 0;       // 0: the statement is prepared already, or not at all
+        std::size_t deallocate_at = 0;    // the step that makes room for it, if any
+        std::string deallocate;
         const char* name = nullptr;
-        if (const auto found = pooled.prepared.find(sql); found != pooled.prepared.end()) {
-            name = found->second.c_str();
+        if (!cache.enabled()) {
+            text = std::string(sql);
+        } else if (const auto* found = cache.find(sql)) {
+            name = found->c_str();
         } else {
-            prepared_text = std::string(sql);
-            prepared_name = "keel_" + std::to_string(pooled.prepared.size() + 1);
+            if (const auto* victim = cache.victim()) {
+                deallocate = "DEALLOCATE " + *victim;
+                steps.push_back(statement_step(deallocate));
+                deallocate_at = steps.size();
+            }
+            text = std::string(sql);
+            prepared_name = cache.next_name();
             name = prepared_name.c_str();
-            prepare_at = steps.size() + 1;
-            steps.push_back({step::kind::prepare, prepared_text.c_str(), name, {}});
+            steps.push_back({step::kind::prepare, text.c_str(), name, {}});
+            prepare_at = steps.size();
         }
         std::vector<const char*> values;
         values.reserve(params.size());
         for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-        steps.push_back(
-            {step::kind::execute, nullptr, name, {static_cast<int>(values.size()), values.data()}});
+        const detail::pq::params bound{static_cast<int>(values.size()), values.data()};
+        if (name) {
+            steps.push_back({step::kind::execute, nullptr, name, bound});
+        } else {
+            steps.push_back({step::kind::unnamed, text.c_str(), nullptr, bound});
+        }
 
         auto data = std::make_shared<detail::result_data>();
         std::size_t completed = 0;
@@ -159,8 +173,8 @@ struct async_session::impl {
             }
         }
         if (opening && completed >= 1) started = true;
-        if (prepare_at != 0 && completed >= prepare_at)
-            pooled.prepared.emplace(std::move(prepared_text), std::move(prepared_name));
+        if (deallocate_at != 0 && completed >= deallocate_at) cache.drop_victim();
+        if (prepare_at != 0 && completed >= prepare_at) cache.add(std::move(text), std::move(prepared_name));
         pending.clear();
         if (failure) detail::rethrow_statement_failure(failure, origin, budget.from_deadline);
         co_return keel::result(std::move(data));

@@ -119,6 +119,10 @@ engine_options engine_options::from_environment() {
     read_milliseconds("POOL_TIMEOUT_MS", 1, 3'600'000, o.pool_timeout);
     read_milliseconds("KEEL_LEAK_THRESHOLD_MS", 0, 86'400'000, o.leak_threshold);
     read_milliseconds("KEEL_SLOW_STATEMENT_MS", 0, 86'400'000, o.slow_statement_threshold);
+    if (const char* v = std::getenv("KEEL_DB_TRANSACTION_POOLER"); v && *v)
+        o.transaction_pooler = parse_setting_flag("KEEL_DB_TRANSACTION_POOLER", v);
+    if (const char* v = std::getenv("KEEL_STATEMENT_CACHE_SIZE"); v && *v)
+        o.statement_cache_size = parse_setting<std::size_t>("KEEL_STATEMENT_CACHE_SIZE", v, 0, 100'000);
     return o;
 }
 
@@ -207,6 +211,7 @@ struct engine_state {
         });
         PQsetNoticeReceiver(c->handle, &log_notice, c.get());
         c->created = c->last_used = steady::now();
+        c->statements = statement_cache(options.transaction_pooler ? 0 : options.statement_cache_size);
         return c;
     }
 

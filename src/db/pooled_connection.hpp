@@ -10,6 +10,8 @@
 
 #include <keel/engine.hpp>
 
+#include "db/statement_cache.hpp"
+
 #include <libpq-fe.h>
 #include <chrono>
 #include <functional>
@@ -17,7 +19,6 @@
 #include <pqxx/pqxx>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace keel::detail {
@@ -38,15 +39,6 @@ public:
     }
 };
 using pq_connection = pqxx::basic_connection_base<handle_capturing_connect>;
-
-/// Lets the prepared-statement map be searched with the statement's string_view: no string
-/// is built per statement on the request path.
-struct statement_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept {
-        return std::hash<std::string_view>{}(text);
-    }
-};
 
 struct session_origin;
 namespace pq {
@@ -70,8 +62,8 @@ struct pooled_connection {
     const session_origin* holder = nullptr;
     std::chrono::steady_clock::time_point lent_at;
     bool reported_held = false;
-    // statement text -> its name on this connection
-    std::unordered_map<std::string, std::string, statement_hash, std::equal_to<>> prepared;
+    // The statements prepared on it (none behind a transaction pooler).
+    statement_cache statements;
     // The event loop of the last awaited session that used it (an opaque tag): the pool hands
     // it to that loop's sessions first.
     const void* affinity = nullptr;

@@ -73,11 +73,15 @@ void prepare(PGconn* c, const std::string& name, const std::string& sql, bool& b
     checked(c, PQprepare(c, name.c_str(), sql.c_str(), 0, nullptr), broken);
 }
 
-result_ptr exec_prepared(PGconn* c, const std::string& name, params p, bool& broken) {
-    return checked(c, PQexecPrepared(c, name.c_str(), p.count, p.values, nullptr, nullptr, 0), broken);
+result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken) {
+    const auto& p = call.bound;
+    return checked(c,
+                   call.name ? PQexecPrepared(c, call.name, p.count, p.values, nullptr, nullptr, 0)
+                             : PQexecParams(c, call.sql, p.count, nullptr, p.values, nullptr, nullptr, 0),
+                   broken);
 }
 
-result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const std::string& name, params p,
+result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const statement_call& call,
                       bool& broken, bool& begun) {
     begun = false;
     const auto lost = [&] {
@@ -88,7 +92,9 @@ result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const
     bool sent = true;
     for (const auto& sql : preamble)
         sent = sent && PQsendQueryParams(c, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
-    sent = sent && PQsendQueryPrepared(c, name.c_str(), p.count, p.values, nullptr, nullptr, 0);
+    const auto& p = call.bound;
+    sent = sent && (call.name ? PQsendQueryPrepared(c, call.name, p.count, p.values, nullptr, nullptr, 0)
+                              : PQsendQueryParams(c, call.sql, p.count, nullptr, p.values, nullptr, nullptr, 0));
     sent = sent && PQpipelineSync(c);
     if (!sent) lost();
 

@@ -42,13 +42,19 @@ bool still_connected(PGconn* c) noexcept;
 result_ptr exec(PGconn* c, const std::string& sql, bool& broken);
 /// Prepares `sql` on the connection as `name`.
 void prepare(PGconn* c, const std::string& name, const std::string& sql, bool& broken);
-/// Runs a prepared statement.
-result_ptr exec_prepared(PGconn* c, const std::string& name, params p, bool& broken);
-/// Runs `preamble` (BEGIN, SET LOCAL ...) and then a prepared statement in one round trip
-/// (libpq's pipeline mode). Returns the statement's result; throws the first error. `begun`
-/// tells whether the preamble's first statement (the BEGIN) took effect, even when a later
-/// one failed.
-result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const std::string& name, params p,
+/// A statement with parameters: prepared on the connection as `name`, or, with no name, sent
+/// unnamed as `sql` (parsed for this execution only: what a transaction pooler allows).
+struct statement_call {
+    const char* name = nullptr;
+    const char* sql = nullptr;
+    params bound;
+};
+/// Runs a statement.
+result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken);
+/// Runs `preamble` (BEGIN, SET LOCAL ...) and then a statement in one round trip (libpq's
+/// pipeline mode). Returns the statement's result; throws the first error. `begun` tells
+/// whether the preamble's first statement (the BEGIN) took effect, even when a later one failed.
+result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const statement_call& call,
                       bool& broken, bool& begun);
 
 }  // namespace keel::detail::pq

@@ -182,6 +182,8 @@ bool send(PGconn* c, const step& s) {
             return PQsendPrepare(c, s.name, s.text, 0, nullptr) == 1;
         case step::kind::execute:
             return PQsendQueryPrepared(c, s.name, s.bound.count, s.bound.values, nullptr, nullptr, 0) == 1;
+        case step::kind::unnamed:
+            return PQsendQueryParams(c, s.text, s.bound.count, nullptr, s.bound.values, nullptr, nullptr, 0) == 1;
     }
     return false;
 }

@@ -81,11 +81,11 @@ struct socket_watch::wait {
 
 /// One message of a pipeline.
 struct step {
-    enum class kind : unsigned char { statement, prepare, execute };
+    enum class kind : unsigned char { statement, prepare, execute, unnamed };
     kind what = kind::statement;
-    const char* text = nullptr;  // statement: the SQL; prepare: the SQL to prepare
+    const char* text = nullptr;  // statement, unnamed: the SQL; prepare: the SQL to prepare
     const char* name = nullptr;  // prepare, execute: the prepared statement's name
-    params bound;                // execute: its parameters
+    params bound;                // execute, unnamed: its parameters
 };
 
 /// Sends `steps` in one pipeline (one round trip) and reads every result; returns the last

@@ -66,6 +66,25 @@ struct session::impl {
         }
     }
 
+    // The name `sql` is prepared under on the connection, preparing it first (and deallocating
+    // the least recently used statement when the connection's cache is full).
+    const std::string* prepared_name(std::string_view sql) {
+        auto& cache = connection->statements;
+        if (const auto* name = cache.find(sql)) return name;
+        // A statement that fails to parse inside a test's outer transaction would abort it:
+        // there the savepoint goes first, so that the failure is the savepoint's alone.
+        if (source->prepare_after_opening()) flush_pending();
+        if (const auto* victim = cache.victim()) {
+            detail::pq::exec(handle(), "DEALLOCATE " + *victim, broken);
+            cache.drop_victim();
+        }
+        std::string text(sql);
+        std::string name = cache.next_name();
+        detail::pq::prepare(handle(), name, text, broken);
+        cache.add(std::move(text), std::move(name));
+        return cache.find(sql);
+    }
+
     void begin_transaction() {
         broken = false;
         budget = detail::transaction_budget::of(options, source->pool_timeout(), origin.deadline);
@@ -148,27 +167,24 @@ keel::result session::run(std::string_view sql, const std::vector<std::optional<
     if (!s.connection) s.begin_transaction();
     s.bound_by_deadline();
     auto& pooled = *s.connection;
-    auto found = pooled.prepared.find(sql);
-    if (found == pooled.prepared.end()) {
-        // A statement that fails to parse inside a test's outer transaction would abort it:
-        // there the savepoint goes first, so that the failure is the savepoint's alone.
-        if (s.source->prepare_after_opening()) s.flush_pending();
-        std::string text(sql);
-        std::string name = "keel_" + std::to_string(pooled.prepared.size() + 1);
-        detail::pq::prepare(pooled.handle, name, text, s.broken);
-        found = pooled.prepared.emplace(std::move(text), std::move(name)).first;
-    }
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    const detail::pq::params bound{static_cast<int>(values.size()), values.data()};
+    detail::pq::statement_call call{nullptr, nullptr, {static_cast<int>(values.size()), values.data()}};
+    std::string unnamed;  // the text of a statement sent unnamed (libpq wants it NUL-terminated)
+    if (pooled.statements.enabled()) {
+        call.name = s.prepared_name(sql)->c_str();
+    } else {
+        unnamed = sql;
+        call.sql = unnamed.c_str();
+    }
     auto data = std::make_shared<detail::result_data>();
     const detail::statement_timer timed(s.source->counters(), s.source->slow_statements(), s.origin, sql,
                                         params);
     try {
         const detail::cancel_on_hangup watched(s.origin, pooled);
         if (s.pending.empty()) {
-            data->rows = detail::pq::exec_prepared(pooled.handle, found->second, bound, s.broken);
+            data->rows = detail::pq::exec_statement(pooled.handle, call, s.broken);
         } else {
             const auto preamble = std::move(s.pending);
             s.pending.clear();
@@ -176,7 +192,7 @@ keel::result session::run(std::string_view sql, const std::vector<std::optional<
             bool begun = false;  // (the preamble may open the transaction, or only lower a timeout)
             try {
                 data->rows =
-                    detail::pq::exec_after(pooled.handle, preamble, found->second, bound, s.broken, begun);
+                    detail::pq::exec_after(pooled.handle, preamble, call, s.broken, begun);
             } catch (...) {
                 s.started = s.started || begun;
                 throw;

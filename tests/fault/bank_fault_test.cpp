@@ -2,6 +2,7 @@
 // told "success" for work that did not commit, money is neither made nor lost, and the service
 // keeps or resumes serving — through crashes, SIGTERM, database restarts and pool exhaustion.
 #include "bank_process.hpp"
+#include "ledger_check.hpp"
 #include "transfer_load.hpp"
 
 #include "../http/raw_client.hpp"
@@ -30,6 +31,9 @@ using namespace std::chrono_literals;
 using keel::testing::postgres_environment;
 using keel_fault::bank_process;
 using keel_fault::eventually;
+using keel_fault::expect_ledger_consistent;
+using keel_fault::scalar;
+using keel_fault::seeded_bank;
 using keel_fault::load_outcome;
 using keel_fault::transfer_load;
 using keel_test::get_request;
@@ -37,42 +41,6 @@ using keel_test::raw_client;
 
 constexpr int clients = 8;
 constexpr int accounts = 20;  // few accounts: transfers contend for the same rows
-
-keel::testing::database_template& seeded_bank() {
-    static keel::testing::database_template t(postgres_environment::server(), "bank_fault_seeded",
-                                              [](keel::session& db) {
-                                                  bank::apply_schema(db);
-                                                  bank::seed(db);
-                                              });
-    return t;
-}
-
-long long scalar(const std::string& url, const std::string& sql) {
-    pqxx::connection c(url);
-    return pqxx::nontransaction(c).exec1(sql)[0].as<long long>();
-}
-
-// The ledger after a run: total unchanged, nothing negative, every acknowledged transfer stored,
-// and no row beyond those whose outcome the client could not know.
-void expect_ledger_consistent(const std::string& url, const load_outcome& o) {
-    EXPECT_EQ(o.other, 0) << "answers other than 201/409/503/outcome-unknown";
-    EXPECT_EQ(scalar(url, "SELECT sum(balance) FROM accounts"), 1'000'000);
-    EXPECT_EQ(scalar(url, "SELECT count(*) FROM accounts WHERE balance < 0"), 0);
-    std::ostringstream ids;
-    ids << '{';
-    for (std::size_t i = 0; i < o.acknowledged.size(); ++i) ids << (i ? "," : "") << o.acknowledged[i];
-    ids << '}';
-    pqxx::connection c(url);
-    pqxx::nontransaction q(c);
-    const auto stored =
-        q.exec_params1("SELECT count(*) FROM transfers WHERE id = ANY($1::bigint[])", ids.str())[0]
-            .as<long>();
-    EXPECT_EQ(stored, static_cast<long>(o.acknowledged.size())) << "an acknowledged transfer is missing";
-    const auto rows = q.exec1("SELECT count(*) FROM transfers")[0].as<long>();
-    EXPECT_GE(rows, static_cast<long>(o.acknowledged.size()));
-    EXPECT_LE(rows, static_cast<long>(o.acknowledged.size()) + o.unknown + o.in_doubt)
-        << "a refused or failed transfer left a row";
-}
 
 class BankFault : public ::testing::Test {
 protected:

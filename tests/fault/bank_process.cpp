@@ -18,10 +18,11 @@ namespace keel_fault {
 using namespace std::chrono_literals;
 
 bank_process::bank_process(const std::string& database_url, unsigned short port,
-                           std::vector<std::string> args)
+                           std::vector<std::string> args, std::vector<std::string> env)
     : port_(port ? port : keel::testing::free_loopback_port()) {
     std::vector<std::string> env_strings = {"DATABASE_URL=" + database_url, "PORT=" + std::to_string(port_),
                                             "KEEL_ACCESS_LOG=0"};
+    env_strings.insert(env_strings.end(), env.begin(), env.end());
     for (char** e = environ; *e; ++e) {
         const std::string entry = *e;
         if (entry.rfind("DATABASE_URL=", 0) != 0 && entry.rfind("PORT=", 0) != 0)

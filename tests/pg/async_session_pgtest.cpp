@@ -309,6 +309,59 @@ TYPED_TEST(EverySession, RepeatedStatementsArePreparedOnce) {
     });
 }
 
+// Services that build SQL at run time must not grow every connection without end: beyond
+// statement_cache_size the least recently used statement is deallocated, and what was evicted
+// is prepared again when it comes back.
+TYPED_TEST(EverySession, ThePreparedStatementCacheIsBoundedLeastRecentlyUsedFirst) {
+    using K = typename TestFixture::kind;
+    this->options_.pool_size = 1;
+    this->options_.statement_cache_size = 3;
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        const auto prepared = [&]() -> keel::task<long> {
+            co_return co_await K::template scalar<long>(
+                s, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'keel\\_%'");
+        };
+        for (int round = 0; round < 3; ++round) {
+            for (int i = 0; i < 8; ++i) {  // eight distinct statements, each with its own answer
+                const auto sql = "SELECT $1::int + " + std::to_string(i);
+                EXPECT_EQ(co_await K::template scalar<int>(s, sql, 100), 100 + i);
+            }
+        }
+        // The counting statement itself is one of the three.
+        EXPECT_EQ(co_await prepared(), 3);
+        // The most recently used ones are still prepared: they are not prepared again.
+        EXPECT_EQ(co_await K::template scalar<int>(s, "SELECT $1::int + 7", 1), 8);
+        EXPECT_EQ(co_await K::template scalar<long>(
+                      s, "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 7'"),
+                  1);
+        co_await K::commit(s);
+    });
+}
+
+// Behind a transaction-mode pooler a named statement may meet another server connection (or
+// another instance's statement of the same name): with transaction_pooler nothing is prepared,
+// and every statement still works, with its parameters, pipelined with BEGIN.
+TYPED_TEST(EverySession, BehindATransactionPoolerNothingIsPrepared) {
+    using K = typename TestFixture::kind;
+    this->options_.transaction_pooler = true;
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        const auto id = co_await K::template scalar<std::int64_t>(s, this->insert_sql(), "p@x", "pooled");
+        const member found =
+            co_await K::template one<member>(s, "SELECT * FROM " + this->table_ + " WHERE id = $1", id);
+        EXPECT_EQ(found.nickname, "pooled");
+        EXPECT_TRUE(co_await throws<keel::unique_violation>(K::exec(s, this->insert_sql(), "p@x", nullptr)));
+        co_await K::rollback(s);
+        auto t = this->open();
+        EXPECT_EQ(co_await K::template scalar<long>(t, "SELECT count(*) FROM pg_prepared_statements"), 0);
+        EXPECT_EQ(co_await K::template scalar<int>(t, "SELECT $1::int * 2", 21), 42);
+        co_await K::commit(t);
+    });
+}
+
 TYPED_TEST(EverySession, DatabaseErrorsAreTypedBySqlstate) {
     using K = typename TestFixture::kind;
     this->run([&]() -> keel::task<void> {

@@ -1,7 +1,7 @@
 // The connection pool against a real PostgreSQL (the binary's throwaway server).
 #include <keel/engine.hpp>
 
-#include "../../src/db/pooled_connection.hpp"
+#include "db/pooled_connection.hpp"
 
 #include <gtest/gtest.h>
 #include <keel/database_error.hpp>
