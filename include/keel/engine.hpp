@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace keel {
 
@@ -17,7 +19,9 @@ struct database_counters;  // for the metrics page; src/db/database_counters.hpp
 struct session_origin;     // whom a session works for; src/db/session_origin.hpp
 class pooled_source;       // a session's transaction on a pooled connection
 struct awaited_checkout;   // an async_session's way to the pool; src/db/async_session.cpp
+class replica_set;         // the read replicas' pools and their monitor; src/db/replica_set.hpp
 database_counters& counters_of(const engine& e) noexcept;
+const replica_set* replicas_of(const engine& e) noexcept;
 }  // namespace detail
 
 /// How an engine connects and how many connections it keeps; names and defaults are
@@ -35,7 +39,11 @@ struct engine_options {
         30'000};                                 ///< longest wait for a connection; then pool_timeout (503)
     std::chrono::milliseconds pool_recycle{-1};  ///< close connections older than this (<0: never)
     bool pool_pre_ping = false;                  ///< check an idle connection with a round trip before use
-    std::chrono::seconds connect_timeout{10};    ///< libpq connect_timeout, unless the URL sets one
+    /// Look at an idle connection's socket before use (no round trip, one system call): one the
+    /// server closed (restarted, stopped, backend terminated) is replaced instead of failing its
+    /// first statement. Always on for the pools of replica_urls.
+    bool pool_peek_before_use = false;
+    std::chrono::seconds connect_timeout{10};  ///< libpq connect_timeout, unless the URL sets one
     /// TCP keepalives on every connection (libpq's keepalives_*, unless the URL sets them), so
     /// that a server gone behind a dead network is noticed in idle + count x interval seconds
     /// (11 s), not the kernel's two hours. keepalives_idle <= 0: the system's defaults.
@@ -63,10 +71,23 @@ struct engine_options {
     /// deallocated. 0: none prepared (each sent unnamed, parsed and planned every time).
     std::size_t statement_cache_size = 256;
 
+    /// Read replicas (libpq URLs, streaming replicas of the primary at `url`). Read-only
+    /// sessions go to one of them, round robin; everything else to the primary. A replica that
+    /// is down, not in recovery, or lags more than max_replica_lag is skipped (its reads go to
+    /// the primary, with a log line and a metric) until a check finds it fit again.
+    std::vector<std::string> replica_urls;
+    std::chrono::milliseconds max_replica_lag{5'000};
+    /// How long a read-only session of a request carrying a read-your-writes token waits for a
+    /// replica to replay past it before it goes to the primary instead.
+    std::chrono::milliseconds read_your_writes_wait{500};
+    /// How often each replica's replay position and the primary's WAL position are read.
+    std::chrono::milliseconds replica_check_interval{500};
+
     /// `DATABASE_URL`, `POOL_SIZE`, `POOL_MAX_OVERFLOW` (the reference contract's variables),
     /// `POOL_TIMEOUT_MS`, `KEEL_LEAK_THRESHOLD_MS`, `KEEL_SLOW_STATEMENT_MS` (0: off),
-    /// `KEEL_DB_TRANSACTION_POOLER` (1/0) and `KEEL_STATEMENT_CACHE_SIZE` over the defaults;
-    /// std::invalid_argument names a bad value.
+    /// `KEEL_DB_TRANSACTION_POOLER` (1/0), `KEEL_STATEMENT_CACHE_SIZE`, `DATABASE_REPLICA_URLS`
+    /// (URIs separated by spaces), `KEEL_MAX_REPLICA_LAG_MS`, `KEEL_READ_YOUR_WRITES_WAIT_MS` and
+    /// `KEEL_REPLICA_CHECK_INTERVAL_MS` over the defaults; std::invalid_argument names a bad value.
     static engine_options from_environment();
 };
 
@@ -140,6 +161,7 @@ public:
 
 private:
     friend detail::database_counters& detail::counters_of(const engine& e) noexcept;
+    friend const detail::replica_set* detail::replicas_of(const engine& e) noexcept;
     friend class detail::pooled_source;
     friend struct detail::awaited_checkout;
     // checkout(max_wait) for a session: the pool's leak and timeout lines name `holder`.
@@ -147,7 +169,19 @@ private:
     // The same for an async_session, awaited on the calling thread's event loop: no thread
     // waits while the pool is empty; connecting happens on the worker pool.
     task<lease> checkout_async(std::chrono::milliseconds max_wait, const detail::session_origin* holder);
+    // For a read-only session: a replica's connection when one is usable and has replayed past
+    // `read_after` (a WAL position; 0: any), else the primary's. `replica` says which replica's
+    // pool it came from (null: the primary's).
+    lease checkout_for_read(std::chrono::milliseconds max_wait, const detail::session_origin* holder,
+                            std::uint64_t read_after, engine*& replica);
+    task<lease> checkout_for_read_async(std::chrono::milliseconds max_wait,
+                                        const detail::session_origin* holder, std::uint64_t read_after,
+                                        engine*& replica);
+    // A statement on a connection from `replica` failed because the connection was lost: its
+    // reads go to the primary until the monitor finds it fit again.
+    void replica_failed(engine* replica, const std::string& why) noexcept;
     std::shared_ptr<detail::engine_state> state_;
+    std::unique_ptr<detail::replica_set> replicas_;  // null without replica_urls
 };
 
 }  // namespace keel

@@ -14,4 +14,9 @@ namespace keel {
 /// ```
 yield<session> get_session(session_factory& sessions);
 
+/// The same, read-only (`BEGIN ... READ ONLY`): on one of the engine's read replicas when it has
+/// a usable one, past the request's read-your-writes token (docs/deployment.md), else on the
+/// primary. A write in it fails (SQLSTATE 25006).
+yield<session> get_read_only_session(session_factory& sessions);
+
 }  // namespace keel

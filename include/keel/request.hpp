@@ -18,8 +18,9 @@
 namespace keel {
 
 namespace detail {
-class hangup_signal;  // src/io/hangup_signal.hpp
-}
+class hangup_signal;   // src/io/hangup_signal.hpp
+struct read_position;  // src/db/read_position.hpp
+}  // namespace detail
 
 /// One HTTP request as a handler sees it: already parsed, framed and size-checked.
 ///
@@ -129,6 +130,8 @@ public:
     const std::shared_ptr<detail::hangup_signal>& hangup() const noexcept { return hangup_; }
     void set_hangup(std::shared_ptr<detail::hangup_signal> signal) noexcept { hangup_ = std::move(signal); }
     std::uint32_t route_index() const noexcept { return route_index_; }
+    /// keel's own: the read-your-writes positions its sessions share (made on first use).
+    std::shared_ptr<detail::read_position>& read_position_slot() const noexcept { return read_position_; }
 
 private:
     keel::method method_ = keel::method::get;
@@ -153,6 +156,7 @@ private:
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
     std::chrono::steady_clock::time_point started_{};
     std::shared_ptr<detail::hangup_signal> hangup_;
+    mutable std::shared_ptr<detail::read_position> read_position_;
 };
 
 }  // namespace keel

@@ -213,6 +213,8 @@ public:
     /// An awaited session with the same defaults (keel/async_session.hpp).
     async_session open_async(call_site where = call_site::here()) const;
     async_session open_async(session_options options, call_site where = call_site::here()) const;
+    /// The options sessions are opened with unless told otherwise.
+    const session_options& defaults() const noexcept { return defaults_; }
 
 private:
     keel::engine* engine_ = nullptr;

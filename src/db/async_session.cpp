@@ -12,6 +12,7 @@
 #include "db/pooled_connection.hpp"
 #include "db/pooled_source.hpp"
 #include "db/pq_async.hpp"
+#include "db/read_position.hpp"
 #include "db/result_data.hpp"
 #include "db/session_origin.hpp"
 #include "db/statement.hpp"
@@ -28,6 +29,14 @@ struct awaited_checkout {
     static task<engine::lease> checkout(engine& e, std::chrono::milliseconds wait,
                                         const session_origin* holder) {
         return e.checkout_async(wait, holder);
+    }
+    static task<engine::lease> checkout_for_read(engine& e, std::chrono::milliseconds wait,
+                                                 const session_origin* holder, std::uint64_t read_after,
+                                                 engine*& replica) {
+        return e.checkout_for_read_async(wait, holder, read_after, replica);
+    }
+    static void replica_failed(engine& e, engine* replica, const std::string& why) noexcept {
+        e.replica_failed(replica, why);
     }
 };
 }  // namespace detail
@@ -63,6 +72,9 @@ struct async_session::impl {
     bool closed = false;
     bool rollback_due = false;  // the unit that was the whole transaction ended without commit
     unsigned savepoints = 0;
+    unsigned statements = 0;          // run in the open transaction
+    keel::engine* replica = nullptr;  // the replica whose pool `lease` is from (null: the primary)
+    bool primary_only = false;        // a replica failed this session: no more replicas
 
     static impl& usable(const std::unique_ptr<impl>& s) {
         if (!s) throw std::logic_error("keel: this session was moved from; use the session it was moved to");
@@ -90,8 +102,15 @@ struct async_session::impl {
         budget = detail::transaction_budget::of(
             options, engine ? engine->options().pool_timeout : outer->wait, origin.deadline);
         if (engine) {
-            lease.emplace(
-                co_await detail::awaited_checkout::checkout(*engine, budget.checkout_wait, &origin));
+            replica = nullptr;
+            if (detail::reads_from_replica(*engine, options) && !primary_only) {
+                const auto read_after = origin.position ? origin.position->read_after : 0;
+                lease.emplace(co_await detail::awaited_checkout::checkout_for_read(
+                    *engine, budget.checkout_wait, &origin, read_after, replica));
+            } else {
+                lease.emplace(
+                    co_await detail::awaited_checkout::checkout(*engine, budget.checkout_wait, &origin));
+            }
             connection = &lease->connection();
             pending.push_back(detail::begin_statement(options));
         } else {
@@ -177,6 +196,7 @@ struct async_session::impl {
         if (prepare_at != 0 && completed >= prepare_at) cache.add(std::move(text), std::move(prepared_name));
         pending.clear();
         if (failure) detail::rethrow_statement_failure(failure, origin, budget.from_deadline);
+        ++statements;
         co_return keel::result(std::move(data));
     }
 
@@ -189,10 +209,14 @@ struct async_session::impl {
             // out: then nothing was committed, for certain.
             if (!detail::pq::still_connected(connection->handle)) {
                 broken = true;
+                // A read-only transaction has nothing to commit: what it read stands, whatever
+                // becomes of its connection (a replica shutting down, say), which is only closed.
+                if (options.read_only) co_return;
                 throw connection_lost(
                     "keel: the connection was lost before COMMIT was sent; nothing was committed", "08006");
             }
-            closing.emplace_back("COMMIT");
+            closing.push_back(
+                detail::commit_statement(*engine, options));  // (with replicas: and the WAL position)
         } else {
             // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
             if (timeout_set) closing.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
@@ -202,18 +226,28 @@ struct async_session::impl {
         std::string text;
         for (const auto& p : pending) text += p + "; ";
         for (std::size_t i = 0; i < closing.size(); ++i) text += (i ? "; " : "") + closing[i];
-        detail::pq::result_ptr done;
+        const std::size_t closed_at = pending.size() + closing.size() - 1;  // COMMIT's (or RELEASE's) result
+        std::vector<detail::pq::result_ptr> results;
         std::exception_ptr lost;
         try {
-            done = co_await detail::pq::run_simple(connection->handle, *socket, text, broken);
+            results = co_await detail::pq::run_each(connection->handle, *socket, text, broken);
+            for (std::size_t i = 0; i <= closed_at; ++i) {
+                if (i >= results.size()) detail::pq::throw_error(connection->handle, nullptr, broken);
+                if (!detail::pq::succeeded(results[i].get()))
+                    detail::pq::throw_error(connection->handle, results[i].get(), broken);
+            }
         } catch (const connection_lost&) {
             lost = std::current_exception();
         }
         pending.clear();
         if (lost) {
             // COMMIT went out and no answer came back: it may have committed. A read-only
-            // transaction had nothing to commit, so for it the loss is only a lost connection.
-            if (!engine || options.read_only) std::rethrow_exception(lost);
+            // transaction had nothing to commit: what it read stands.
+            if (engine && options.read_only) {
+                broken = true;
+                co_return;
+            }
+            if (!engine) std::rethrow_exception(lost);
             try {
                 std::rethrow_exception(lost);
             } catch (const connection_lost& e) {
@@ -221,13 +255,18 @@ struct async_session::impl {
                                       e.sqlstate());
             }
         }
+        if (!engine) co_return;
         // PostgreSQL answers COMMIT of a transaction an earlier error aborted with a quiet
         // ROLLBACK: that is a failure, never a success.
-        if (engine && std::string_view(PQcmdStatus(done.get())) == "ROLLBACK") {
+        if (std::string_view(PQcmdStatus(results[closed_at].get())) == "ROLLBACK") {
             throw database_error(
                 "keel: the transaction was aborted by an earlier error and rolled back, not committed",
                 "25P02");
         }
+        // Committed. The position is a courtesy: if reading it failed, the request hands out none.
+        if (results.size() > closed_at + 1 && detail::pq::succeeded(results[closed_at + 1].get()))
+            detail::note_commit_position(*engine, &origin, results[closed_at + 1].get());
+        if (PQstatus(connection->handle) != CONNECTION_OK) broken = true;
     }
 
     // Ends the transaction: commit (unless a unit left it to be rolled back) or roll back.
@@ -294,6 +333,7 @@ struct async_session::impl {
         pending.clear();
         started = false;
         savepoints = 0;
+        statements = 0;
         rollback_due = false;
         timeout_set = false;
         if (engine) {
@@ -306,6 +346,21 @@ struct async_session::impl {
             savepoint.clear();
             outer->release();
         }
+    }
+
+    // A read on a replica whose connection was lost may run again on the primary when nothing
+    // the handler saw depends on the replica's transaction: no savepoint, and either nothing
+    // read yet or READ COMMITTED (where each statement sees a snapshot of its own anyway).
+    bool may_move_to_primary() const noexcept {
+        return replica != nullptr && savepoints == 0 && !rollback_due &&
+               (statements == 0 || options.isolation == isolation::read_committed);
+    }
+    void move_to_primary(const std::string& why) noexcept {
+        detail::awaited_checkout::replica_failed(*engine, replica, why);
+        replica = nullptr;
+        primary_only = true;
+        broken = true;  // the lost connection is closed, not returned
+        release();
     }
 
     // Queued to go out with the next statement: no round trip of its own.
@@ -360,6 +415,15 @@ task<keel::result> async_session::run(std::string_view sql, std::vector<std::opt
     detail::refuse_nul_bytes(sql, params);
     if (s.rollback_due) co_await s.end(false);
     if (!s.connection) co_await s.begin_transaction();
+    std::string lost;
+    try {
+        co_return co_await s.send(sql, params);
+    } catch (const connection_lost& e) {
+        if (!s.may_move_to_primary()) throw;
+        lost = e.what();
+    }
+    s.move_to_primary(lost);  // the replica went away under the read: the primary answers it
+    co_await s.begin_transaction();
     co_return co_await s.send(sql, params);
 }
 

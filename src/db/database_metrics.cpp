@@ -1,6 +1,7 @@
 #include "db/database_metrics.hpp"
 
 #include "db/database_counters.hpp"
+#include "db/replica_set.hpp"
 #include "metrics/families.hpp"
 
 #include <array>
@@ -72,6 +73,7 @@ void collect_database_metrics(const engine& e, std::vector<prometheus::MetricFam
     add_single(out, "keel_db_connections_held_too_long_total",
                "Checkouts held longer than leak_threshold (each one logged)", type::Counter,
                loaded(c.held_too_long));
+    if (const auto* replicas = replicas_of(e)) replicas->collect(out);
 }
 
 }  // namespace keel::detail

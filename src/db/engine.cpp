@@ -6,9 +6,11 @@
 #include <keel/detail/blocking.hpp>
 #include <keel/offload.hpp>
 
+#include "db/connection_url.hpp"
 #include "db/database_counters.hpp"
 #include "db/pooled_connection.hpp"
 #include "db/pq.hpp"
+#include "db/replica_set.hpp"
 #include "db/session_origin.hpp"
 #include "io/event_loop.hpp"
 
@@ -23,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -32,45 +35,6 @@ namespace keel {
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-// Whether the URL (key=value pairs, or a URI's query) sets parameter `key` itself.
-bool sets(const std::string& url, const std::string& key) {
-    for (auto at = url.find(key); at != std::string::npos; at = url.find(key, at + 1)) {
-        const bool starts = at == 0 || url[at - 1] == ' ' || url[at - 1] == '?' || url[at - 1] == '&';
-        auto next = at + key.size();
-        while (next < url.size() && url[next] == ' ') ++next;
-        if (starts && next < url.size() && url[next] == '=') return true;
-    }
-    return false;
-}
-
-// `url` with libpq parameter `key` set to `value`, unless the URL sets it itself.
-std::string with_parameter(const std::string& url, const std::string& key, long long value) {
-    if (sets(url, key)) return url;
-    const auto setting = key + '=' + std::to_string(value);
-    const bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
-    if (!uri) return url + (url.empty() ? "" : " ") + setting;
-    return url + (url.find('?') == std::string::npos ? "?" : "&") + setting;
-}
-
-// libpq waits for ever to connect unless told otherwise, and a connection whose server
-// vanished behind a dead network looks open for hours: TCP keepalives notice it in seconds
-// (keepalives_idle + keepalives_count x keepalives_interval), and tcp_user_timeout bounds how
-// long data sent may go unacknowledged.
-std::string with_client_defaults(const std::string& url, const engine_options& o) {
-    std::string out = url;
-    if (o.connect_timeout.count() > 0)
-        out = with_parameter(out, "connect_timeout", o.connect_timeout.count());
-    if (o.keepalives_idle.count() > 0) {
-        out = with_parameter(out, "keepalives", 1);
-        out = with_parameter(out, "keepalives_idle", o.keepalives_idle.count());
-        out = with_parameter(out, "keepalives_interval", o.keepalives_interval.count());
-        out = with_parameter(out, "keepalives_count", o.keepalives_count);
-    }
-    if (o.tcp_user_timeout.count() > 0)
-        out = with_parameter(out, "tcp_user_timeout", o.tcp_user_timeout.count());
-    return out;
-}
 
 // A NOTICE or WARNING the server sent (RAISE NOTICE, an implicit index, ...) goes to the log of
 // whom the connection is checked out for, with the request's fields; outside a checkout, to the
@@ -123,6 +87,14 @@ engine_options engine_options::from_environment() {
         o.transaction_pooler = parse_setting_flag("KEEL_DB_TRANSACTION_POOLER", v);
     if (const char* v = std::getenv("KEEL_STATEMENT_CACHE_SIZE"); v && *v)
         o.statement_cache_size = parse_setting<std::size_t>("KEEL_STATEMENT_CACHE_SIZE", v, 0, 100'000);
+    if (const char* v = std::getenv("DATABASE_REPLICA_URLS"); v && *v) {
+        // postgresql:// URIs separated by white space (a URI has none; a multi-host URI has commas).
+        std::istringstream list(v);
+        for (std::string url; list >> url;) o.replica_urls.push_back(url);
+    }
+    read_milliseconds("KEEL_MAX_REPLICA_LAG_MS", 1, 86'400'000, o.max_replica_lag);
+    read_milliseconds("KEEL_READ_YOUR_WRITES_WAIT_MS", 0, 60'000, o.read_your_writes_wait);
+    read_milliseconds("KEEL_REPLICA_CHECK_INTERVAL_MS", 10, 60'000, o.replica_check_interval);
     return o;
 }
 
@@ -169,7 +141,7 @@ struct engine_state {
     };
 
     explicit engine_state(engine_options o)
-        : options(std::move(o)), url(with_client_defaults(options.url, options)) {
+        : options(std::move(o)), url(connection_url(options.url, options)) {
         lent.reserve(capacity());  // lend() then never allocates under the lock
     }
 
@@ -219,6 +191,7 @@ struct engine_state {
     // the lock).
     std::optional<discard_reason> unfit(pooled_connection& c) const {
         if (!c.is_open()) return discard_reason::broken;
+        if (options.pool_peek_before_use && !pq::still_connected(c.handle)) return discard_reason::broken;
         if (options.pool_recycle.count() >= 0 && steady::now() - c.created > options.pool_recycle)
             return discard_reason::recycled;
         if (options.pool_pre_ping) {
@@ -502,6 +475,10 @@ database_counters& counters_of(const engine& e) noexcept {
     return e.state_->counters;
 }
 
+const replica_set* replicas_of(const engine& e) noexcept {
+    return e.replicas_.get();
+}
+
 }  // namespace detail
 
 engine::lease::lease(std::shared_ptr<detail::engine_state> state,
@@ -530,11 +507,56 @@ engine::engine(engine_options options) : state_(std::make_shared<detail::engine_
         throw std::invalid_argument("keel: engine pool_size must be at least 1");
     if (state_->options.leak_threshold.count() > 0)
         state_->watcher = std::thread([state = state_.get()] { state->watch_for_leaks(); });
+    if (!state_->options.replica_urls.empty())
+        replicas_ = std::make_unique<detail::replica_set>(state_->options);
 }
 
 engine::~engine() {
     dispose(std::chrono::milliseconds(0));
+    replicas_.reset();  // stops the monitor, closes the replicas' pools
     if (state_->watcher.joinable()) state_->watcher.join();
+}
+
+engine::lease engine::checkout_for_read(std::chrono::milliseconds max_wait,
+                                        const detail::session_origin* holder, std::uint64_t read_after,
+                                        engine*& replica) {
+    replica = nullptr;
+    if (replicas_) {
+        if (auto* chosen = replicas_->choose(read_after)) {
+            try {
+                auto got = chosen->checkout(max_wait, holder);
+                replica = chosen;
+                return got;
+            } catch (const connection_lost& e) {
+                replicas_->checkout_failed(chosen, e.what());  // and the primary serves this read
+            }
+        }
+    }
+    return checkout(max_wait, holder);
+}
+
+task<engine::lease> engine::checkout_for_read_async(std::chrono::milliseconds max_wait,
+                                                    const detail::session_origin* holder,
+                                                    std::uint64_t read_after, engine*& replica) {
+    replica = nullptr;
+    if (replicas_) {
+        if (auto* chosen = co_await replicas_->choose_async(read_after)) {
+            std::string why;
+            try {
+                auto got = co_await chosen->checkout_async(max_wait, holder);
+                replica = chosen;
+                co_return got;
+            } catch (const connection_lost& e) {
+                why = e.what();
+            }
+            replicas_->checkout_failed(chosen, why);  // and the primary serves this read
+        }
+    }
+    co_return co_await checkout_async(max_wait, holder);
+}
+
+void engine::replica_failed(engine* replica, const std::string& why) noexcept {
+    if (replicas_ && replica) replicas_->checkout_failed(replica, why);
 }
 
 const engine_options& engine::options() const noexcept {
@@ -737,6 +759,7 @@ task<engine::lease> engine::checkout_async(std::chrono::milliseconds max_wait,
 }
 
 void engine::dispose(std::chrono::milliseconds grace) noexcept {
+    if (replicas_) replicas_->dispose(grace);
     auto& s = *state_;
     std::deque<std::unique_ptr<detail::pooled_connection>> closing;
     {

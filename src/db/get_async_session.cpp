@@ -2,8 +2,9 @@
 
 namespace keel {
 
-async_yield<async_session> get_async_session(session_factory& sessions) {
-    async_session s = sessions.open_async();
+namespace {
+
+async_yield<async_session> open_and_commit(async_session s) {
     std::exception_ptr failure;
     try {
         co_yield s;
@@ -15,6 +16,18 @@ async_yield<async_session> get_async_session(session_factory& sessions) {
         std::rethrow_exception(failure);
     }
     co_await s.commit();  // may throw: the client then gets an error, never a false success
+}
+
+}  // namespace
+
+async_yield<async_session> get_async_session(session_factory& sessions) {
+    return open_and_commit(sessions.open_async());
+}
+
+async_yield<async_session> get_read_only_async_session(session_factory& sessions) {
+    auto options = sessions.defaults();
+    options.read_only = true;
+    return open_and_commit(sessions.open_async(options));
 }
 
 }  // namespace keel

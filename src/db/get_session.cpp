@@ -2,8 +2,9 @@
 
 namespace keel {
 
-yield<session> get_session(session_factory& sessions) {
-    session s = sessions.open();
+namespace {
+
+yield<session> open_and_commit(session s) {
     try {
         co_yield s;
         s.commit();  // may throw: the client then gets an error, never a false success
@@ -11,6 +12,18 @@ yield<session> get_session(session_factory& sessions) {
         s.rollback();
         throw;
     }
+}
+
+}  // namespace
+
+yield<session> get_session(session_factory& sessions) {
+    return open_and_commit(sessions.open());
+}
+
+yield<session> get_read_only_session(session_factory& sessions) {
+    auto options = sessions.defaults();
+    options.read_only = true;
+    return open_and_commit(sessions.open(options));
 }
 
 }  // namespace keel

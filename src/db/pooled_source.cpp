@@ -4,6 +4,8 @@
 
 #include "db/pq.hpp"
 #include "db/pq_async.hpp"
+#include "db/read_position.hpp"
+#include "db/session_origin.hpp"
 
 #include <string>
 #include <string_view>
@@ -27,9 +29,42 @@ std::string begin_statement(const session_options& o) {
     return sql;
 }
 
+bool reads_from_replica(const engine& e, const session_options& o) noexcept {
+    // A hot standby refuses SERIALIZABLE: such a session stays on the primary.
+    return o.read_only && o.isolation != isolation::serializable && replicas_of(e) != nullptr;
+}
+
+bool reports_commit_position(const engine& e, const session_options& o) noexcept {
+    return !o.read_only && replicas_of(e) != nullptr;
+}
+
+std::string commit_statement(const engine& e, const session_options& o) {
+    // pg_current_wal_insert_lsn() right after COMMIT is at or past the commit's record: a
+    // replica that replayed that far sees the commit.
+    return reports_commit_position(e, o) ? "COMMIT; SELECT pg_current_wal_insert_lsn()::text" : "COMMIT";
+}
+
+void note_commit_position(const engine& e, const session_origin* holder, const PGresult* position) {
+    if (!holder || !holder->position || !position || PQntuples(position) < 1) return;
+    const auto at = parse_wal_position(PQgetvalue(position, 0, 0));
+    if (!at) return;
+    const auto& o = e.options();
+    // After max_replica_lag (and two checks) every replica still in use has replayed it.
+    const auto lifetime =
+        std::chrono::ceil<std::chrono::seconds>(o.max_replica_lag + 2 * o.replica_check_interval);
+    holder->position->note_commit(*at, lifetime);
+}
+
 pooled_connection& pooled_source::open(const session_options& options, std::vector<std::string>& opening) {
-    lease_.emplace(engine_->checkout(
-        options.pool_timeout.count() > 0 ? options.pool_timeout : engine_->options().pool_timeout, holder_));
+    const auto wait =
+        options.pool_timeout.count() > 0 ? options.pool_timeout : engine_->options().pool_timeout;
+    replica_ = nullptr;
+    if (reads_from_replica(*engine_, options) && !primary_only_) {
+        const auto read_after = holder_ && holder_->position ? holder_->position->read_after : 0;
+        lease_.emplace(engine_->checkout_for_read(wait, holder_, read_after, replica_));
+    } else {
+        lease_.emplace(engine_->checkout(wait, holder_));
+    }
     opening.push_back(begin_statement(options));
     // A blocking session reads with poll(): event loops still watching the socket for the
     // awaited sessions before would be woken by every answer for nothing.
@@ -41,26 +76,42 @@ pooled_connection& pooled_source::open(const session_options& options, std::vect
 void pooled_source::commit(pooled_connection& c, const session_options& options, bool& broken) {
     // A connection that died while the handler ran (a terminated backend, a restart) is found
     // here, before COMMIT goes out: then nothing was committed, for certain.
+    // A read-only transaction has nothing to commit: what it read stands, whatever becomes of
+    // its connection (a replica shutting down, say), which is only closed.
     if (!pq::still_connected(c.handle)) {
         broken = true;
+        if (options.read_only) return;
         throw connection_lost("keel: the connection was lost before COMMIT was sent; nothing was committed",
                               "08006");
     }
-    pq::result_ptr done;
+    std::vector<pq::result_ptr> done;
     try {
-        done = pq::exec(c.handle, "COMMIT", broken);
+        done = pq::exec_each(c.handle, commit_statement(*engine_, options), broken);
+        if (!pq::succeeded(done.front().get())) pq::throw_error(c.handle, done.front().get(), broken);
     } catch (const connection_lost& e) {
-        // COMMIT went out and no answer came back: it may have committed. A read-only
-        // transaction had nothing to commit, so for it the loss is only a lost connection.
-        if (options.read_only) throw;
+        // COMMIT went out and no answer came back: it may have committed.
+        if (options.read_only) {
+            broken = true;
+            return;
+        }
         throw commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(), e.sqlstate());
     }
     // PostgreSQL answers COMMIT of a transaction an earlier error aborted with a quiet
     // ROLLBACK: that is a failure, never a success.
-    if (std::string_view(PQcmdStatus(done.get())) == "ROLLBACK") {
+    if (std::string_view(PQcmdStatus(done.front().get())) == "ROLLBACK") {
         throw database_error(
             "keel: the transaction was aborted by an earlier error and rolled back, not committed", "25P02");
     }
+    // Committed. The position is a courtesy: if reading it failed, the request hands out none.
+    if (done.size() > 1 && pq::succeeded(done[1].get()))
+        note_commit_position(*engine_, holder_, done[1].get());
+    if (PQstatus(c.handle) != CONNECTION_OK) broken = true;
+}
+
+void pooled_source::leave_replica(const std::string& why) noexcept {
+    engine_->replica_failed(replica_, why);
+    replica_ = nullptr;
+    primary_only_ = true;
 }
 
 void pooled_source::roll_back(pooled_connection& c, bool& broken) {

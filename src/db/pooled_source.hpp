@@ -6,12 +6,23 @@
 
 #include "db/transaction_source.hpp"
 
+#include <libpq-fe.h>
+
 #include <optional>
 
 namespace keel::detail {
 
 /// `BEGIN ISOLATION LEVEL ... [READ ONLY]` for `options`.
 std::string begin_statement(const session_options& options);
+
+/// Whether a session with `options` on `e` reads from a replica (when one is fit).
+bool reads_from_replica(const engine& e, const session_options& options) noexcept;
+/// What commits a session's transaction on `e`: COMMIT, and with replicas, the WAL position it
+/// reached in the same round trip (the session's request hands it out as its read-your-writes
+/// token).
+std::string commit_statement(const engine& e, const session_options& options);
+/// Records the position the last result of commit_statement() holds for `holder`'s request.
+void note_commit_position(const engine& e, const session_origin* holder, const PGresult* position);
 
 class pooled_source final : public transaction_source {
 public:
@@ -30,11 +41,15 @@ public:
     std::chrono::milliseconds pool_timeout() const noexcept override {
         return engine_->options().pool_timeout;
     }
+    bool on_replica() const noexcept override { return replica_ != nullptr; }
+    void leave_replica(const std::string& why) noexcept override;
 
 private:
     keel::engine* engine_;
     const session_origin* holder_;
     std::optional<engine::lease> lease_;
+    keel::engine* replica_ = nullptr;  // the replica whose pool lease_ is from (null: the primary)
+    bool primary_only_ = false;        // a replica failed this session: no more replicas
 };
 
 }  // namespace keel::detail

@@ -69,6 +69,14 @@ result_ptr exec(PGconn* c, const std::string& sql, bool& broken) {
     return checked(c, PQexec(c, sql.c_str()), broken);
 }
 
+std::vector<result_ptr> exec_each(PGconn* c, const std::string& sql, bool& broken) {
+    if (PQsendQuery(c, sql.c_str()) != 1) throw_error(c, nullptr, broken);
+    std::vector<result_ptr> results;
+    while (PGresult* raw = PQgetResult(c)) results.emplace_back(raw);
+    if (results.empty()) throw_error(c, nullptr, broken);
+    return results;
+}
+
 void prepare(PGconn* c, const std::string& name, const std::string& sql, bool& broken) {
     checked(c, PQprepare(c, name.c_str(), sql.c_str(), 0, nullptr), broken);
 }
@@ -93,8 +101,9 @@ result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const
     for (const auto& sql : preamble)
         sent = sent && PQsendQueryParams(c, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
     const auto& p = call.bound;
-    sent = sent && (call.name ? PQsendQueryPrepared(c, call.name, p.count, p.values, nullptr, nullptr, 0)
-                              : PQsendQueryParams(c, call.sql, p.count, nullptr, p.values, nullptr, nullptr, 0));
+    sent =
+        sent && (call.name ? PQsendQueryPrepared(c, call.name, p.count, p.values, nullptr, nullptr, 0)
+                           : PQsendQueryParams(c, call.sql, p.count, nullptr, p.values, nullptr, nullptr, 0));
     sent = sent && PQpipelineSync(c);
     if (!sent) lost();
 

@@ -40,6 +40,10 @@ bool still_connected(PGconn* c) noexcept;
 
 /// A statement without parameters (BEGIN, COMMIT, SAVEPOINT ...), simple protocol.
 result_ptr exec(PGconn* c, const std::string& sql, bool& broken);
+/// Statements without parameters, `;`-separated, as one simple query (one round trip): every
+/// result, in order, failed ones included (PostgreSQL runs none after the first failure).
+/// Throws only when no result came (the connection failed).
+std::vector<result_ptr> exec_each(PGconn* c, const std::string& sql, bool& broken);
 /// Prepares `sql` on the connection as `name`.
 void prepare(PGconn* c, const std::string& name, const std::string& sql, bool& broken);
 /// A statement with parameters: prepared on the connection as `name`, or, with no name, sent

@@ -183,7 +183,8 @@ bool send(PGconn* c, const step& s) {
         case step::kind::execute:
             return PQsendQueryPrepared(c, s.name, s.bound.count, s.bound.values, nullptr, nullptr, 0) == 1;
         case step::kind::unnamed:
-            return PQsendQueryParams(c, s.text, s.bound.count, nullptr, s.bound.values, nullptr, nullptr, 0) == 1;
+            return PQsendQueryParams(c, s.text, s.bound.count, nullptr, s.bound.values, nullptr, nullptr,
+                                     0) == 1;
     }
     return false;
 }
@@ -206,23 +207,22 @@ task<void> flush(PGconn* c, socket_watch& socket, bool& broken) {
 
 }  // namespace
 
-task<result_ptr> run_simple(PGconn* c, socket_watch& socket, const std::string& sql, bool& broken) {
+task<std::vector<result_ptr>> run_each(PGconn* c, socket_watch& socket, const std::string& sql,
+                                       bool& broken) {
     if (PQsendQuery(c, sql.c_str()) != 1) lost(c, broken);
     co_await flush(c, socket, broken);
-    result_ptr first_failure, last;
-    for (;;) {
-        PGresult* r = co_await next_result(c, socket, broken);
-        if (!r) break;
-        result_ptr got(r);
-        if (!succeeded(got.get()) && !first_failure) {
-            first_failure = std::move(got);
-        } else {
-            last = std::move(got);
-        }
+    std::vector<result_ptr> results;
+    while (PGresult* r = co_await next_result(c, socket, broken)) results.emplace_back(r);
+    if (results.empty()) lost(c, broken);
+    co_return results;
+}
+
+task<result_ptr> run_simple(PGconn* c, socket_watch& socket, const std::string& sql, bool& broken) {
+    auto results = co_await run_each(c, socket, sql, broken);
+    for (auto& r : results) {
+        if (!succeeded(r.get())) throw_error(c, r.get(), broken);  // the first failure
     }
-    if (first_failure) throw_error(c, first_failure.get(), broken);
-    if (!last) lost(c, broken);
-    co_return last;
+    co_return std::move(results.back());
 }
 
 task<result_ptr> run_pipeline(PGconn* c, socket_watch& socket, std::span<const step> steps, bool& broken,

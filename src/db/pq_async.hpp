@@ -100,5 +100,8 @@ task<result_ptr> run_pipeline(PGconn* c, socket_watch& socket, std::span<const s
 /// the cheapest message PostgreSQL parses, for COMMIT and ROLLBACK. Reads every result;
 /// returns the last one; throws the first failure like run_pipeline.
 task<result_ptr> run_simple(PGconn* c, socket_watch& socket, const std::string& sql, bool& broken);
+/// The same, giving every result in order, failed ones included (PostgreSQL runs none after the
+/// first failure); throws only when none came (the connection failed).
+task<std::vector<result_ptr>> run_each(PGconn* c, socket_watch& socket, const std::string& sql, bool& broken);
 
 }  // namespace keel::detail::pq

@@ -39,6 +39,7 @@ struct session::impl {
     bool broken = false;
     bool closed = false;
     unsigned savepoints = 0;
+    unsigned statements = 0;  // run in the open transaction
     detail::transaction_budget budget;
     std::chrono::steady_clock::time_point timeout_set_at;
 
@@ -117,13 +118,70 @@ struct session::impl {
         source->commit(*connection, begun, broken);
     }
 
+    // One statement, beginning the transaction first when none is open.
+    keel::result execute(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
+        if (!connection) begin_transaction();
+        bound_by_deadline();
+        auto& pooled = *connection;
+        std::vector<const char*> values;
+        values.reserve(params.size());
+        for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+        detail::pq::statement_call call{nullptr, nullptr, {static_cast<int>(values.size()), values.data()}};
+        std::string unnamed;  // the text of a statement sent unnamed (libpq wants it NUL-terminated)
+        if (pooled.statements.enabled()) {
+            call.name = prepared_name(sql)->c_str();
+        } else {
+            unnamed = sql;
+            call.sql = unnamed.c_str();
+        }
+        auto data = std::make_shared<detail::result_data>();
+        const detail::statement_timer timed(source->counters(), source->slow_statements(), origin, sql,
+                                            params);
+        try {
+            const detail::cancel_on_hangup watched(origin, pooled);
+            if (pending.empty()) {
+                data->rows = detail::pq::exec_statement(pooled.handle, call, broken);
+            } else {
+                const auto preamble = std::move(pending);
+                pending.clear();
+                // On failure, started says whether there is a transaction to roll back.
+                bool begun = false;  // (the preamble may open the transaction, or only lower a timeout)
+                try {
+                    data->rows = detail::pq::exec_after(pooled.handle, preamble, call, broken, begun);
+                } catch (...) {
+                    started = started || begun;
+                    throw;
+                }
+                started = started || begun;
+            }
+        } catch (...) {
+            detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
+        }
+        ++statements;
+        return keel::result(std::move(data));
+    }
+
     // Gives the connection back to the source (which closes a broken one).
     void release() noexcept {
         connection = nullptr;
         pending.clear();
         started = false;
         savepoints = 0;
+        statements = 0;
         source->close(broken);
+    }
+
+    // A read on a replica whose connection was lost may run again on the primary when nothing
+    // the handler saw depends on the replica's transaction: no savepoint, and either nothing
+    // read yet or READ COMMITTED (where each statement sees a snapshot of its own anyway).
+    bool may_move_to_primary() const noexcept {
+        return source->on_replica() && savepoints == 0 &&
+               (statements == 0 || options.isolation == isolation::read_committed);
+    }
+    void move_to_primary(const std::string& why) noexcept {
+        broken = true;  // the lost connection is closed, not returned
+        source->leave_replica(why);
+        release();
     }
 
     void roll_back() noexcept {
@@ -164,45 +222,13 @@ keel::result session::run(std::string_view sql, const std::vector<std::optional<
     auto& s = impl::usable(impl_);
     detail::require_blocking_allowed("keel::session::exec");
     detail::refuse_nul_bytes(sql, params);
-    if (!s.connection) s.begin_transaction();
-    s.bound_by_deadline();
-    auto& pooled = *s.connection;
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    detail::pq::statement_call call{nullptr, nullptr, {static_cast<int>(values.size()), values.data()}};
-    std::string unnamed;  // the text of a statement sent unnamed (libpq wants it NUL-terminated)
-    if (pooled.statements.enabled()) {
-        call.name = s.prepared_name(sql)->c_str();
-    } else {
-        unnamed = sql;
-        call.sql = unnamed.c_str();
-    }
-    auto data = std::make_shared<detail::result_data>();
-    const detail::statement_timer timed(s.source->counters(), s.source->slow_statements(), s.origin, sql,
-                                        params);
     try {
-        const detail::cancel_on_hangup watched(s.origin, pooled);
-        if (s.pending.empty()) {
-            data->rows = detail::pq::exec_statement(pooled.handle, call, s.broken);
-        } else {
-            const auto preamble = std::move(s.pending);
-            s.pending.clear();
-            // On failure, s.started says whether there is a transaction to roll back.
-            bool begun = false;  // (the preamble may open the transaction, or only lower a timeout)
-            try {
-                data->rows =
-                    detail::pq::exec_after(pooled.handle, preamble, call, s.broken, begun);
-            } catch (...) {
-                s.started = s.started || begun;
-                throw;
-            }
-            s.started = s.started || begun;
-        }
-    } catch (...) {
-        detail::rethrow_statement_failure(std::current_exception(), s.origin, s.budget.from_deadline);
+        return s.execute(sql, params);
+    } catch (const connection_lost& e) {
+        if (!s.may_move_to_primary()) throw;
+        s.move_to_primary(e.what());  // the replica went away under the read: the primary answers it
     }
-    return keel::result(std::move(data));
+    return s.execute(sql, params);
 }
 
 void session::commit() {

@@ -1,5 +1,7 @@
 #include "db/session_origin.hpp"
 
+#include "db/read_position.hpp"
+
 #include <keel/request.hpp>
 
 #include <vector>
@@ -47,6 +49,7 @@ session_origin session_origin::here(call_site where) {
         o.route = req->route();
         o.deadline = req->deadline();
         o.hangup = req->hangup();
+        o.position = read_position::of(*req);
     }
     o.where = where;
     o.log = &working_for::current_logger();

@@ -16,7 +16,8 @@ namespace keel {
 class request;
 namespace detail {
 class hangup_signal;
-}
+struct read_position;
+}  // namespace detail
 }  // namespace keel
 
 namespace keel::detail {
@@ -53,6 +54,8 @@ struct session_origin {
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     /// Where the server reports the request's client hanging up (null outside a served request).
     std::shared_ptr<hangup_signal> hangup;
+    /// The request's read-your-writes positions (null outside a request).
+    std::shared_ptr<read_position> position;
 
     /// What the calling thread works for (see working_for), opened at `where`.
     static session_origin here(call_site where);

@@ -53,6 +53,11 @@ public:
     virtual slow_statement_rule slow_statements() const noexcept = 0;
     /// The longest a checkout waits unless the session's options say otherwise.
     virtual std::chrono::milliseconds pool_timeout() const noexcept = 0;
+    /// Whether the open transaction runs on a read replica.
+    virtual bool on_replica() const noexcept { return false; }
+    /// The replica's connection was lost (`why`): the replica is reported unfit, and the
+    /// session's next transaction goes to the primary. Call before close().
+    virtual void leave_replica(const std::string& /*why*/) noexcept {}
 };
 
 }  // namespace keel::detail

@@ -4,6 +4,7 @@
 
 #include "pipeline/pipeline.hpp"
 
+#include "db/read_position.hpp"
 #include "db/session_origin.hpp"
 
 #include <keel/database_error.hpp>
@@ -73,7 +74,9 @@ task<response> pipeline::dispatch(request& req) const {
     }
     std::exception_ptr error;
     try {
-        co_return co_await run_route(route, req);
+        auto answer = co_await run_route(route, req);
+        hand_out_read_position(req, answer);  // the read-your-writes token, after a commit
+        co_return answer;
     } catch (...) {
         error = std::current_exception();
     }

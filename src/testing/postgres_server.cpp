@@ -72,6 +72,39 @@ struct postgres_server::impl {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
     }
 
+    // Finds the binaries and makes the directory, owned by the server's user.
+    void prepare_directory() {
+        const char* given_bin = std::getenv("PG_BIN");
+        bin = given_bin && *given_bin ? given_bin : "/usr/lib/postgresql/15/bin";
+        if (::access((bin + "/initdb").c_str(), X_OK) != 0 ||
+            ::access((bin + "/pg_ctl").c_str(), X_OK) != 0) {
+            throw std::runtime_error(
+                "keel::testing::postgres_server: no PostgreSQL server binaries in " + bin +
+                "; install them with `apt-get install postgresql-15` (or set PG_BIN, or point "
+                "KEEL_TEST_DATABASE_URL at a running server)");
+        }
+        char dir_template[] = "/tmp/keel-pg-XXXXXX";
+        if (!::mkdtemp(dir_template))
+            throw std::runtime_error("keel::testing::postgres_server: mkdtemp failed");
+        dir = dir_template;
+        if (::geteuid() == 0) {
+            const passwd* pw = ::getpwnam("postgres");
+            if (!pw) {
+                std::filesystem::remove_all(dir);
+                throw std::runtime_error(
+                    "keel::testing::postgres_server: running as root, PostgreSQL must run as another "
+                    "user and there is no `postgres` user (install postgresql-15, which adds it)");
+            }
+            drop_privileges = true;
+            uid = pw->pw_uid;
+            gid = pw->pw_gid;
+            if (::chown(dir.c_str(), uid, gid) != 0) {
+                throw std::runtime_error("keel::testing::postgres_server: cannot hand " + dir +
+                                         " to postgres");
+            }
+        }
+    }
+
     // Stops the server and deletes the directory if this process dies first.
     void start_watchdog() {
         const pid_t parent = ::getpid();
@@ -127,33 +160,7 @@ void postgres_server::start() {
     }
 
     auto& s = *impl_;
-    const char* bin = std::getenv("PG_BIN");
-    s.bin = bin && *bin ? bin : "/usr/lib/postgresql/15/bin";
-    if (::access((s.bin + "/initdb").c_str(), X_OK) != 0 ||
-        ::access((s.bin + "/pg_ctl").c_str(), X_OK) != 0) {
-        throw std::runtime_error(
-            "keel::testing::postgres_server: no PostgreSQL server binaries in " + s.bin +
-            "; install them with `apt-get install postgresql-15` (or set PG_BIN, or point "
-            "KEEL_TEST_DATABASE_URL at a running server)");
-    }
-    char dir_template[] = "/tmp/keel-pg-XXXXXX";
-    if (!::mkdtemp(dir_template)) throw std::runtime_error("keel::testing::postgres_server: mkdtemp failed");
-    s.dir = dir_template;
-    if (::geteuid() == 0) {
-        const passwd* pw = ::getpwnam("postgres");
-        if (!pw) {
-            std::filesystem::remove_all(s.dir);
-            throw std::runtime_error(
-                "keel::testing::postgres_server: running as root, PostgreSQL must run as another "
-                "user and there is no `postgres` user (install postgresql-15, which adds it)");
-        }
-        s.drop_privileges = true;
-        s.uid = pw->pw_uid;
-        s.gid = pw->pw_gid;
-        if (::chown(s.dir.c_str(), s.uid, s.gid) != 0) {
-            throw std::runtime_error("keel::testing::postgres_server: cannot hand " + s.dir + " to postgres");
-        }
-    }
+    s.prepare_directory();
     // The directory (and its logs) belongs to the server user from now on.
     const std::string initdb_log = s.dir + "/initdb.log";
     if (s.run({s.bin + "/initdb", "-D", s.data(), "-U", "postgres", "--auth=trust", "-E", "UTF8",
@@ -164,9 +171,15 @@ void postgres_server::start() {
         throw std::runtime_error("keel::testing::postgres_server: initdb failed:\n" + log);
     }
     s.port = free_loopback_port();
+    launch("");
+}
+
+void postgres_server::launch(const std::string& more_options) {
+    auto& s = *impl_;
     const std::string options = "-p " + std::to_string(s.port) + " -k " + s.dir +
                                 " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-                                " -c full_page_writes=off -c max_connections=200";
+                                " -c full_page_writes=off -c max_connections=200" +
+                                more_options;
     const std::string server_log = s.dir + "/postgres.log";
     s.server_options = options;
     s.start_watchdog();
@@ -179,6 +192,52 @@ void postgres_server::start() {
     s.running = true;
     owned_ = true;
     base_url_ = "postgresql://postgres@127.0.0.1:" + std::to_string(s.port) + "/";
+}
+
+void postgres_server::start_as_replica_of(const postgres_server& primary,
+                                          std::chrono::milliseconds apply_delay) {
+    if (!base_url_.empty()) return;
+    if (!primary.owned_ || !primary.impl_->running)
+        throw std::logic_error(
+            "keel::testing::postgres_server: a replica needs a primary this process started");
+    auto& s = *impl_;
+    s.prepare_directory();
+    // The copy, with standby.signal and primary_conninfo written by -R.
+    const std::string log = s.dir + "/basebackup.log";
+    if (s.run({s.bin + "/pg_basebackup", "-D", s.data(), "-R", "-X", "stream", "-c", "fast", "--no-sync",
+               "-h", "127.0.0.1", "-p", std::to_string(primary.impl_->port), "-U", "postgres"},
+              log) != 0) {
+        const auto text = read_file(log);
+        std::filesystem::remove_all(s.dir);
+        s.dir.clear();
+        throw std::runtime_error("keel::testing::postgres_server: pg_basebackup failed:\n" + text);
+    }
+    s.port = free_loopback_port();
+    std::string more = " -c hot_standby=on";
+    if (apply_delay.count() > 0)
+        more += " -c recovery_min_apply_delay=" + std::to_string(apply_delay.count()) + "ms";
+    launch(more);
+}
+
+void postgres_server::halt() {
+    auto& s = *impl_;
+    if (!owned_ || !s.running)
+        throw std::logic_error("keel::testing::postgres_server: halt() needs a running server it started");
+    s.run({s.bin + "/pg_ctl", "-D", s.data(), "-m", "fast", "-w", "-t", "60", "stop"}, s.dir + "/pg_ctl.log");
+    s.running = false;
+}
+
+void postgres_server::start_again() {
+    auto& s = *impl_;
+    if (!owned_ || s.running || s.dir.empty())
+        throw std::logic_error("keel::testing::postgres_server: start_again() needs a server it halted");
+    if (s.run({s.bin + "/pg_ctl", "-D", s.data(), "-l", s.dir + "/postgres.log", "-w", "-t", "60", "-o",
+               s.server_options, "start"},
+              s.dir + "/pg_ctl.log") != 0) {
+        throw std::runtime_error("keel::testing::postgres_server: start_again failed:\n" +
+                                 read_file(s.dir + "/pg_ctl.log"));
+    }
+    s.running = true;
 }
 
 void postgres_server::restart() {

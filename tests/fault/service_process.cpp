@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
+extern char** environ;
+
 namespace keel_fault {
 
 using namespace std::chrono_literals;
@@ -61,10 +63,15 @@ bool port_accepts(unsigned short port) {
     return ok;
 }
 
-service_process::service_process(std::vector<std::string> argv, unsigned short port, bool as_postgres) {
+service_process::service_process(std::vector<std::string> argv, unsigned short port, bool as_postgres,
+                                 std::vector<std::string> env) {
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
+    for (char** e = environ; *e; ++e) env.emplace_back(*e);  // (the first of a name wins)
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     const passwd* pg = as_postgres ? postgres_user() : nullptr;
     const uid_t uid = pg ? pg->pw_uid : 0;
     const gid_t gid = pg ? pg->pw_gid : 0;
@@ -72,7 +79,7 @@ service_process::service_process(std::vector<std::string> argv, unsigned short p
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
         if (pg && (::setgid(gid) != 0 || ::setuid(uid) != 0)) ::_exit(126);
-        ::execv(args[0], args.data());
+        ::execve(args[0], args.data(), envp.data());
         ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + 15s;
@@ -82,7 +89,8 @@ service_process::service_process(std::vector<std::string> argv, unsigned short p
             pid_ = -1;
             throw std::runtime_error(argv[0] + " exited during start-up");
         }
-        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error(argv[0] + " did not listen");
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error(argv[0] + " did not listen");
         std::this_thread::sleep_for(10ms);
     }
 }

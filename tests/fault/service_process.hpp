@@ -28,9 +28,11 @@ private:
 
 class service_process {
 public:
-    /// Runs `argv` (argv[0] an absolute path), as the `postgres` user when `as_postgres` and
-    /// the test runs as root, and waits up to 15 s until 127.0.0.1:`port` accepts.
-    service_process(std::vector<std::string> argv, unsigned short port, bool as_postgres = false);
+    /// Runs `argv` (argv[0] an absolute path) with `env` (`NAME=value`) added to the test's
+    /// environment, as the `postgres` user when `as_postgres` and the test runs as root, and
+    /// waits up to 15 s until 127.0.0.1:`port` accepts.
+    service_process(std::vector<std::string> argv, unsigned short port, bool as_postgres = false,
+                    std::vector<std::string> env = {});
     ~service_process();
     service_process(const service_process&) = delete;
     service_process& operator=(const service_process&) = delete;

@@ -9,7 +9,7 @@ namespace bank {
 
 namespace {
 
-keel::task<account> get_account(keel::path<std::int64_t, "id"> id, db_session db) {
+keel::task<account> get_account(keel::path<std::int64_t, "id"> id, read_only_session db) {
     auto found = co_await db->first<account>("SELECT id, owner_id, balance FROM accounts WHERE id = $1", *id);
     if (!found) throw keel::http_error(keel::status::not_found, "account not found");
     co_return *found;

@@ -38,7 +38,7 @@ keel::task<transfer_created> create_transfer(keel::body<transfer_request> in, db
         t.amount);
 }
 
-keel::task<transfer> get_transfer(keel::path<std::int64_t> id, db_session db) {
+keel::task<transfer> get_transfer(keel::path<std::int64_t> id, read_only_session db) {
     auto found = co_await db->first<transfer>(
         "SELECT id, from_id, to_id, amount, created_at FROM transfers WHERE id = $1", *id);
     if (!found) throw keel::http_error(keel::status::not_found, "transfer not found");

@@ -11,7 +11,7 @@ namespace bank {
 
 namespace {
 
-keel::task<user> get_user(keel::path<std::int64_t, "id"> id, db_session db) {
+keel::task<user> get_user(keel::path<std::int64_t, "id"> id, read_only_session db) {
     auto found = co_await db->first<user>("SELECT id, email, name FROM users WHERE id = $1", *id);
     if (!found) throw keel::http_error(keel::status::not_found, "user not found");
     co_return *found;

@@ -63,6 +63,9 @@ protected:
     keel::testing::isolated_database db_{test_engine()};
     keel::dependency_overrides::guard restore_ =
         client_.override(keel::get_async_session, [this] { return keel::get_async_session(db_.sessions()); });
+    keel::dependency_overrides::guard restore_reads_ =
+        client_.override(keel::get_read_only_async_session,
+                         [this] { return keel::get_read_only_async_session(db_.sessions()); });
 };
 
 TEST_F(BankHandlers, GetUserAnswersTheUserOr404) {

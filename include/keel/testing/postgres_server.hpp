@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,17 @@ public:
     /// breaks, the address stays the same. For recovery tests.
     void restart();
 
+    /// Instead of start(): a streaming replica of `primary` (a server of this kind that was
+    /// started, not KEEL_TEST_DATABASE_URL's), copied with `pg_basebackup -R` and started as a
+    /// hot standby on a port of its own. `apply_delay` > 0 holds its replay of each commit back
+    /// that long (recovery_min_apply_delay), for tests of stale reads.
+    void start_as_replica_of(const postgres_server& primary,
+                             std::chrono::milliseconds apply_delay = std::chrono::milliseconds(0));
+    /// Stops a server this object started, keeping its data and port (`pg_ctl stop -m fast`);
+    /// start_again() brings it back. For failover tests.
+    void halt();
+    void start_again();
+
     /// libpq URL of the `postgres` database as the `postgres` superuser, over TCP.
     std::string url() const { return url_for("postgres"); }
     /// libpq URL of another database on the same server.
@@ -44,6 +56,8 @@ public:
     bool owned() const noexcept { return owned_; }
 
 private:
+    void launch(const std::string& more_options);  // pg_ctl start on impl_'s directory and port
+
     struct impl;
     std::unique_ptr<impl> impl_;
     source source_;
