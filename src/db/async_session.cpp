@@ -104,7 +104,7 @@ struct async_session::impl {
         if (engine) {
             replica = nullptr;
             if (detail::reads_from_replica(*engine, options) && !primary_only) {
-                const auto read_after = origin.position ? origin.position->read_after : 0;
+                const auto read_after = origin.position ? origin.position->must_see() : 0;
                 lease.emplace(co_await detail::awaited_checkout::checkout_for_read(
                     *engine, budget.checkout_wait, &origin, read_after, replica));
             } else {

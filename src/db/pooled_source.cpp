@@ -60,7 +60,7 @@ pooled_connection& pooled_source::open(const session_options& options, std::vect
         options.pool_timeout.count() > 0 ? options.pool_timeout : engine_->options().pool_timeout;
     replica_ = nullptr;
     if (reads_from_replica(*engine_, options) && !primary_only_) {
-        const auto read_after = holder_ && holder_->position ? holder_->position->read_after : 0;
+        const auto read_after = holder_ && holder_->position ? holder_->position->must_see() : 0;
         lease_.emplace(engine_->checkout_for_read(wait, holder_, read_after, replica_));
     } else {
         lease_.emplace(engine_->checkout(wait, holder_));

@@ -3,9 +3,11 @@
 #include <keel/request.hpp>
 #include <keel/response.hpp>
 
-#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
+#include <functional>
+#include <mutex>
 
 namespace keel::detail {
 
@@ -50,6 +52,10 @@ std::optional<std::string_view> cookie_value(std::string_view header, std::strin
 }  // namespace
 
 std::shared_ptr<read_position> read_position::of(const request& req) {
+    // Sessions of one request may be opened on several threads at once: the slot is made under
+    // a lock (one of a few, by the request's address).
+    static std::array<std::mutex, 16> making;
+    std::lock_guard lock(making[std::hash<const void*>{}(&req) % making.size()]);
     auto& slot = req.read_position_slot();
     if (slot) return slot;
     slot = std::make_shared<read_position>();
@@ -60,24 +66,34 @@ std::shared_ptr<read_position> read_position::of(const request& req) {
         if (const auto cookies = req.header("Cookie")) token = cookie_value(*cookies, read_after_cookie);
     }
     if (token) {
-        if (const auto at = parse_wal_position(*token)) slot->read_after = *at;
+        if (const auto at = parse_wal_position(*token)) slot->read_after.store(*at);
     }
     return slot;
 }
 
+namespace {
+
+void raise_to(std::atomic<wal_position>& position, wal_position at) noexcept {
+    auto seen = position.load();
+    while (seen < at && !position.compare_exchange_weak(seen, at)) {
+    }
+}
+
+}  // namespace
+
 void read_position::note_commit(wal_position at, std::chrono::seconds lifetime) noexcept {
-    committed = std::max(committed, at);
-    read_after = std::max(read_after, at);
-    token_lifetime = lifetime;
+    raise_to(committed, at);
+    raise_to(read_after, at);
+    token_lifetime.store(lifetime.count());
 }
 
 void hand_out_read_position(const request& req, response& res) {
     const auto& slot = req.read_position_slot();
-    if (!slot || slot->committed == 0) return;
-    const auto token = format_wal_position(slot->committed);
+    if (!slot || slot->committed.load() == 0) return;
+    const auto token = format_wal_position(slot->committed.load());
     res.headers().set(read_after_header, token);
     res.headers().add("Set-Cookie", std::string(read_after_cookie) + "=" + token +
-                                        "; Path=/; Max-Age=" + std::to_string(slot->token_lifetime.count()) +
+                                        "; Path=/; Max-Age=" + std::to_string(slot->token_lifetime.load()) +
                                         "; HttpOnly; SameSite=Lax");
 }
 

@@ -5,6 +5,7 @@
 // client as a token; a later read-only session of a request that carries the token runs on a
 // replica only once that replica has replayed past it. Private to keel.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -31,15 +32,17 @@ std::string format_wal_position(wal_position at);
 inline constexpr std::string_view read_after_header = "Keel-Read-After";
 inline constexpr std::string_view read_after_cookie = "keel_read_after";
 
-/// One request's positions, shared by its sessions (on one thread at a time: the request's).
+/// One request's positions, shared by its sessions (which a handler may run on several threads).
 struct read_position {
-    wal_position read_after = 0;             // the token the client sent, raised by this request's commits
-    wal_position committed = 0;              // the last commit of this request on the primary; 0: none
-    std::chrono::seconds token_lifetime{0};  // how long the cookie is worth keeping
+    std::atomic<wal_position> read_after{0};      // the client's token, raised by this request's commits
+    std::atomic<wal_position> committed{0};       // the last commit of this request on the primary; 0: none
+    std::atomic<std::int64_t> token_lifetime{0};  // seconds the cookie is worth keeping
 
     /// The request's, made on first use from the token it carries (header, else cookie).
     static std::shared_ptr<read_position> of(const request& req);
 
+    /// Where a read-only session of the request must find a replica (0: anywhere).
+    wal_position must_see() const noexcept { return read_after.load(std::memory_order_acquire); }
     /// A commit on the primary reached `at`.
     void note_commit(wal_position at, std::chrono::seconds lifetime) noexcept;
 };

@@ -15,8 +15,8 @@ class bank_process {
 public:
     /// Starts examples/bank's binary on `port` (0: a free one) and waits until /healthz answers.
     /// `env`: more `NAME=value` variables for it.
-    bank_process(const std::string& database_url, unsigned short port = 0,
-                 std::vector<std::string> args = {}, std::vector<std::string> env = {});
+    bank_process(const std::string& database_url, unsigned short port = 0, std::vector<std::string> args = {},
+                 std::vector<std::string> env = {});
     ~bank_process();  // SIGKILL if still running
     bank_process(const bank_process&) = delete;
     bank_process& operator=(const bank_process&) = delete;

@@ -132,6 +132,18 @@ long pool_column(const std::string& rows, const std::string& database, int colum
     return -1;
 }
 
+// keel_db_replica_usable of the (one) replica on a bank's metrics page; -1 when not there.
+double replica_usable(unsigned short metrics_port) {
+    try {
+        const auto page = keel::testing::http_client(metrics_port, 1s).get("/metrics").text();
+        const auto at = page.find("\nkeel_db_replica_usable{");
+        if (at == std::string::npos) return -1;
+        return std::stod(page.substr(page.find("} ", at) + 2));
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
+
 class Deployment : public ::testing::Test {
 protected:
     keel::testing::fresh_database database_ = keel_fault::seeded_bank().make();
@@ -225,9 +237,14 @@ TEST_F(Deployment, ABankClientReadsTheUserItJustCreatedDespiteALaggingReplica) {
     keel::testing::postgres_server replica;
     replica.start_as_replica_of(primary, 3s);
     const auto database = keel_fault::parse_database_url(database_.url()).database;
-    bank_process bank(database_.url(), 0, {},
-                      {"DATABASE_REPLICA_URLS=" + replica.url_for(database),
-                       "KEEL_READ_YOUR_WRITES_WAIT_MS=100", "KEEL_MAX_REPLICA_LAG_MS=60000"});
+    const auto metrics_port = keel::testing::free_loopback_port();
+    bank_process bank(
+        database_.url(), 0, {},
+        {"DATABASE_REPLICA_URLS=" + replica.url_for(database), "KEEL_READ_YOUR_WRITES_WAIT_MS=100",
+         "KEEL_MAX_REPLICA_LAG_MS=60000", "KEEL_METRICS_PORT=" + std::to_string(metrics_port)});
+    // The monitor's first check finds the replica fit a moment after start-up.
+    ASSERT_TRUE(eventually([&] { return replica_usable(metrics_port) == 1; }, 20s))
+        << "the replica never came in use";
     keel::testing::http_client http(bank.port());
     int stale = 0;
     for (int i = 0; i < 10; ++i) {

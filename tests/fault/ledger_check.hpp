@@ -18,8 +18,8 @@
 namespace keel_fault {
 
 inline keel::testing::database_template& seeded_bank() {
-    static keel::testing::database_template t(keel::testing::postgres_environment::server(), "bank_fault_seeded",
-                                              [](keel::session& db) {
+    static keel::testing::database_template t(keel::testing::postgres_environment::server(),
+                                              "bank_fault_seeded", [](keel::session& db) {
                                                   bank::apply_schema(db);
                                                   bank::seed(db);
                                               });

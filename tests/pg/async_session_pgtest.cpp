@@ -333,9 +333,10 @@ TYPED_TEST(EverySession, ThePreparedStatementCacheIsBoundedLeastRecentlyUsedFirs
         EXPECT_EQ(co_await prepared(), 3);
         // The most recently used ones are still prepared: they are not prepared again.
         EXPECT_EQ(co_await K::template scalar<int>(s, "SELECT $1::int + 7", 1), 8);
-        EXPECT_EQ(co_await K::template scalar<long>(
-                      s, "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 7'"),
-                  1);
+        EXPECT_EQ(
+            co_await K::template scalar<long>(
+                s, "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 7'"),
+            1);
         co_await K::commit(s);
     });
 }
