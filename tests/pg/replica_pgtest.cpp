@@ -58,6 +58,26 @@ bool eventually(F condition, std::chrono::milliseconds timeout) {
     return true;
 }
 
+// Pauses a replica's replay while it lives (or until resume()): the replica falls behind.
+class paused_replay {
+public:
+    explicit paused_replay(const postgres_server& replica) : connection_(replica.url()) {
+        pqxx::nontransaction(connection_).exec("SELECT pg_wal_replay_pause()");
+    }
+    ~paused_replay() {
+        try {
+            resume();
+        } catch (const std::exception&) {  // the replica is gone: nothing to resume
+        }
+    }
+    paused_replay(const paused_replay&) = delete;
+    paused_replay& operator=(const paused_replay&) = delete;
+    void resume() { pqxx::nontransaction(connection_).exec("SELECT pg_wal_replay_resume()"); }
+
+private:
+    pqxx::connection connection_;
+};
+
 keel::engine_options options_with(const postgres_server& replica) {
     keel::engine_options o;
     o.url = servers().primary.url();
@@ -301,12 +321,7 @@ TEST(Replicas, AReplicaLaggingMoreThanTheBoundIsSkippedUntilItCatchesUp) {
     o.max_replica_lag = 500ms;
     keel::engine e(o);
     wait_for_replica(e);
-    pqxx::connection replica(servers().replica.url());
-    pqxx::nontransaction(replica).exec("SELECT pg_wal_replay_pause()");
-    struct resume_on_exit {
-        pqxx::connection& c;
-        ~resume_on_exit() { pqxx::nontransaction(c).exec("SELECT pg_wal_replay_resume()"); }
-    } resume{replica};
+    paused_replay paused(servers().replica);
     const auto reads_replica = [&] {
         {
             keel::session w(e);
@@ -317,7 +332,7 @@ TEST(Replicas, AReplicaLaggingMoreThanTheBoundIsSkippedUntilItCatchesUp) {
         return s.scalar<bool>("SELECT pg_is_in_recovery()");
     };
     EXPECT_TRUE(eventually([&] { return !reads_replica(); }, 10s)) << "the paused replica was never skipped";
-    pqxx::nontransaction(replica).exec("SELECT pg_wal_replay_resume()");
+    paused.resume();
     EXPECT_TRUE(eventually(reads_replica, 10s)) << "the replica did not come back";
 }
 
@@ -343,12 +358,7 @@ TEST(Replicas, TheReplicasAreOnTheMetricsPage) {
     EXPECT_GE(keel_test::sample(page, "keel_db_replica_reads_total" + label).value_or(0), 5) << page;
     EXPECT_GE(keel_test::sample(page, "keel_db_replica_lag_seconds" + label).value_or(-1), 0) << page;
 
-    pqxx::connection replica(servers().replica.url());
-    pqxx::nontransaction(replica).exec("SELECT pg_wal_replay_pause()");
-    struct resume_on_exit {
-        pqxx::connection& c;
-        ~resume_on_exit() { pqxx::nontransaction(c).exec("SELECT pg_wal_replay_resume()"); }
-    } resume{replica};
+    paused_replay paused(servers().replica);
     EXPECT_TRUE(eventually(
         [&] {
             http.post("/notes?text=tick", nullptr);
