@@ -23,8 +23,6 @@ public:
     explicit statement_cache(std::size_t capacity = 256) noexcept : capacity_(capacity) {}
 
     bool enabled() const noexcept { return capacity_ > 0; }
-    std::size_t size() const noexcept { return entries_.size(); }
-    std::size_t capacity() const noexcept { return capacity_; }
 
     /// The name `sql` is prepared under, marked most recently used; null when it is not.
     const std::string* find(std::string_view sql);
