@@ -5,7 +5,7 @@
 namespace keel::testing {
 
 isolated_database::isolated_database(keel::engine& e, session_options defaults)
-    : outer_(std::make_shared<detail::outer_transaction>(e)), sessions_(outer_, defaults) {}
+    : outer_(std::make_shared<keel::detail::outer_transaction>(e)), sessions_(outer_, defaults) {}
 
 // The outer transaction rolls back when its last holder (this object, or a session that
 // outlived it) lets go.

@@ -2,6 +2,7 @@
 #include <keel/schema.hpp>
 
 #include "types/text_reader.hpp"
+#include "types/time_units.hpp"
 
 #include <charconv>
 #include <stdexcept>
@@ -11,9 +12,6 @@ namespace keel::detail {
 namespace {
 
 using namespace std::chrono;
-
-constexpr std::int64_t micros_per_second = 1'000'000;
-constexpr std::int64_t micros_per_day = 86'400 * micros_per_second;
 
 using reader = text_reader;
 

@@ -2,6 +2,7 @@
 #include <keel/schema.hpp>
 
 #include "types/text_reader.hpp"
+#include "types/time_units.hpp"
 
 #include <charconv>
 #include <stdexcept>
@@ -9,10 +10,6 @@
 namespace keel::detail {
 
 namespace {
-
-constexpr std::int64_t micros_per_second = 1'000'000;
-constexpr std::int64_t micros_per_minute = 60 * micros_per_second;
-constexpr std::int64_t micros_per_hour = 60 * micros_per_minute;
 
 const char* const iso_expected =
     "value is not a valid duration: expected ISO 8601, e.g. P1Y2M3DT4H5M6.5S (a fraction on the seconds "

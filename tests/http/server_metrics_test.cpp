@@ -43,7 +43,7 @@ std::string settled_page(unsigned short metrics_port) {
     return page;
 }
 
-void add_routes(keel::app& app) {
+void add_metered_routes(keel::app& app) {
     app.get("/users/{id}", [](keel::path<int> id) { return *id; });
     app.post("/echo", [](const keel::request& req) { return keel::response::text(req.body()); });
 }
@@ -58,7 +58,7 @@ keel::server_options with_metrics_port() {
 
 TEST(ServerMetricsTest, CountsRequestsByRouteTemplateAndStatusOnTheMetricsPort) {
     keel::app app;
-    add_routes(app);
+    add_metered_routes(app);
     auto& mails = prometheus::BuildCounter()
                       .Name("test_mails_sent_total")
                       .Help("The service's own counter")
@@ -128,7 +128,7 @@ TEST(ServerMetricsTest, CountsRequestsByRouteTemplateAndStatusOnTheMetricsPort) 
 
 TEST(ServerMetricsTest, CountsRequestsRefusedBeforeTheAppByCause) {
     keel::app app;
-    add_routes(app);
+    add_metered_routes(app);
     auto options = with_metrics_port();
     options.max_header_bytes = 1024;
     options.max_body_bytes = 100;
@@ -158,7 +158,7 @@ TEST(ServerMetricsTest, CountsRequestsRefusedBeforeTheAppByCause) {
 
 TEST(ServerMetricsTest, AnAppServesThePageOnItsOwnPortWhenAsked) {
     keel::app app;
-    add_routes(app);
+    add_metered_routes(app);
     app.serve_metrics("/internal/metrics");
     live_server server(app);
     EXPECT_EQ(server.server().metrics_port(), 0);
@@ -174,7 +174,7 @@ TEST(ServerMetricsTest, AnAppServesThePageOnItsOwnPortWhenAsked) {
 
 TEST(ServerMetricsTest, NothingIsRecordedWhileNothingServesThePage) {
     keel::app app;
-    add_routes(app);
+    add_metered_routes(app);
     live_server server(app);
     http_client c(server.port());
     EXPECT_EQ(c.get("/users/7").status(), 200);

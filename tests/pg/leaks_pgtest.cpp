@@ -31,7 +31,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using db_session = keel::depends<keel::get_session>;
+using leak_test_session = keel::depends<keel::get_session>;
 
 // An app on its own engine whose logger keeps every line, as JSON.
 class LeaksTest : public ::testing::Test {
@@ -81,12 +81,12 @@ TEST_F(LeaksTest, AConnectionHeldTooLongIsLoggedOnceWithItsRequest) {
     keel::engine_options o;
     o.leak_threshold = 150ms;
     make_app(o);
-    app_.get("/hold", [](db_session db) {
+    app_.get("/hold", [](leak_test_session db) {
         db->scalar<int>("SELECT 1");
         std::this_thread::sleep_for(700ms);  // over four times the threshold: reported once all the same
         return "held";
     });
-    app_.get("/quick", [](db_session db) { return db->scalar<int>("SELECT 1"); });
+    app_.get("/quick", [](leak_test_session db) { return db->scalar<int>("SELECT 1"); });
     keel::testing::client c(app_);
     ASSERT_EQ(c.get("/quick").status(), keel::status::ok);
     ASSERT_EQ(c.get("/hold", {{"x-request-id", "leak-1"}}).status(), keel::status::ok);
@@ -142,13 +142,13 @@ TEST_F(LeaksTest, ACheckoutTimeoutIsCountedAndNamesTheLongestHolder) {
     make_app(o);
     std::promise<void> holding;
     std::atomic<bool> signalled{false};
-    app_.get("/hold", [&](db_session db) {
+    app_.get("/hold", [&](leak_test_session db) {
         db->scalar<int>("SELECT 1");
         if (!signalled.exchange(true)) holding.set_value();
         std::this_thread::sleep_for(1s);
         return "held";
     });
-    app_.get("/quick", [](db_session db) { return db->scalar<int>("SELECT 1"); });
+    app_.get("/quick", [](leak_test_session db) { return db->scalar<int>("SELECT 1"); });
     keel::testing::live_server server(app_);
     auto holder = std::async(std::launch::async, [&] {
         keel::testing::http_client c(server.port());
@@ -179,11 +179,11 @@ TEST_F(LeaksTest, ASlowStatementIsLoggedWithItsTextButNotItsParameters) {
     keel::engine_options o;
     o.slow_statement_threshold = 100ms;
     make_app(o);
-    app_.get("/slow", [](db_session db) {
+    app_.get("/slow", [](leak_test_session db) {
         db->scalar<int>("SELECT 1");  // fast: not logged
         return db->scalar<std::string>("SELECT $1::text FROM pg_sleep(0.3)", std::string("secret-value"));
     });
-    app_.get("/slow-failure", [](db_session db) {
+    app_.get("/slow-failure", [](leak_test_session db) {
         return db->scalar<int>("SELECT 1 / (0 * count(*))::int FROM (SELECT pg_sleep(0.3)) AS s");
     });
     keel::testing::client c(app_);
@@ -210,7 +210,7 @@ TEST_F(LeaksTest, ASlowStatementsParametersAreLoggedWhenAskedFor) {
     o.slow_statement_threshold = 100ms;
     o.log_statement_parameters = true;
     make_app(o);
-    app_.get("/slow", [](db_session db) {
+    app_.get("/slow", [](leak_test_session db) {
         return db->scalar<std::string>("SELECT $1::text || coalesce($2, '') FROM pg_sleep(0.2)",
                                        std::string("shown \"here\""), nullptr);
     });

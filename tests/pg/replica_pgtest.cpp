@@ -127,8 +127,8 @@ TEST(Replicas, ReadOnlySessionsGoToTheReplicaAndTheRestToThePrimary) {
 
 // A small service: writes on the primary, reads in read-only sessions; each answer says where
 // it was read.
-struct notes_service {
-    explicit notes_service(keel::engine_options o) {
+struct replica_notes_service {
+    explicit replica_notes_service(keel::engine_options o) {
         app.provide<keel::engine>(keel::scope::app, [o] { return std::make_shared<keel::engine>(o); });
         app.provide<keel::session_factory>(keel::scope::app,
                                            [](keel::engine& e) { return keel::session_factory{e}; });
@@ -163,7 +163,7 @@ struct notes_service {
 TEST(Replicas, AClientReadsItsOwnWritesEvenFromALaggingReplica) {
     auto o = options_with(servers().delayed);
     o.read_your_writes_wait = 200ms;
-    notes_service service(o);
+    replica_notes_service service(o);
     keel::testing::client client(service.app);
     ASSERT_TRUE(eventually([&] { return client.get("/notes/0").json()["replica"] == true; }, 10s));
     for (const char* route : {"/notes/", "/awaited/notes/"}) {
@@ -195,7 +195,7 @@ TEST(Replicas, AClientReadsItsOwnWritesEvenFromALaggingReplica) {
 // With a replica that keeps up, the token's read waits the few milliseconds replication takes
 // and is served by the replica.
 TEST(Replicas, ATokenWaitsForAReplicaThatCatchesUp) {
-    notes_service service(options_with(servers().replica));
+    replica_notes_service service(options_with(servers().replica));
     keel::testing::client client(service.app);
     ASSERT_TRUE(eventually([&] { return client.get("/notes/0").json()["replica"] == true; }, 10s));
     for (int i = 0; i < 10; ++i) {
@@ -341,7 +341,7 @@ TEST(Replicas, AReplicaLaggingMoreThanTheBoundIsSkippedUntilItCatchesUp) {
 TEST(Replicas, TheReplicasAreOnTheMetricsPage) {
     auto o = options_with(servers().replica);
     o.max_replica_lag = 500ms;
-    notes_service service(o);
+    replica_notes_service service(o);
     auto server_options = keel::testing::live_server::quiet_options();
     server_options.metrics_port = 0;
     keel::testing::live_server server(service.app, server_options);

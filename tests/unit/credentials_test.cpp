@@ -24,7 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string key = "k3el-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+const std::string billing_key = "k3el-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 
 std::string sha256_hex(std::string_view text) {
     unsigned char digest[32];
@@ -54,7 +54,7 @@ struct keyed_app {
     keyed_app() {
         app.provide<keel::api_key_store>(keel::scope::app, [] {
             keel::api_key_store keys;
-            keys.add_hash("billing", sha256_hex(key));
+            keys.add_hash("billing", sha256_hex(billing_key));
             keys.add_key("reports", "another-key-for-the-reports-service");
             return keys;
         });
@@ -82,10 +82,10 @@ struct keyed_app {
 TEST(ApiKeyTest, TheRightKeyReachesTheHandlerWithItsHoldersId) {
     keyed_app k;
     client c{k.app};
-    EXPECT_EQ(c.get("/header", {{"X-API-Key", key}}).json(), "billing");
+    EXPECT_EQ(c.get("/header", {{"X-API-Key", billing_key}}).json(), "billing");
     EXPECT_EQ(c.get("/header", {{"x-api-key", "another-key-for-the-reports-service"}}).json(), "reports");
-    EXPECT_EQ(c.get("/query?api_key=" + key).json(), "billing");
-    EXPECT_EQ(c.get("/cookie", {{"Cookie", "theme=dark; session_key=" + key + "; lang=en"}}).json(),
+    EXPECT_EQ(c.get("/query?api_key=" + billing_key).json(), "billing");
+    EXPECT_EQ(c.get("/cookie", {{"Cookie", "theme=dark; session_key=" + billing_key + "; lang=en"}}).json(),
               "billing");
     EXPECT_EQ(k.reached, 4);
 }
@@ -93,22 +93,22 @@ TEST(ApiKeyTest, TheRightKeyReachesTheHandlerWithItsHoldersId) {
 TEST(ApiKeyTest, AWrongMissingOrAmbiguousKeyIsA401ThatNeverReachesTheHandler) {
     keyed_app k;
     client c{k.app};
-    auto last_byte_differs = key;
+    auto last_byte_differs = billing_key;
     last_byte_differs.back() = last_byte_differs.back() == '0' ? '1' : '0';
     const std::vector<std::pair<std::string, keel::header_map>> attempts = {
         {"/header", {}},
         {"/header", {{"X-API-Key", last_byte_differs}}},
-        {"/header", {{"X-API-Key", key.substr(0, key.size() - 1)}}},
-        {"/header", {{"X-API-Key", key + "x"}}},
+        {"/header", {{"X-API-Key", billing_key.substr(0, billing_key.size() - 1)}}},
+        {"/header", {{"X-API-Key", billing_key + "x"}}},
         {"/header", {{"X-API-Key", ""}}},
-        {"/header", {{"X-API-Key", key}, {"X-API-Key", last_byte_differs}}},
-        {"/header", {{"X-API-Key", sha256_hex(key)}}},  // the stored digest is no key
+        {"/header", {{"X-API-Key", billing_key}, {"X-API-Key", last_byte_differs}}},
+        {"/header", {{"X-API-Key", sha256_hex(billing_key)}}},  // the stored digest is no key
         {"/query?api_key=" + last_byte_differs, {}},
-        {"/query?api_key=" + key + "&api_key=" + key, {}},
-        {"/header?api_key=" + key, {}},  // a key in the wrong place
+        {"/query?api_key=" + billing_key + "&api_key=" + billing_key, {}},
+        {"/header?api_key=" + billing_key, {}},  // a key in the wrong place
         {"/cookie", {{"Cookie", "session_key=" + last_byte_differs}}},
-        {"/cookie", {{"Cookie", "session_key=" + key + "; session_key=" + last_byte_differs}}},
-        {"/cookie", {{"X-API-Key", key}}},
+        {"/cookie", {{"Cookie", "session_key=" + billing_key + "; session_key=" + last_byte_differs}}},
+        {"/cookie", {{"X-API-Key", billing_key}}},
     };
     for (const auto& [target, headers] : attempts) {
         const auto res = c.get(target, headers);
@@ -121,11 +121,11 @@ TEST(ApiKeyTest, AWrongMissingOrAmbiguousKeyIsA401ThatNeverReachesTheHandler) {
 
 TEST(ApiKeyTest, TheStoreReadsDigestsFromAFileAndRefusesAnythingElse) {
     const auto file = std::filesystem::temp_directory_path() / ("keel_keys_" + std::to_string(::getpid()));
-    std::ofstream(file) << "# id sha256\n\nbilling " << sha256_hex(key) << "\n";
+    std::ofstream(file) << "# id sha256\n\nbilling " << sha256_hex(billing_key) << "\n";
     const auto keys = keel::api_key_store::from_file(file.string());
-    EXPECT_EQ(keys.identify(key), "billing");
+    EXPECT_EQ(keys.identify(billing_key), "billing");
     EXPECT_EQ(keys.identify("nope"), std::nullopt);
-    std::ofstream(file) << "billing " << key << "\n";  // a key in clear, not its digest
+    std::ofstream(file) << "billing " << billing_key << "\n";  // a key in clear, not its digest
     EXPECT_THROW(keel::api_key_store::from_file(file.string()), std::invalid_argument);
     std::filesystem::remove(file);
 }

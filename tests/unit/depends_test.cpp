@@ -18,7 +18,7 @@ using keel::testing::parse_json;
 namespace {
 
 // What providers did, in order, for the tests to read.
-std::vector<std::string> journal;
+std::vector<std::string> events;
 
 struct counter {
     int value;
@@ -36,12 +36,12 @@ struct fake_session {
 };
 keel::yield<fake_session> open_session() {
     fake_session s{"db"};
-    journal.push_back("open");
+    events.push_back("open");
     try {
         co_yield s;
-        journal.push_back("commit");
+        events.push_back("commit");
     } catch (const std::exception& e) {
-        journal.push_back(std::string("rollback: ") + e.what());
+        events.push_back(std::string("rollback: ") + e.what());
         throw;
     }
 }
@@ -52,24 +52,24 @@ struct user {
 };
 // A provider built on another provider and on the request.
 user current_user(session_dep session, keel::header<std::string, "x-user"> name) {
-    journal.push_back("user from " + session->name);
+    events.push_back("user from " + session->name);
     if (*name == "intruder") throw keel::http_error(keel::status::forbidden, "go away");
     return user{*name};
 }
 using user_dep = keel::depends<current_user>;
 
 keel::yield<int> outer_resource() {
-    journal.push_back("outer up");
+    events.push_back("outer up");
     co_yield 1;
-    journal.push_back("outer down");
+    events.push_back("outer down");
 }
 keel::yield<int> inner_resource(keel::depends<outer_resource> outer) {
-    journal.push_back("inner up");
+    events.push_back("inner up");
     co_yield *outer + 1;
-    journal.push_back("inner down");
+    events.push_back("inner down");
 }
 
-keel::yield<int> failing_commit() {
+keel::yield<int> commit_that_fails() {
     co_yield 0;
     throw std::runtime_error("commit failed");
 }
@@ -90,7 +90,7 @@ keel::yield<int> translating() {
 class DependsTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        journal.clear();
+        events.clear();
         made = 0;
     }
 };
@@ -118,12 +118,12 @@ TEST_F(DependsTest, TransientIsMadeAtEveryInjection) {
 TEST_F(DependsTest, YieldProviderCommitsAfterTheHandlerSucceeds) {
     keel::app app;
     app.get("/", [](session_dep s) {
-        journal.push_back("handler with " + s->name);
+        events.push_back("handler with " + s->name);
         return 1;
     });
     client c{app};
     EXPECT_EQ(c.get("/").status(), keel::status::ok);
-    EXPECT_EQ(journal, (std::vector<std::string>{"open", "handler with db", "commit"}));
+    EXPECT_EQ(events, (std::vector<std::string>{"open", "handler with db", "commit"}));
 }
 
 TEST_F(DependsTest, YieldProviderSeesTheHandlersExceptionAndRollsBack) {
@@ -132,7 +132,7 @@ TEST_F(DependsTest, YieldProviderSeesTheHandlersExceptionAndRollsBack) {
     client c{app};
     const auto res = c.get("/");
     EXPECT_EQ(res.status(), keel::status::conflict) << res;
-    EXPECT_EQ(journal, (std::vector<std::string>{"open", "rollback: taken"}));
+    EXPECT_EQ(events, (std::vector<std::string>{"open", "rollback: taken"}));
 }
 
 TEST_F(DependsTest, ProvidersAreInjectedLikeHandlersAndShareTheRequestsInstances) {
@@ -142,7 +142,7 @@ TEST_F(DependsTest, ProvidersAreInjectedLikeHandlersAndShareTheRequestsInstances
     keel::header_map h;
     h.set("X-User", "ann");
     EXPECT_EQ(c.get("/me", h).json(), "ann@db");
-    EXPECT_EQ(journal,
+    EXPECT_EQ(events,
               (std::vector<std::string>{"open", "user from db", "commit"}));  // one session, opened once
 }
 
@@ -164,7 +164,7 @@ TEST_F(DependsTest, HttpErrorFromAProviderIsTheResponseAndTeardownsSeeIt) {
     const auto res = c.get("/me", h);
     EXPECT_EQ(res.status(), keel::status::forbidden) << res;
     EXPECT_EQ(res.json()["detail"], "go away");
-    EXPECT_EQ(journal, (std::vector<std::string>{"open", "user from db", "rollback: go away"}));
+    EXPECT_EQ(events, (std::vector<std::string>{"open", "user from db", "rollback: go away"}));
 }
 
 TEST_F(DependsTest, TeardownsRunNewestFirst) {
@@ -172,17 +172,17 @@ TEST_F(DependsTest, TeardownsRunNewestFirst) {
     app.get("/", [](keel::depends<inner_resource> inner) { return *inner; });
     client c{app};
     EXPECT_EQ(c.get("/").json(), 2);
-    EXPECT_EQ(journal, (std::vector<std::string>{"outer up", "inner up", "inner down", "outer down"}));
+    EXPECT_EQ(events, (std::vector<std::string>{"outer up", "inner up", "inner down", "outer down"}));
 }
 
 TEST_F(DependsTest, FailedTeardownTurnsSuccessInto500AndTheRestStillRun) {
     keel::app app;
-    app.get("/", [](session_dep, keel::depends<failing_commit>) { return 1; });
+    app.get("/", [](session_dep, keel::depends<commit_that_fails>) { return 1; });
     client c{app};
     const auto res = c.get("/");
     EXPECT_EQ(res.status(), keel::status::internal_server_error) << res;
     // The session was set up first, so it is torn down last, and sees the commit's failure.
-    EXPECT_EQ(journal, (std::vector<std::string>{"open", "rollback: commit failed"}));
+    EXPECT_EQ(events, (std::vector<std::string>{"open", "rollback: commit failed"}));
 }
 
 TEST_F(DependsTest, SetupFailureTearsDownTheOnesAlreadySetUp) {
@@ -195,7 +195,7 @@ TEST_F(DependsTest, SetupFailureTearsDownTheOnesAlreadySetUp) {
     client c{app};
     EXPECT_EQ(c.get("/").status(), keel::status::internal_server_error);
     EXPECT_FALSE(handler_ran);
-    EXPECT_EQ(journal, (std::vector<std::string>{"open", "rollback: cannot connect"}));
+    EXPECT_EQ(events, (std::vector<std::string>{"open", "rollback: cannot connect"}));
 }
 
 TEST_F(DependsTest, AYieldProviderCanReplaceTheException) {
@@ -217,7 +217,7 @@ TEST_F(DependsTest, CoroutineHandlersGetDependenciesAndTeardownToo) {
     client c{app};
     EXPECT_EQ(c.get("/").json(), "db");
     EXPECT_EQ(c.get("/fail").status(), keel::status::bad_request);
-    EXPECT_EQ(journal, (std::vector<std::string>{"open", "commit", "open", "rollback: no"}));
+    EXPECT_EQ(events, (std::vector<std::string>{"open", "commit", "open", "rollback: no"}));
 }
 
 TEST_F(DependsTest, ARouteRetriesTheWholeHandlerOnATransactionConflict) {
@@ -243,10 +243,10 @@ TEST_F(DependsTest, ARouteRetriesTheWholeHandlerOnATransactionConflict) {
     EXPECT_EQ(res.status(), keel::status::ok) << res;
     EXPECT_EQ(res.json(), 3);
     // Each try had its own session: two rolled back, the last committed.
-    EXPECT_EQ(journal, (std::vector<std::string>{"open", "rollback: could not serialize access", "open",
-                                                 "rollback: could not serialize access", "open", "commit"}));
-    journal.clear();
+    EXPECT_EQ(events, (std::vector<std::string>{"open", "rollback: could not serialize access", "open",
+                                                "rollback: could not serialize access", "open", "commit"}));
+    events.clear();
     EXPECT_EQ(c.post("/always-deadlocks", nullptr).status(), keel::status::internal_server_error);
-    EXPECT_EQ(journal.size(), 4u);                // two tries, each opened and rolled back
+    EXPECT_EQ(events.size(), 4u);                 // two tries, each opened and rolled back
     EXPECT_EQ(c.post("/co", nullptr).json(), 6);  // coroutine handlers too
 }

@@ -11,7 +11,7 @@ using keel::testing::client;
 using nlohmann::json;
 
 namespace {
-struct counter {
+struct readiness_counter {
     int* asked;
 };
 struct per_request {};
@@ -20,9 +20,9 @@ struct per_request {};
 TEST(HealthTest, LivenessAndReadinessWithEveryCheckPassing) {
     keel::app app;
     int asked = 0;
-    app.provide<counter>(keel::scope::app, [&] { return counter{&asked}; });
-    app.readiness_check("cache", [](counter& c) { ++*c.asked; });
-    app.readiness_check("queue", [](counter& c) { return ++*c.asked > 0; });
+    app.provide<readiness_counter>(keel::scope::app, [&] { return readiness_counter{&asked}; });
+    app.readiness_check("cache", [](readiness_counter& c) { ++*c.asked; });
+    app.readiness_check("queue", [](readiness_counter& c) { return ++*c.asked > 0; });
     app.include(keel::health_router());
     client c{app};
     auto res = c.get("/healthz");
