@@ -206,12 +206,10 @@ struct async_session::impl {
         std::vector<std::string> closing;
         if (engine) {
             // A connection that died while the handler ran is found here, before COMMIT goes
-            // out: then nothing was committed, for certain.
-            if (!detail::pq::still_connected(connection->handle)) {
+            // out: then nothing was committed, for certain. A read-only transaction has nothing
+            // to commit, lost connection or not (below), so it skips the look and its system call.
+            if (!options.read_only && !detail::pq::still_connected(connection->handle)) {
                 broken = true;
-                // A read-only transaction has nothing to commit: what it read stands, whatever
-                // becomes of its connection (a replica shutting down, say), which is only closed.
-                if (options.read_only) co_return;
                 throw connection_lost(
                     "keel: the connection was lost before COMMIT was sent; nothing was committed", "08006");
             }

@@ -75,12 +75,11 @@ pooled_connection& pooled_source::open(const session_options& options, std::vect
 
 void pooled_source::commit(pooled_connection& c, const session_options& options, bool& broken) {
     // A connection that died while the handler ran (a terminated backend, a restart) is found
-    // here, before COMMIT goes out: then nothing was committed, for certain.
-    // A read-only transaction has nothing to commit: what it read stands, whatever becomes of
-    // its connection (a replica shutting down, say), which is only closed.
-    if (!pq::still_connected(c.handle)) {
+    // here, before COMMIT goes out: then nothing was committed, for certain. A read-only
+    // transaction has nothing to commit, lost connection or not (below), so it skips the look and
+    // its system call.
+    if (!options.read_only && !pq::still_connected(c.handle)) {
         broken = true;
-        if (options.read_only) return;
         throw connection_lost("keel: the connection was lost before COMMIT was sent; nothing was committed",
                               "08006");
     }
