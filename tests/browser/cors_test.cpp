@@ -16,10 +16,6 @@
 
 namespace {
 
-std::pair<std::string, int> run(const std::string& command) {
-    return keel_test::run_command(command);
-}
-
 // An API that lets the origin `allowed` in, and counts the requests its handlers saw.
 struct api {
     explicit api(const std::string& allowed) {
@@ -61,8 +57,8 @@ TEST(CorsInABrowser, ThePageReadsTheAllowedApiAndNotTheOther) {
     const auto closed_url = origin(closed_server.port()) + "/data";
 
     for (const std::string method : {"GET", "POST"}) {
-        const auto [output, status] = run("node " KEEL_CORS_CHECK " " + page_origin + "/ " + method + ' ' +
-                                          open_url + ' ' + closed_url);
+        const auto [output, status] = keel_test::run_command(
+            "node " KEEL_CORS_CHECK " " + page_origin + "/ " + method + ' ' + open_url + ' ' + closed_url);
         ASSERT_EQ(status, 0) << output;
         const auto seen = nlohmann::json::parse(output);
         EXPECT_EQ(seen[open_url]["ok"], true) << method << ": " << output;

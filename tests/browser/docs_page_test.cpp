@@ -14,14 +14,6 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-std::pair<std::string, int> run(const std::string& command) {
-    return keel_test::run_command(command);
-}
-
-}  // namespace
-
 TEST(DocsPage, ListsEveryOperationAndTryItOutCallsTheApi) {
     keel_test::seeded_bank bank("bank_docs");
     auto& app = bank.app;
@@ -29,8 +21,8 @@ TEST(DocsPage, ListsEveryOperationAndTryItOutCallsTheApi) {
 
     // The script has its own 90 s deadline; CTest's timeout is the last resort.
     const auto [output, status] =
-        run("node " KEEL_DOCS_CHECK " http://127.0.0.1:" + std::to_string(server.port()) +
-            "/docs operations-users-get_user id 42");
+        keel_test::run_command("node " KEEL_DOCS_CHECK " http://127.0.0.1:" + std::to_string(server.port()) +
+                               "/docs operations-users-get_user id 42");
     ASSERT_EQ(status, 0) << output;
     const auto seen = nlohmann::json::parse(output);
 
