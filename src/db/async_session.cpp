@@ -205,14 +205,7 @@ struct async_session::impl {
     task<void> commit_now() {
         std::vector<std::string> closing;
         if (engine) {
-            // A connection that died while the handler ran is found here, before COMMIT goes
-            // out: then nothing was committed, for certain. A read-only transaction has nothing
-            // to commit, lost connection or not (below), so it skips the look and its system call.
-            if (!options.read_only && !detail::pq::still_connected(connection->handle)) {
-                broken = true;
-                throw connection_lost(
-                    "keel: the connection was lost before COMMIT was sent; nothing was committed", "08006");
-            }
+            detail::refuse_commit_on_lost_connection(connection->handle, options, broken);
             closing.push_back(
                 detail::commit_statement(*engine, options));  // (with replicas: and the WAL position)
         } else {

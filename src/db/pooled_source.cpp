@@ -73,16 +73,17 @@ pooled_connection& pooled_source::open(const session_options& options, std::vect
     return lease_->connection();
 }
 
+void refuse_commit_on_lost_connection(PGconn* c, const session_options& options, bool& broken) {
+    // A terminated backend or a restart is found here, before COMMIT goes out: then nothing was
+    // committed, for certain.
+    if (options.read_only || pq::still_connected(c)) return;
+    broken = true;
+    throw connection_lost("keel: the connection was lost before COMMIT was sent; nothing was committed",
+                          "08006");
+}
+
 void pooled_source::commit(pooled_connection& c, const session_options& options, bool& broken) {
-    // A connection that died while the handler ran (a terminated backend, a restart) is found
-    // here, before COMMIT goes out: then nothing was committed, for certain. A read-only
-    // transaction has nothing to commit, lost connection or not (below), so it skips the look and
-    // its system call.
-    if (!options.read_only && !pq::still_connected(c.handle)) {
-        broken = true;
-        throw connection_lost("keel: the connection was lost before COMMIT was sent; nothing was committed",
-                              "08006");
-    }
+    refuse_commit_on_lost_connection(c.handle, options, broken);
     std::vector<pq::result_ptr> done;
     try {
         done = pq::exec_each(c.handle, commit_statement(*engine_, options), broken);

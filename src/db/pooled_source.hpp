@@ -23,6 +23,10 @@ bool reads_from_replica(const engine& e, const session_options& options) noexcep
 std::string commit_statement(const engine& e, const session_options& options);
 /// Records the position the last result of commit_statement() holds for `holder`'s request.
 void note_commit_position(const engine& e, const session_origin* holder, const PGresult* position);
+/// Before a COMMIT goes out: throws connection_lost ("nothing was committed", and marks the
+/// connection `broken`) when `c` died while the handler ran. A read-only transaction has nothing
+/// to commit, lost connection or not, so it is not looked at (a system call saved per read).
+void refuse_commit_on_lost_connection(PGconn* c, const session_options& options, bool& broken);
 
 class pooled_source final : public transaction_source {
 public:
