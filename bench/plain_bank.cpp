@@ -54,8 +54,8 @@ bank::transfer_created create_transfer(keel::body<bank::transfer_request> in, db
     }
     if (!from || !to_exists) throw keel::http_error(keel::status::not_found, "account not found");
     if (from->balance < t.amount) throw keel::http_error(keel::status::conflict, "insufficient funds");
-    if (t.from_id != t.to_id) {
-        db->exec(
+    if (t.from_id != t.to_id) {  // deferred: it goes out with the INSERT, as in the awaited bank
+        db->exec_deferred(
             "UPDATE accounts SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END "
             "WHERE id IN ($1, $2)",
             t.from_id, t.to_id, t.amount);

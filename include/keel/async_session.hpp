@@ -49,6 +49,16 @@ public:
     task<keel::result> exec(std::string_view sql, const Args&... args) {
         return run(sql, {detail::to_param(args)...});
     }
+    /// Queues a statement whose result the handler does not need, to go out with the session's
+    /// next round trip: the next statement (before it, in the same pipeline) or the COMMIT. It
+    /// saves that statement's round trip. What PostgreSQL refuses is thrown by the call that
+    /// sent it (the next statement, or commit(): then nothing is committed); a NUL byte is
+    /// refused here. A unit of work rolled back takes the statements deferred within it along,
+    /// sent or not. Deferring begins no transaction and checks out no connection by itself.
+    template <class... Args>
+    void exec_deferred(std::string_view sql, const Args&... args) {
+        defer(sql, {detail::to_param(args)...});
+    }
     /// Every row mapped to T (a KEEL_MODEL by column name, or a one-column scalar).
     template <class T, class... Args>
     task<std::vector<T>> all(std::string_view sql, const Args&... args) {
@@ -118,6 +128,7 @@ public:
 
 private:
     task<keel::result> run(std::string_view sql, std::vector<std::optional<std::string>> params);
+    void defer(std::string_view sql, std::vector<std::optional<std::string>> params);
 
     template <class T>
     static task<std::vector<T>> all_of(task<keel::result> pending) {

@@ -117,6 +117,16 @@ public:
     keel::result exec(std::string_view sql, const Args&... args) {
         return run(sql, {detail::to_param(args)...});
     }
+    /// Queues a statement whose result the caller does not need, to go out with the session's
+    /// next round trip: before the next statement, in the same pipeline, saving a round trip of
+    /// its own (or before the COMMIT). What PostgreSQL refuses is thrown by the call that sent
+    /// it: the next statement, or commit() (then nothing is committed). A NUL byte is refused
+    /// here. A unit of work rolled back takes the statements deferred within it along, sent or
+    /// not. Deferring begins no transaction and checks out no connection by itself.
+    template <class... Args>
+    void exec_deferred(std::string_view sql, const Args&... args) {
+        defer(sql, {detail::to_param(args)...});
+    }
     /// Every row mapped to T (a KEEL_MODEL by column name, or a one-column scalar).
     template <class T, class... Args>
     std::vector<T> all(std::string_view sql, const Args&... args) {
@@ -192,6 +202,7 @@ public:
 
 private:
     keel::result run(std::string_view sql, const std::vector<std::optional<std::string>>& params);
+    void defer(std::string_view sql, std::vector<std::optional<std::string>> params);
 
     struct impl;
     std::unique_ptr<impl> impl_;

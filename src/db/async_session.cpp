@@ -19,6 +19,8 @@
 #include "db/transaction_budget.hpp"
 #include "io/event_loop.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <utility>
 
@@ -46,9 +48,96 @@ namespace {
 using detail::pq::step;
 using clock = std::chrono::steady_clock;
 
-step statement_step(const std::string& sql) {
-    return {step::kind::statement, sql.c_str(), nullptr, {}};
-}
+// A statement waiting for the session's next round trip: one keel queued (BEGIN, SET LOCAL, a
+// savepoint's), sent as it is, or one the handler deferred, prepared and bound like its own.
+struct queued_statement {
+    std::string sql;
+    detail::statement_params params;
+    bool deferred = false;
+};
+
+// The steps of one round trip, and what they point at; the statement cache's bookkeeping once
+// it is known how many of them took effect. A round trip prepares at most one new statement
+// (making room for it is one DEALLOCATE): another new one goes unnamed this time. The steps
+// point into it: it stays where it was made.
+class round_trip {
+public:
+    struct size {
+        std::size_t statements;  // with parameters, at most
+        std::size_t steps;       // at most, besides a DEALLOCATE and a PREPARE
+    };
+    round_trip(detail::statement_cache& cache, size expected)
+        : cache_(cache), statements_(expected.statements) {
+        steps_.reserve(expected.steps + 2);
+        values_.reserve(expected.statements);
+    }
+    round_trip(const round_trip&) = delete;
+    round_trip& operator=(const round_trip&) = delete;
+
+    void control(const std::string& sql) {
+        steps_.push_back({step::kind::statement, sql.c_str(), nullptr, {}});
+    }
+
+    // The SET LOCAL statement_timeout this round trip lowers the timeout with; a step of it.
+    void set_lowered_timeout(std::string set_local) { lowering_ = std::move(set_local); }
+    void send_lowered_timeout() { control(lowering_); }
+    bool lowers_timeout() const noexcept { return !lowering_.empty(); }
+
+    void statement(std::string_view sql, const detail::statement_params& params) {
+        auto& values = values_.emplace_back();
+        values.reserve(params.size());
+        for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+        const detail::pq::params bound{static_cast<int>(values.size()), values.data()};
+        if (const auto* name = prepared_name(sql)) {
+            steps_.push_back({step::kind::execute, nullptr, name, bound});
+        } else {
+            if (texts_.capacity() == 0) texts_.reserve(statements_);
+            steps_.push_back({step::kind::unnamed, texts_.emplace_back(sql).c_str(), nullptr, bound});
+        }
+    }
+
+    std::span<const step> steps() const noexcept { return steps_; }
+
+    // The first `completed` steps took effect.
+    void settle(std::size_t completed) {
+        if (deallocate_at_ != 0 && completed >= deallocate_at_) cache_.drop_victim();
+        if (prepare_at_ != 0 && completed >= prepare_at_)
+            cache_.add(std::move(prepared_text_), std::move(prepared_as_));
+    }
+
+private:
+    // The name to execute `sql` by (preparing it in this round trip when it may), or null.
+    const char* prepared_name(std::string_view sql) {
+        if (!cache_.enabled()) return nullptr;
+        if (prepare_at_ != 0 && sql == prepared_text_) return prepared_as_.c_str();
+        if (const auto* found = cache_.find(sql)) {
+            // Deallocated earlier in this round trip to make room: unnamed this time.
+            if (deallocate_at_ != 0 && *found == victim_) return nullptr;
+            return found->c_str();
+        }
+        if (prepare_at_ != 0) return nullptr;
+        if (const auto* victim = cache_.victim()) {
+            victim_ = *victim;
+            deallocate_ = "DEALLOCATE " + victim_;
+            control(deallocate_);
+            deallocate_at_ = steps_.size();
+        }
+        prepared_text_ = std::string(sql);
+        prepared_as_ = cache_.next_name();
+        steps_.push_back({step::kind::prepare, prepared_text_.c_str(), prepared_as_.c_str(), {}});
+        prepare_at_ = steps_.size();
+        return prepared_as_.c_str();
+    }
+
+    detail::statement_cache& cache_;
+    std::size_t statements_;  // at most, in this round trip
+    std::vector<step> steps_;
+    std::vector<std::vector<const char*>> values_;  // reserved: the steps point into them
+    std::vector<std::string> texts_;                // reserved: unnamed statements' text
+    std::string lowering_, victim_, deallocate_, prepared_text_, prepared_as_;
+    std::size_t deallocate_at_ = 0;  // the steps up to the DEALLOCATE, 0: none
+    std::size_t prepare_at_ = 0;     // the steps up to the PREPARE, 0: none
+};
 
 }  // namespace
 
@@ -63,7 +152,7 @@ struct async_session::impl {
     std::string savepoint;  // joined: this session's savepoint in the outer transaction
     detail::pooled_connection* connection = nullptr;  // while a transaction is open
     detail::pq::socket_watch* socket = nullptr;       // the connection's, on this session's loop
-    std::vector<std::string> pending;                 // to send with the next statement
+    std::vector<queued_statement> pending;            // to send with the next round trip
     detail::transaction_budget budget;
     clock::time_point timeout_set_at;
     bool timeout_set = false;  // a SET LOCAL statement_timeout is in the transaction
@@ -90,7 +179,8 @@ struct async_session::impl {
         return engine ? detail::slow_statement_rule::of(engine->options()) : outer->slow;
     }
 
-    // Takes a connection (awaiting the pool) and queues what opens the transaction.
+    // Takes a connection (awaiting the pool) and queues what opens the transaction, ahead of
+    // the statements deferred before it began.
     task<void> begin_transaction() {
         auto* loop = detail::this_thread_loop();
         if (!loop) {
@@ -99,6 +189,7 @@ struct async_session::impl {
                 "under keel::sync_wait");
         }
         broken = false;
+        std::vector<queued_statement> opening;
         budget = detail::transaction_budget::of(
             options, engine ? engine->options().pool_timeout : outer->wait, origin.deadline);
         if (engine) {
@@ -112,11 +203,11 @@ struct async_session::impl {
                     co_await detail::awaited_checkout::checkout(*engine, budget.checkout_wait, &origin));
             }
             connection = &lease->connection();
-            pending.push_back(detail::begin_statement(options));
+            opening.push_back({detail::begin_statement(options), {}, false});
         } else {
             savepoint = outer->acquire();
             connection = &outer->lease.connection();
-            pending.push_back("SAVEPOINT " + savepoint);
+            opening.push_back({"SAVEPOINT " + savepoint, {}, false});
         }
         try {
             socket = &detail::pq::watch_on(connection->watches, *loop, connection->handle);
@@ -128,104 +219,132 @@ struct async_session::impl {
         }
         if (budget.statement_timeout.count() > 0) {
             budget.statement_timeout = budget.timeout_now();  // the checkout may have waited
-            pending.push_back(detail::transaction_budget::set_local(budget.statement_timeout));
+            opening.push_back({detail::transaction_budget::set_local(budget.statement_timeout), {}, false});
             timeout_set = true;
             timeout_set_at = clock::now();
         }
+        pending.insert(pending.begin(), std::make_move_iterator(opening.begin()),
+                       std::make_move_iterator(opening.end()));
+    }
+
+    // The size of a round trip that sends what is pending and `more`.
+    round_trip::size trip_size(round_trip::size more) const noexcept {
+        round_trip::size s{more.statements, more.steps + 2 * pending.size() + 1};  // with SET LOCALs
+        for (const auto& p : pending) s.statements += p.deferred ? 1 : 0;
+        return s;
+    }
+
+    // Adds what is pending to `trip`, with a SET LOCAL that lowers the statement_timeout as the
+    // deadline nears: after the BEGIN, and again after each ROLLBACK TO a savepoint (which would
+    // undo it).
+    void add_pending(round_trip& trip) {
+        bool lower_due = false;
+        if (const auto lowered = budget.lowered_timeout(timeout_set_at); lowered.count() > 0) {
+            trip.set_lowered_timeout(detail::transaction_budget::set_local(lowered));
+            budget.statement_timeout = lowered;
+            timeout_set_at = clock::now();
+            lower_due = true;
+        }
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+            const auto& p = pending[i];
+            if (lower_due && (started || i > 0)) {
+                trip.send_lowered_timeout();
+                lower_due = false;
+            }
+            if (p.deferred) {
+                trip.statement(p.sql, p.params);
+            } else {
+                trip.control(p.sql);
+                if (p.sql.starts_with("ROLLBACK TO ")) lower_due = trip.lowers_timeout();
+            }
+        }
+        if (lower_due) trip.send_lowered_timeout();
+    }
+
+    // Runs a round trip's steps; `opening` when the first opens the transaction. Throws what
+    // failed; either way what was pending went out.
+    task<detail::pq::result_ptr> run_steps(round_trip& trip, bool opening) {
+        detail::pq::result_ptr last;
+        std::size_t completed = 0;
+        std::exception_ptr failure;
+        try {
+            last = co_await detail::pq::run_pipeline(connection->handle, *socket, trip.steps(), broken,
+                                                     completed);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (opening && completed >= 1) started = true;
+        trip.settle(completed);
+        pending.clear();
+        if (failure) detail::rethrow_statement_failure(failure, origin, budget.from_deadline);
+        co_return last;
     }
 
     // One statement, with whatever is pending, in one round trip.
     task<keel::result> send(std::string_view sql, const detail::statement_params& params) {
-        if (const auto lowered = budget.lowered_timeout(timeout_set_at); lowered.count() > 0) {
-            pending.push_back(detail::transaction_budget::set_local(lowered));
-            budget.statement_timeout = lowered;
-            timeout_set_at = clock::now();
-        }
-        auto& pooled = *connection;
-        std::vector<step> steps;
-        steps.reserve(pending.size() + 3);
-        for (const auto& p : pending) steps.push_back(statement_step(p));
         const bool opening = !started;  // pending[0] opens the transaction
-        auto& cache = pooled.statements;
-        std::string text, prepared_name;  // a statement's text when sent unnamed or prepared now
-        std::size_t prepare_at = 0;       // 0: the statement is prepared already, or not at all
-        std::size_t deallocate_at = 0;    // the step that makes room for it, if any
-        std::string deallocate;
-        const char* name = nullptr;
-        if (!cache.enabled()) {
-            text = std::string(sql);
-        } else if (const auto* found = cache.find(sql)) {
-            name = found->c_str();
-        } else {
-            if (const auto* victim = cache.victim()) {
-                deallocate = "DEALLOCATE " + *victim;
-                steps.push_back(statement_step(deallocate));
-                deallocate_at = steps.size();
-            }
-            text = std::string(sql);
-            prepared_name = cache.next_name();
-            name = prepared_name.c_str();
-            steps.push_back({step::kind::prepare, text.c_str(), name, {}});
-            prepare_at = steps.size();
-        }
-        std::vector<const char*> values;
-        values.reserve(params.size());
-        for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-        const detail::pq::params bound{static_cast<int>(values.size()), values.data()};
-        if (name) {
-            steps.push_back({step::kind::execute, nullptr, name, bound});
-        } else {
-            steps.push_back({step::kind::unnamed, text.c_str(), nullptr, bound});
-        }
-
+        round_trip trip(connection->statements, trip_size({1, 1}));
+        add_pending(trip);
+        trip.statement(sql, params);
         auto data = std::make_shared<detail::result_data>();
-        std::size_t completed = 0;
-        std::exception_ptr failure;
         {
             const detail::statement_timer timed(counters(), slow_statements(), origin, sql, params);
-            try {
-                const detail::cancel_on_hangup watched(origin, pooled);
-                data->rows =
-                    co_await detail::pq::run_pipeline(pooled.handle, *socket, steps, broken, completed);
-            } catch (...) {
-                failure = std::current_exception();
-            }
+            const detail::cancel_on_hangup watched(origin, *connection);
+            data->rows = co_await run_steps(trip, opening);
         }
-        if (opening && completed >= 1) started = true;
-        if (deallocate_at != 0 && completed >= deallocate_at) cache.drop_victim();
-        if (prepare_at != 0 && completed >= prepare_at) cache.add(std::move(text), std::move(prepared_name));
-        pending.clear();
-        if (failure) detail::rethrow_statement_failure(failure, origin, budget.from_deadline);
         ++statements;
         co_return keel::result(std::move(data));
     }
 
-    // COMMIT (or RELEASE, joined), after whatever is pending. Throws what failed; the caller
-    // rolls back.
+    bool has_deferred() const noexcept {
+        for (const auto& p : pending) {
+            if (p.deferred) return true;
+        }
+        return false;
+    }
+
+    // COMMIT (or RELEASE, joined), after whatever is pending, in one round trip. Throws what
+    // failed; the caller rolls back.
     task<void> commit_now() {
         std::vector<std::string> closing;
+        const bool with_position = engine && detail::reports_commit_position(*engine, options);
         if (engine) {
             detail::refuse_commit_on_lost_connection(connection->handle, options, broken);
-            closing.push_back(
-                detail::commit_statement(*engine, options));  // (with replicas: and the WAL position)
+            closing.emplace_back("COMMIT");
+            if (with_position) closing.emplace_back(detail::commit_position_query);
         } else {
             // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
             if (timeout_set) closing.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
             closing.push_back("RELEASE SAVEPOINT " + savepoint);
         }
-        // One simple query (the cheapest for PostgreSQL to parse), whatever is pending first.
-        std::string text;
-        for (const auto& p : pending) text += p + "; ";
-        for (std::size_t i = 0; i < closing.size(); ++i) text += (i ? "; " : "") + closing[i];
-        const std::size_t closed_at = pending.size() + closing.size() - 1;  // COMMIT's (or RELEASE's) result
-        std::vector<detail::pq::result_ptr> results;
+        detail::pq::result_ptr committed, position;  // COMMIT's result (or RELEASE's), and the WAL position's
         std::exception_ptr lost;
         try {
-            results = co_await detail::pq::run_each(connection->handle, *socket, text, broken);
-            for (std::size_t i = 0; i <= closed_at; ++i) {
-                if (i >= results.size()) detail::pq::throw_error(connection->handle, nullptr, broken);
-                if (!detail::pq::succeeded(results[i].get()))
-                    detail::pq::throw_error(connection->handle, results[i].get(), broken);
+            if (has_deferred()) {
+                // Statements with parameters: a pipeline. When it succeeds, COMMIT followed them
+                // in a transaction no error had aborted.
+                const bool opening = !started;
+                round_trip trip(connection->statements, trip_size({0, closing.size()}));
+                add_pending(trip);
+                for (const auto& c : closing) trip.control(c);
+                auto last = co_await run_steps(trip, opening);
+                (with_position ? position : committed) = std::move(last);
+            } else {
+                // One simple query: the cheapest for PostgreSQL to parse.
+                std::string text;
+                for (const auto& p : pending) text += p.sql + "; ";
+                for (std::size_t i = 0; i < closing.size(); ++i) text += (i ? "; " : "") + closing[i];
+                const std::size_t closed_at = pending.size() + (with_position ? 0 : closing.size() - 1);
+                auto results = co_await detail::pq::run_each(connection->handle, *socket, text, broken);
+                pending.clear();
+                for (std::size_t i = 0; i <= closed_at; ++i) {
+                    if (i >= results.size()) detail::pq::throw_error(connection->handle, nullptr, broken);
+                    if (!detail::pq::succeeded(results[i].get()))
+                        detail::pq::throw_error(connection->handle, results[i].get(), broken);
+                }
+                committed = std::move(results[closed_at]);
+                if (with_position && results.size() > closed_at + 1)
+                    position = std::move(results[closed_at + 1]);
             }
         } catch (const connection_lost&) {
             lost = std::current_exception();
@@ -249,24 +368,25 @@ struct async_session::impl {
         if (!engine) co_return;
         // PostgreSQL answers COMMIT of a transaction an earlier error aborted with a quiet
         // ROLLBACK: that is a failure, never a success.
-        if (std::string_view(PQcmdStatus(results[closed_at].get())) == "ROLLBACK") {
+        if (committed && std::string_view(PQcmdStatus(committed.get())) == "ROLLBACK") {
             throw database_error(
                 "keel: the transaction was aborted by an earlier error and rolled back, not committed",
                 "25P02");
         }
         // Committed. The position is a courtesy: if reading it failed, the request hands out none.
-        if (results.size() > closed_at + 1 && detail::pq::succeeded(results[closed_at + 1].get()))
-            detail::note_commit_position(*engine, &origin, results[closed_at + 1].get());
+        if (position && detail::pq::succeeded(position.get()))
+            detail::note_commit_position(*engine, &origin, position.get());
         if (PQstatus(connection->handle) != CONNECTION_OK) broken = true;
     }
 
     // Ends the transaction: commit (unless a unit left it to be rolled back) or roll back.
     task<void> end(bool commit) {
-        if (!started) {  // nothing was sent: nothing to commit or undo
+        const bool to_commit = commit && !rollback_due;
+        if (!started && !(to_commit && has_deferred())) {  // nothing was sent: nothing to commit or undo
             release();
             co_return;
         }
-        if (!commit || rollback_due) {
+        if (!to_commit) {
             co_await roll_back_now();
             co_return;
         }
@@ -355,7 +475,16 @@ struct async_session::impl {
     }
 
     // Queued to go out with the next statement: no round trip of its own.
-    void queue(std::string statement) { pending.push_back(std::move(statement)); }
+    void queue(std::string statement) { pending.push_back({std::move(statement), {}, false}); }
+
+    // Rolls back the transaction a unit left to be rolled back; what was deferred since then
+    // belongs to the next one.
+    task<void> end_rolled_back_unit() {
+        auto next = std::move(pending);
+        pending.clear();
+        co_await end(false);
+        pending = std::move(next);
+    }
 };
 
 async_session::async_session(keel::engine& e, session_options options, call_site where)
@@ -404,13 +533,14 @@ bool async_session::in_transaction() const noexcept {
 task<keel::result> async_session::run(std::string_view sql, std::vector<std::optional<std::string>> params) {
     auto& s = impl::usable(impl_);
     detail::refuse_nul_bytes(sql, params);
-    if (s.rollback_due) co_await s.end(false);
+    if (s.rollback_due) co_await s.end_rolled_back_unit();
     if (!s.connection) co_await s.begin_transaction();
+    const bool carries_deferred = s.has_deferred();  // lost with the connection: not to be sent twice
     std::string lost;
     try {
         co_return co_await s.send(sql, params);
     } catch (const connection_lost& e) {
-        if (!s.may_move_to_primary()) throw;
+        if (carries_deferred || !s.may_move_to_primary()) throw;
         lost = e.what();
     }
     s.move_to_primary(lost);  // the replica went away under the read: the primary answers it
@@ -418,10 +548,20 @@ task<keel::result> async_session::run(std::string_view sql, std::vector<std::opt
     co_return co_await s.send(sql, params);
 }
 
+void async_session::defer(std::string_view sql, std::vector<std::optional<std::string>> params) {
+    auto& s = impl::usable(impl_);
+    detail::refuse_nul_bytes(sql, params);
+    s.pending.push_back({std::string(sql), std::move(params), true});
+}
+
 task<void> async_session::commit() {
     if (!impl_) co_return;  // moved from: its transaction went with the move
     auto& s = impl::usable(impl_);
-    if (!s.connection) co_return;
+    if (s.rollback_due) co_await s.end_rolled_back_unit();
+    if (!s.connection) {
+        if (!s.has_deferred()) co_return;
+        co_await s.begin_transaction();  // statements were deferred before any other
+    }
     co_await s.end(true);
 }
 
@@ -432,11 +572,12 @@ task<void> async_session::rollback() {
 
 task<async_session::unit> async_session::begin() {
     auto& s = impl::usable(impl_);
-    if (s.rollback_due) co_await s.end(false);
-    if (!s.connection) {
+    if (s.rollback_due) co_await s.end_rolled_back_unit();
+    if (!s.connection && !s.has_deferred()) {
         co_await s.begin_transaction();
         co_return unit(*this, {});
     }
+    if (!s.connection) co_await s.begin_transaction();  // statements were deferred: they begin it
     std::string name = "keel_sp_" + std::to_string(++s.savepoints);
     s.queue("SAVEPOINT " + name);
     co_return unit(*this, std::move(name));
@@ -475,11 +616,19 @@ void async_session::unit::roll_back_later() noexcept {
     if (!s || !s->impl_ || !s->impl_->connection) return;  // the whole transaction already ended (or moved)
     auto& state = *s->impl_;
     try {
+        // What is pending from this unit on was never sent: it goes with the unit.
         if (savepoint_.empty()) {
+            state.pending.clear();
             state.rollback_due = true;
-        } else if (!state.pending.empty() && state.pending.back() == "SAVEPOINT " + savepoint_) {
-            state.pending.pop_back();  // never sent: nothing to undo
+            return;
+        }
+        const auto opened = std::find_if(state.pending.begin(), state.pending.end(), [&](const auto& p) {
+            return !p.deferred && p.sql == "SAVEPOINT " + savepoint_;
+        });
+        if (opened != state.pending.end()) {
+            state.pending.erase(opened, state.pending.end());  // the savepoint too: nothing to undo
         } else {
+            state.pending.clear();  // all queued after the savepoint went out
             state.queue("ROLLBACK TO SAVEPOINT " + savepoint_);
             state.queue("RELEASE SAVEPOINT " + savepoint_);
         }

@@ -41,7 +41,7 @@ bool reports_commit_position(const engine& e, const session_options& o) noexcept
 std::string commit_statement(const engine& e, const session_options& o) {
     // pg_current_wal_insert_lsn() right after COMMIT is at or past the commit's record: a
     // replica that replayed that far sees the commit.
-    return reports_commit_position(e, o) ? "COMMIT; SELECT pg_current_wal_insert_lsn()::text" : "COMMIT";
+    return reports_commit_position(e, o) ? std::string("COMMIT; ") + commit_position_query : "COMMIT";
 }
 
 void note_commit_position(const engine& e, const session_origin* holder, const PGresult* position) {

@@ -17,9 +17,15 @@ std::string begin_statement(const session_options& options);
 
 /// Whether a session with `options` on `e` reads from a replica (when one is fit).
 bool reads_from_replica(const engine& e, const session_options& options) noexcept;
-/// What commits a session's transaction on `e`: COMMIT, and with replicas, the WAL position it
-/// reached in the same round trip (the session's request hands it out as its read-your-writes
-/// token).
+/// Whether committing a session with `options` on `e` also reads the WAL position the commit
+/// reached (with replicas: the session's request hands it out as its read-your-writes token).
+bool reports_commit_position(const engine& e, const session_options& options) noexcept;
+/// What reads that position, right after COMMIT: never an error (NULL on a server in recovery,
+/// which cannot have committed a write), so that it cannot fail a COMMIT it follows.
+inline constexpr const char* commit_position_query =
+    "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_insert_lsn()::text END";
+/// What commits a session's transaction on `e`, as one simple query: COMMIT, and the position
+/// when reports_commit_position().
 std::string commit_statement(const engine& e, const session_options& options);
 /// Records the position the last result of commit_statement() holds for `holder`'s request.
 void note_commit_position(const engine& e, const session_origin* holder, const PGresult* position);

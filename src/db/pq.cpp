@@ -89,35 +89,37 @@ result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken) {
                    broken);
 }
 
-result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const statement_call& call,
-                      bool& broken, bool& begun) {
-    begun = false;
+result_ptr exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
+                         std::size_t& completed) {
+    completed = 0;
     const auto lost = [&] {
         broken = true;  // the pipeline's state is unknown: never hand this connection out again
         throw_error(c, nullptr, broken);
     };
     if (PQenterPipelineMode(c) != 1) lost();
     bool sent = true;
-    for (const auto& sql : preamble)
-        sent = sent && PQsendQueryParams(c, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
-    const auto& p = call.bound;
-    sent =
-        sent && (call.name ? PQsendQueryPrepared(c, call.name, p.count, p.values, nullptr, nullptr, 0)
-                           : PQsendQueryParams(c, call.sql, p.count, nullptr, p.values, nullptr, nullptr, 0));
+    for (const auto& call : calls) {
+        const auto& p = call.bound;
+        sent = sent &&
+               (call.name ? PQsendQueryPrepared(c, call.name, p.count, p.values, nullptr, nullptr, 0)
+                          : PQsendQueryParams(c, call.sql, p.count, nullptr, p.values, nullptr, nullptr, 0));
+    }
     sent = sent && PQpipelineSync(c);
     if (!sent) lost();
 
-    // One result per statement, each followed by a null; then the sync's result.
+    // One result per call, each followed by a null; then the sync's result.
     result_ptr first_failure, statement;
-    for (std::size_t i = 0; i <= preamble.size(); ++i) {
+    bool all_ok = true;
+    for (std::size_t i = 0; i < calls.size(); ++i) {
         result_ptr last;
         while (PGresult* r = PQgetResult(c)) last.reset(r);
         if (!last) lost();
         const bool ok = succeeded(last.get());
-        if (i == 0 && ok && !preamble.empty()) begun = true;
+        all_ok = all_ok && ok;
+        if (all_ok) completed = i + 1;
         if (!ok && !first_failure && PQresultStatus(last.get()) != PGRES_PIPELINE_ABORTED)
             first_failure = std::move(last);
-        else if (i == preamble.size())
+        else if (i + 1 == calls.size())
             statement = std::move(last);
     }
     result_ptr sync(PQgetResult(c));

@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,10 +56,11 @@ struct statement_call {
 };
 /// Runs a statement.
 result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken);
-/// Runs `preamble` (BEGIN, SET LOCAL ...) and then a statement in one round trip (libpq's
-/// pipeline mode). Returns the statement's result; throws the first error. `begun` tells
-/// whether the preamble's first statement (the BEGIN) took effect, even when a later one failed.
-result_ptr exec_after(PGconn* c, const std::vector<std::string>& preamble, const statement_call& call,
-                      bool& broken, bool& begun);
+/// Runs `calls` in one round trip (libpq's pipeline mode): BEGIN, SET LOCAL ... (each a call
+/// with `sql` and no parameters) and statements. Returns the last one's result; throws the
+/// first error. `completed` counts the leading calls that took effect, also when a later one
+/// failed (a BEGIN whose transaction must now be rolled back).
+result_ptr exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
+                         std::size_t& completed);
 
 }  // namespace keel::detail::pq

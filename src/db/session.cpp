@@ -14,14 +14,32 @@
 #include "db/statement.hpp"
 #include "db/transaction_budget.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <span>
 #include <stdexcept>
 
 namespace keel {
+
+namespace {
+
+// A statement exec_deferred() queued: sent with the session's next round trip.
+struct deferred_statement {
+    std::string sql;
+    detail::statement_params params;
+};
+
+// What a statement's call points at: its parameters' text pointers, and its text when unnamed.
+struct call_storage {
+    std::vector<const char*> values;
+    std::string unnamed;  // libpq wants the text NUL-terminated
+};
+
+}  // namespace
 
 // A session's transaction begins lazily: begin_transaction() takes a connection from the
 // session's source and queues the statements that open the transaction (BEGIN, or a SAVEPOINT)
@@ -35,6 +53,7 @@ struct session::impl {
     session_options options;
     detail::pooled_connection* connection = nullptr;  // while a transaction is open
     std::vector<std::string> pending;                 // to send before the next statement
+    std::vector<deferred_statement> deferred;         // to send after them (exec_deferred)
     bool started = false;                             // the opening statement took effect
     bool broken = false;
     bool closed = false;
@@ -53,10 +72,13 @@ struct session::impl {
         return *s;
     }
 
-    // Runs a control statement (SAVEPOINT ...) after anything pending.
+    // Runs a control statement (SAVEPOINT ...) after anything pending or deferred.
     void control(const std::string& sql) {
-        flush_pending();
+        flush();
         detail::pq::exec(handle(), sql, broken);
+    }
+    void flush() {
+        if (!pending.empty() || !deferred.empty()) send_all({}, nullptr);
     }
     void flush_pending() {
         while (!pending.empty()) {
@@ -68,14 +90,16 @@ struct session::impl {
     }
 
     // The name `sql` is prepared under on the connection, preparing it first (and deallocating
-    // the least recently used statement when the connection's cache is full).
-    const std::string* prepared_name(std::string_view sql) {
+    // the least recently used statement when the connection's cache is full); null when it is
+    // to go unnamed, because making room would deallocate one of the names `in_use`.
+    const std::string* prepared_name(std::string_view sql, std::span<const char* const> in_use) {
         auto& cache = connection->statements;
         if (const auto* name = cache.find(sql)) return name;
         // A statement that fails to parse inside a test's outer transaction would abort it:
         // there the savepoint goes first, so that the failure is the savepoint's alone.
         if (source->prepare_after_opening()) flush_pending();
         if (const auto* victim = cache.victim()) {
+            if (std::find(in_use.begin(), in_use.end(), victim->c_str()) != in_use.end()) return nullptr;
             detail::pq::exec(handle(), "DEALLOCATE " + *victim, broken);
             cache.drop_victim();
         }
@@ -109,8 +133,8 @@ struct session::impl {
     }
 
     void end_transaction() {
-        if (!started) return;  // nothing was sent: nothing to commit
-        flush_pending();
+        if (!started && deferred.empty()) return;  // nothing was sent: nothing to commit
+        flush();
         // What the transaction was begun with: a joined one undoes its SET LOCAL statement_timeout,
         // which the request's deadline may have sent without the session's option.
         auto begun = options;
@@ -118,42 +142,69 @@ struct session::impl {
         source->commit(*connection, begun, broken);
     }
 
+    // A call of `sql` with `params`, by its prepared name when the connection's cache is on.
+    detail::pq::statement_call bind(std::string_view sql, const detail::statement_params& params,
+                                    call_storage& storage, std::vector<const char*>& names) {
+        storage.values.reserve(params.size());
+        for (const auto& p : params) storage.values.push_back(p ? p->c_str() : nullptr);
+        detail::pq::statement_call call{
+            nullptr, nullptr, {static_cast<int>(storage.values.size()), storage.values.data()}};
+        const auto* name = connection->statements.enabled() ? prepared_name(sql, names) : nullptr;
+        if (name) {
+            call.name = name->c_str();
+            names.push_back(call.name);
+        } else {
+            storage.unnamed = sql;
+            call.sql = storage.unnamed.c_str();
+        }
+        return call;
+    }
+
+    // Sends what is pending, what was deferred and then the statement (when `params` is given)
+    // in one round trip; returns the last result. Throws what failed; either way all went out.
+    detail::pq::result_ptr send_all(std::string_view sql, const detail::statement_params* params) {
+        const std::size_t count = deferred.size() + (params ? 1 : 0);
+        std::vector<call_storage> storage(count);
+        std::vector<const char*> names;  // prepared names the round trip uses: none is deallocated
+        names.reserve(count);
+        std::vector<detail::pq::statement_call> bound_calls;
+        bound_calls.reserve(count);
+        for (std::size_t i = 0; i < deferred.size(); ++i)
+            bound_calls.push_back(bind(deferred[i].sql, deferred[i].params, storage[i], names));
+        if (params) bound_calls.push_back(bind(sql, *params, storage.back(), names));
+        // (Preparing may have sent what was pending already, in a test's outer transaction.)
+        if (pending.empty() && bound_calls.size() == 1 && params)
+            return detail::pq::exec_statement(handle(), bound_calls.front(), broken);
+        const auto preamble = std::move(pending);
+        const auto sent_deferred = std::move(deferred);  // the calls point into their parameters
+        pending.clear();
+        deferred.clear();
+        std::vector<detail::pq::statement_call> calls;
+        calls.reserve(preamble.size() + bound_calls.size());
+        for (const auto& p : preamble) calls.push_back({nullptr, p.c_str(), {}});
+        calls.insert(calls.end(), bound_calls.begin(), bound_calls.end());
+        // On failure, started says whether there is a transaction to roll back.
+        std::size_t completed = 0;
+        try {
+            auto last = detail::pq::exec_pipeline(handle(), calls, broken, completed);
+            if (!preamble.empty() && completed >= 1) started = true;
+            return last;
+        } catch (...) {
+            if (!preamble.empty() && completed >= 1) started = true;
+            throw;
+        }
+    }
+
     // One statement, beginning the transaction first when none is open.
     keel::result execute(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
         if (!connection) begin_transaction();
         bound_by_deadline();
-        auto& pooled = *connection;
-        std::vector<const char*> values;
-        values.reserve(params.size());
-        for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-        detail::pq::statement_call call{nullptr, nullptr, {static_cast<int>(values.size()), values.data()}};
-        std::string unnamed;  // the text of a statement sent unnamed (libpq wants it NUL-terminated)
-        if (pooled.statements.enabled()) {
-            call.name = prepared_name(sql)->c_str();
-        } else {
-            unnamed = sql;
-            call.sql = unnamed.c_str();
-        }
         auto data = std::make_shared<detail::result_data>();
         const detail::statement_timer timed(source->counters(), source->slow_statements(), origin, sql,
                                             params);
         try {
-            const detail::cancel_on_hangup watched(origin, pooled);
-            if (pending.empty()) {
-                data->rows = detail::pq::exec_statement(pooled.handle, call, broken);
-            } else {
-                const auto preamble = std::move(pending);
-                pending.clear();
-                // On failure, started says whether there is a transaction to roll back.
-                bool begun = false;  // (the preamble may open the transaction, or only lower a timeout)
-                try {
-                    data->rows = detail::pq::exec_after(pooled.handle, preamble, call, broken, begun);
-                } catch (...) {
-                    started = started || begun;
-                    throw;
-                }
-                started = started || begun;
-            }
+            const detail::cancel_on_hangup watched(origin, *connection);
+            data->rows = send_all(sql, &params);
         } catch (...) {
             detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
         }
@@ -165,6 +216,7 @@ struct session::impl {
     void release() noexcept {
         connection = nullptr;
         pending.clear();
+        deferred.clear();
         started = false;
         savepoints = 0;
         statements = 0;
@@ -218,14 +270,21 @@ bool session::in_transaction() const noexcept {
     return impl_ && impl_->connection != nullptr;
 }
 
+void session::defer(std::string_view sql, std::vector<std::optional<std::string>> params) {
+    auto& s = impl::usable(impl_);
+    detail::refuse_nul_bytes(sql, params);
+    s.deferred.push_back({std::string(sql), std::move(params)});
+}
+
 keel::result session::run(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
     auto& s = impl::usable(impl_);
     detail::require_blocking_allowed("keel::session::exec");
     detail::refuse_nul_bytes(sql, params);
+    const bool carries_deferred = !s.deferred.empty();  // lost with the connection: not to be sent twice
     try {
         return s.execute(sql, params);
     } catch (const connection_lost& e) {
-        if (!s.may_move_to_primary()) throw;
+        if (carries_deferred || !s.may_move_to_primary()) throw;
         s.move_to_primary(e.what());  // the replica went away under the read: the primary answers it
     }
     return s.execute(sql, params);
@@ -234,10 +293,11 @@ keel::result session::run(std::string_view sql, const std::vector<std::optional<
 void session::commit() {
     if (!impl_) return;  // moved from: its transaction went with the move
     auto& s = impl::usable(impl_);
-    if (!s.connection) return;
+    if (!s.connection && s.deferred.empty()) return;
     detail::require_blocking_allowed("keel::session::commit");
+    if (!s.connection) s.begin_transaction();  // statements were deferred before any other
     auto* counters = s.source->counters();
-    const bool sent = s.started;
+    const bool sent = s.started || !s.deferred.empty();
     try {
         s.end_transaction();
     } catch (const commit_in_doubt&) {
@@ -265,10 +325,11 @@ void session::close() noexcept {
 session::unit session::begin() {
     auto& s = impl::usable(impl_);
     detail::require_blocking_allowed("keel::session::begin");
-    if (!s.connection) {
+    if (!s.connection && s.deferred.empty()) {
         s.begin_transaction();
         return unit(*this, {});
     }
+    if (!s.connection) s.begin_transaction();  // statements were deferred: they begin it
     std::string name = "keel_sp_" + std::to_string(++s.savepoints);
     s.control("SAVEPOINT " + name);
     return unit(*this, std::move(name));
@@ -302,6 +363,9 @@ void session::unit::rollback() noexcept {
         return;
     }
     if (!s->impl_ || !s->impl_->connection) return;  // the whole transaction already ended (or moved)
+    // Each control statement sends what was deferred: what is deferred now was deferred after
+    // this unit's SAVEPOINT, and goes with the unit, unsent.
+    s->impl_->deferred.clear();
     try {
         s->impl_->control("ROLLBACK TO SAVEPOINT " + savepoint_);
         s->impl_->control("RELEASE SAVEPOINT " + savepoint_);

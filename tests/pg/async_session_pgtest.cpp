@@ -76,6 +76,12 @@ struct blocking_kind {
     }
 };
 
+// Deferring sends nothing, so either kind does it where it is.
+template <class Session, class... A>
+void defer(Session& s, std::string_view sql, const A&... a) {
+    s.exec_deferred(sql, a...);
+}
+
 // The awaited session, as a coroutine handler uses it.
 struct awaited_kind {
     using session_type = keel::async_session;
@@ -497,6 +503,166 @@ TYPED_TEST(EverySession, AMovedFromSessionIsSafeToDestroyAndToTearDown) {
         co_await K::commit(second);
     });
     EXPECT_EQ(this->count(), 1);
+}
+
+// Deferred statements go out, in the order they were deferred, ahead of the next statement:
+// it sees their work. Deferring alone takes no connection.
+TYPED_TEST(EverySession, DeferredStatementsRunInOrderAheadOfTheNextStatement) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        defer(s, this->insert_sql(), "first@x", "one");
+        defer(s, "UPDATE " + this->table_ + " SET nickname = nickname || $1", "+two");
+        EXPECT_FALSE(s.in_transaction());
+        EXPECT_EQ(this->engine_->status().created, 0u);
+        EXPECT_EQ(co_await K::template scalar<std::string>(s, "SELECT nickname FROM " + this->table_),
+                  "one+two");
+        EXPECT_EQ(this->count(), 0);  // in the session's transaction, not yet committed
+        co_await K::commit(s);
+    });
+    EXPECT_EQ(this->count(), 1);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// What was deferred last goes with the COMMIT, also when nothing else ran in the transaction.
+TYPED_TEST(EverySession, DeferredStatementsAreCommittedWithTheTransaction) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        defer(s, this->insert_sql(), "only-deferred@x", nullptr);
+        co_await K::commit(s);
+        EXPECT_EQ(this->count(), 1);
+        co_await K::exec(s, this->insert_sql(), "then@x", nullptr);
+        defer(s, this->insert_sql(), "deferred-last@x", nullptr);
+        co_await K::commit(s);
+    });
+    EXPECT_EQ(this->count(), 3);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// A deferred statement PostgreSQL refuses is thrown, typed, by the call that sent it; the
+// statement after it never ran, and nothing of the transaction commits.
+TYPED_TEST(EverySession, ADeferredStatementsFailureIsThrownByTheCallThatSentIt) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        co_await K::exec(s, this->insert_sql(), "taken@x", nullptr);
+        defer(s, this->insert_sql(), "taken@x", nullptr);
+        EXPECT_TRUE(
+            co_await throws<keel::unique_violation>(K::exec(s, this->insert_sql(), "next@x", nullptr)));
+        EXPECT_TRUE(co_await throws<keel::database_error>(K::commit(s)));
+        EXPECT_FALSE(s.in_transaction());
+
+        co_await K::exec(s, this->insert_sql(), "again@x", nullptr);
+        defer(s, this->insert_sql(), "again@x", nullptr);
+        try {
+            co_await K::commit(s);
+            ADD_FAILURE() << "a transaction whose deferred statement failed was reported committed";
+        } catch (const keel::unique_violation& e) {
+            EXPECT_EQ(e.sqlstate(), "23505");
+        }
+        EXPECT_FALSE(s.in_transaction());
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+    EXPECT_EQ(this->engine_->status().discarded, 0u);  // rolled back, not closed
+}
+
+// A deferred statement runs under the session's statement_timeout like any other.
+TYPED_TEST(EverySession, ADeferredStatementIsBoundByTheStatementTimeout) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open({.statement_timeout = 50ms});
+        defer(s, "SELECT pg_sleep(2)");
+        EXPECT_TRUE(co_await throws<keel::query_canceled>(K::exec(s, "SELECT 1")));
+        co_await K::rollback(s);
+    });
+}
+
+// A unit of work rolled back takes what was deferred within it along, whether its SAVEPOINT
+// went out or not; what was deferred before it stays.
+TYPED_TEST(EverySession, ARolledBackUnitTakesItsDeferredStatementsAlong) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        defer(s, this->insert_sql(), "before@x", nullptr);
+        {
+            auto unsent = co_await K::begin(s);  // a savepoint: something was deferred before it
+            defer(s, this->insert_sql(), "inside-unsent@x", nullptr);
+        }
+        {
+            auto sent = co_await K::begin(s);
+            co_await K::exec(s, this->insert_sql(), "inside-sent@x", nullptr);
+            defer(s, this->insert_sql(), "inside-deferred@x", nullptr);
+            defer(s, "SELECT 1 / 0");  // never runs: the unit goes first
+        }
+        {
+            auto kept = co_await K::begin(s);
+            defer(s, this->insert_sql(), "kept@x", nullptr);
+            co_await K::commit(kept);
+        }
+        co_await K::commit(s);
+    });
+    pqxx::connection c(postgres_environment::server().url());
+    const pqxx::result emails =
+        pqxx::nontransaction(c).exec("SELECT email FROM " + this->table_ + " ORDER BY id");
+    ASSERT_EQ(emails.size(), 2u);
+    EXPECT_EQ(emails[0][0].as<std::string>(), "before@x");
+    EXPECT_EQ(emails[1][0].as<std::string>(), "kept@x");
+}
+
+// A session dropped (or rolled back) with statements deferred sends them nowhere.
+TYPED_TEST(EverySession, DeferredStatementsOfASessionRolledBackAreNeverSent) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        {
+            auto dropped = this->open();
+            defer(dropped, this->insert_sql(), "dropped@x", nullptr);
+        }
+        auto s = this->open();
+        co_await K::exec(s, this->insert_sql(), "rolled-back@x", nullptr);
+        defer(s, this->insert_sql(), "deferred-rolled-back@x", nullptr);
+        co_await K::rollback(s);
+        EXPECT_TRUE(co_await throws<keel::database_error>([&]() -> keel::task<void> {
+            auto refused = this->open();
+            defer(refused, this->insert_sql(), std::string("a\0b", 3), nullptr);  // refused at once
+            co_return;
+        }()));
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// Deferred statements use the connection's prepared statements like any other, also when the
+// cache is too small for all the statements of one round trip.
+TYPED_TEST(EverySession, DeferredStatementsArePreparedAndTheCacheBoundHolds) {
+    using K = typename TestFixture::kind;
+    this->options_.pool_size = 1;
+    this->options_.statement_cache_size = 1;
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    const auto bump = "UPDATE " + this->table_ + " SET nickname = $1 WHERE email = $2";
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        co_await K::exec(s, this->insert_sql(), "c@x", nullptr);
+        for (int i = 0; i < 4; ++i) {  // two new statements a round trip, room for one
+            defer(s, bump, "n" + std::to_string(i), "c@x");
+            defer(s, bump, "m" + std::to_string(i), "c@x");
+            EXPECT_EQ(co_await K::template scalar<std::string>(
+                          s, "SELECT nickname FROM " + this->table_ + " WHERE email = $1", "c@x"),
+                      "m" + std::to_string(i));
+        }
+        co_await K::commit(s);
+    });
+    this->options_.statement_cache_size = 8;
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        for (int i = 0; i < 3; ++i) defer(s, bump, "p", "c@x");
+        EXPECT_EQ(co_await K::template scalar<long>(
+                      s, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", bump),
+                  1);
+        co_await K::commit(s);
+    });
 }
 
 // ------------------------------------------------------------------ what only awaiting does
