@@ -15,10 +15,12 @@ namespace bank {
 /// keel::get_async_session to run it inside their own rolled-back transaction.
 using db_session = keel::depends<keel::get_async_session>;
 
-/// The same for handlers that only read: `BEGIN ... READ ONLY`, on a read replica when the
-/// engine has one (DATABASE_REPLICA_URLS), else on the primary. A client that wrote and sends
-/// back the Keel-Read-After token it got reads its own writes (docs/deployment.md).
-using read_only_session = keel::depends<keel::get_read_only_async_session>;
+/// The same for handlers that read one row: each statement a `READ ONLY` transaction of its
+/// own, begun and committed in the statement's round trip (one round trip per read, not two),
+/// on a read replica when the engine has one (DATABASE_REPLICA_URLS), else on the primary. A
+/// client that wrote and sends back the Keel-Read-After token it got reads its own writes
+/// (docs/deployment.md).
+using read_only_session = keel::depends<keel::get_autocommit_read_async_session>;
 
 /// Creates the tables that are missing (idempotent; safe with several instances starting at once).
 void apply_schema(keel::session& db);

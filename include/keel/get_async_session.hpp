@@ -24,4 +24,11 @@ async_yield<async_session> get_async_session(session_factory& sessions);
 /// primary. A write in it fails (SQLSTATE 25006).
 async_yield<async_session> get_read_only_async_session(session_factory& sessions);
 
+/// Read-only too, with each statement a READ ONLY transaction of its own
+/// (session_options::autocommit), begun and committed in the statement's one round trip: a
+/// handler that reads once costs one round trip instead of two. For handlers whose reads need
+/// no one snapshot across statements (at READ COMMITTED each statement sees a snapshot of its
+/// own anyway). Routed to replicas as get_read_only_async_session is.
+async_yield<async_session> get_autocommit_read_async_session(session_factory& sessions);
+
 }  // namespace keel

@@ -19,4 +19,9 @@ yield<session> get_session(session_factory& sessions);
 /// primary. A write in it fails (SQLSTATE 25006).
 yield<session> get_read_only_session(session_factory& sessions);
 
+/// Read-only too, with each statement a READ ONLY transaction of its own
+/// (session_options::autocommit), committed before its call returns: for handlers whose reads
+/// need no one snapshot across statements. Routed to replicas as get_read_only_session is.
+yield<session> get_autocommit_read_session(session_factory& sessions);
+
 }  // namespace keel

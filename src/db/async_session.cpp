@@ -263,13 +263,13 @@ struct async_session::impl {
 
     // Runs a round trip's steps; `opening` when the first opens the transaction. Throws what
     // failed; either way what was pending went out.
-    task<detail::pq::result_ptr> run_steps(round_trip& trip, bool opening) {
-        detail::pq::result_ptr last;
+    task<detail::pq::pipeline_answer> run_steps(round_trip& trip, bool opening, std::size_t wanted_at) {
+        detail::pq::pipeline_answer answer;
         std::size_t completed = 0;
         std::exception_ptr failure;
         try {
-            last = co_await detail::pq::run_pipeline(connection->handle, *socket, trip.steps(), broken,
-                                                     completed);
+            answer = co_await detail::pq::run_pipeline(connection->handle, *socket, trip.steps(), broken,
+                                                       completed, wanted_at);
         } catch (...) {
             failure = std::current_exception();
         }
@@ -277,23 +277,67 @@ struct async_session::impl {
         trip.settle(completed);
         pending.clear();
         if (failure) detail::rethrow_statement_failure(failure, origin, budget.from_deadline);
-        co_return last;
+        co_return answer;
     }
 
-    // One statement, with whatever is pending, in one round trip.
+    // One statement, with whatever is pending, in one round trip; autocommit, with what ends its
+    // transaction too.
     task<keel::result> send(std::string_view sql, const detail::statement_params& params) {
         const bool opening = !started;  // pending[0] opens the transaction
-        round_trip trip(connection->statements, trip_size({1, 1}));
+        const auto closing = options.autocommit ? closing_statements() : closing_steps{};
+        if (options.autocommit && engine) {
+            try {
+                detail::refuse_commit_on_lost_connection(connection->handle, options, broken);
+            } catch (...) {
+                release();  // nothing was sent; the dead connection is closed
+                throw;
+            }
+        }
+        round_trip trip(connection->statements, trip_size({1, 1 + closing.statements.size()}));
         add_pending(trip);
         trip.statement(sql, params);
+        const std::size_t statement_at = trip.steps().size() - 1;
+        for (const auto& c : closing.statements) trip.control(c);
         auto data = std::make_shared<detail::result_data>();
+        detail::pq::pipeline_answer answer;
+        std::exception_ptr failure;
         {
             const detail::statement_timer timed(counters(), slow_statements(), origin, sql, params);
-            const detail::cancel_on_hangup watched(origin, *connection);
-            data->rows = co_await run_steps(trip, opening);
+            try {
+                const detail::cancel_on_hangup watched(origin, *connection);
+                answer = co_await run_steps(trip, opening, statement_at);
+            } catch (...) {
+                failure = std::current_exception();
+            }
         }
+        if (failure) {
+            if (options.autocommit) co_await end_failed_autocommit(failure);
+            std::rethrow_exception(failure);
+        }
+        data->rows = std::move(answer.wanted);
         ++statements;
+        if (options.autocommit) {  // committed: the connection goes back until the next statement
+            started = false;
+            if (closing.with_position) note_position(answer.last);
+            if (auto* counted = counters()) detail::database_counters::count(counted->committed);
+            release();
+        }
         co_return keel::result(std::move(data));
+    }
+
+    // An autocommit statement's round trip failed: its transaction is rolled back (and the
+    // connection given back); a lost connection after its COMMIT went out is in doubt.
+    task<void> end_failed_autocommit(std::exception_ptr& failure) {
+        co_await roll_back_now();
+        if (!engine || options.read_only) co_return;
+        try {
+            std::rethrow_exception(failure);
+        } catch (const connection_lost& e) {
+            if (auto* counted = counters()) detail::database_counters::count(counted->in_doubt);
+            failure = std::make_exception_ptr(
+                commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(), e.sqlstate()));
+        } catch (...) {
+        }
     }
 
     bool has_deferred() const noexcept {
@@ -303,20 +347,37 @@ struct async_session::impl {
         return false;
     }
 
+    // What ends the transaction so that its work stays: COMMIT (and with replicas the WAL
+    // position it reached), or, joined, RELEASE SAVEPOINT.
+    struct closing_steps {
+        std::vector<std::string> statements;
+        bool with_position = false;  // the last one reads the commit's position
+    };
+    closing_steps closing_statements() const {
+        closing_steps closing;
+        if (engine) {
+            closing.statements.emplace_back("COMMIT");
+            closing.with_position = detail::reports_commit_position(*engine, options);
+            if (closing.with_position) closing.statements.emplace_back(detail::commit_position_query);
+        } else {
+            // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
+            if (timeout_set) closing.statements.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
+            closing.statements.push_back("RELEASE SAVEPOINT " + savepoint);
+        }
+        return closing;
+    }
+    // The position a commit reached, for the request's read-your-writes token. A courtesy: if
+    // reading it failed, the request hands out none.
+    void note_position(const detail::pq::result_ptr& position) const {
+        if (position && detail::pq::succeeded(position.get()))
+            detail::note_commit_position(*engine, &origin, position.get());
+    }
+
     // COMMIT (or RELEASE, joined), after whatever is pending, in one round trip. Throws what
     // failed; the caller rolls back.
     task<void> commit_now() {
-        std::vector<std::string> closing;
-        const bool with_position = engine && detail::reports_commit_position(*engine, options);
-        if (engine) {
-            detail::refuse_commit_on_lost_connection(connection->handle, options, broken);
-            closing.emplace_back("COMMIT");
-            if (with_position) closing.emplace_back(detail::commit_position_query);
-        } else {
-            // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
-            if (timeout_set) closing.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
-            closing.push_back("RELEASE SAVEPOINT " + savepoint);
-        }
+        if (engine) detail::refuse_commit_on_lost_connection(connection->handle, options, broken);
+        const auto [closing, with_position] = closing_statements();
         detail::pq::result_ptr committed, position;  // COMMIT's result (or RELEASE's), and the WAL position's
         std::exception_ptr lost;
         try {
@@ -327,8 +388,8 @@ struct async_session::impl {
                 round_trip trip(connection->statements, trip_size({0, closing.size()}));
                 add_pending(trip);
                 for (const auto& c : closing) trip.control(c);
-                auto last = co_await run_steps(trip, opening);
-                (with_position ? position : committed) = std::move(last);
+                auto answer = co_await run_steps(trip, opening, trip.steps().size() - 1);
+                (with_position ? position : committed) = std::move(answer.wanted);
             } else {
                 // One simple query: the cheapest for PostgreSQL to parse.
                 std::string text;
@@ -373,9 +434,7 @@ struct async_session::impl {
                 "keel: the transaction was aborted by an earlier error and rolled back, not committed",
                 "25P02");
         }
-        // Committed. The position is a courtesy: if reading it failed, the request hands out none.
-        if (position && detail::pq::succeeded(position.get()))
-            detail::note_commit_position(*engine, &origin, position.get());
+        note_position(position);
         if (PQstatus(connection->handle) != CONNECTION_OK) broken = true;
     }
 
@@ -572,6 +631,7 @@ task<void> async_session::rollback() {
 
 task<async_session::unit> async_session::begin() {
     auto& s = impl::usable(impl_);
+    detail::refuse_units_in_autocommit(s.options);
     if (s.rollback_due) co_await s.end_rolled_back_unit();
     if (!s.connection && !s.has_deferred()) {
         co_await s.begin_transaction();

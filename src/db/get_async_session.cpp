@@ -30,4 +30,11 @@ async_yield<async_session> get_read_only_async_session(session_factory& sessions
     return open_and_commit(sessions.open_async(options));
 }
 
+async_yield<async_session> get_autocommit_read_async_session(session_factory& sessions) {
+    auto options = sessions.defaults();
+    options.read_only = true;
+    options.autocommit = true;
+    return open_and_commit(sessions.open_async(options));
+}
+
 }  // namespace keel

@@ -26,4 +26,11 @@ yield<session> get_read_only_session(session_factory& sessions) {
     return open_and_commit(sessions.open(options));
 }
 
+yield<session> get_autocommit_read_session(session_factory& sessions) {
+    auto options = sessions.defaults();
+    options.read_only = true;
+    options.autocommit = true;
+    return open_and_commit(sessions.open(options));
+}
+
 }  // namespace keel

@@ -225,8 +225,8 @@ task<result_ptr> run_simple(PGconn* c, socket_watch& socket, const std::string& 
     co_return std::move(results.back());
 }
 
-task<result_ptr> run_pipeline(PGconn* c, socket_watch& socket, std::span<const step> steps, bool& broken,
-                              std::size_t& completed) {
+task<pipeline_answer> run_pipeline(PGconn* c, socket_watch& socket, std::span<const step> steps, bool& broken,
+                                   std::size_t& completed, std::size_t wanted_at) {
     completed = 0;
     if (PQenterPipelineMode(c) != 1) lost(c, broken);
     bool sent = true;
@@ -235,7 +235,8 @@ task<result_ptr> run_pipeline(PGconn* c, socket_watch& socket, std::span<const s
     co_await flush(c, socket, broken);
 
     // One result per step, each followed by a null; then the sync's result.
-    result_ptr first_failure, last_result;
+    result_ptr first_failure;
+    pipeline_answer answer;
     bool all_ok = true;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         result_ptr last;
@@ -257,14 +258,16 @@ task<result_ptr> run_pipeline(PGconn* c, socket_watch& socket, std::span<const s
         if (all_ok) completed = i + 1;
         if (!ok && !first_failure && PQresultStatus(last.get()) != PGRES_PIPELINE_ABORTED)
             first_failure = std::move(last);
+        else if (i == wanted_at)
+            answer.wanted = std::move(last);
         else if (i + 1 == steps.size())
-            last_result = std::move(last);
+            answer.last = std::move(last);
     }
     result_ptr sync(co_await next_result(c, socket, broken));
     if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c) != 1)
         lost(c, broken);
     if (first_failure) throw_error(c, first_failure.get(), broken);
-    co_return last_result;
+    co_return answer;
 }
 
 }  // namespace keel::detail::pq

@@ -195,21 +195,46 @@ struct session::impl {
         }
     }
 
-    // One statement, beginning the transaction first when none is open.
+    // One statement, beginning the transaction first when none is open; autocommit, committing
+    // it after (a failed one is rolled back).
     keel::result execute(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
         if (!connection) begin_transaction();
         bound_by_deadline();
         auto data = std::make_shared<detail::result_data>();
-        const detail::statement_timer timed(source->counters(), source->slow_statements(), origin, sql,
-                                            params);
         try {
-            const detail::cancel_on_hangup watched(origin, *connection);
-            data->rows = send_all(sql, &params);
+            const detail::statement_timer timed(source->counters(), source->slow_statements(), origin, sql,
+                                                params);
+            try {
+                const detail::cancel_on_hangup watched(origin, *connection);
+                data->rows = send_all(sql, &params);
+            } catch (...) {
+                detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
+            }
         } catch (...) {
-            detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
+            if (options.autocommit) roll_back();
+            throw;
         }
         ++statements;
+        if (options.autocommit) finish();
         return keel::result(std::move(data));
+    }
+
+    // Commits the transaction and gives the connection back; rolls back what failed to commit.
+    void finish() {
+        auto* counters = source->counters();
+        const bool sent = started || !deferred.empty();
+        try {
+            end_transaction();
+        } catch (const commit_in_doubt&) {
+            if (counters) detail::database_counters::count(counters->in_doubt);
+            release();  // the connection is broken: nothing to roll back
+            throw;
+        } catch (...) {
+            roll_back();
+            throw;
+        }
+        if (counters && sent) detail::database_counters::count(counters->committed);
+        release();
     }
 
     // Gives the connection back to the source (which closes a broken one).
@@ -296,20 +321,7 @@ void session::commit() {
     if (!s.connection && s.deferred.empty()) return;
     detail::require_blocking_allowed("keel::session::commit");
     if (!s.connection) s.begin_transaction();  // statements were deferred before any other
-    auto* counters = s.source->counters();
-    const bool sent = s.started || !s.deferred.empty();
-    try {
-        s.end_transaction();
-    } catch (const commit_in_doubt&) {
-        if (counters) detail::database_counters::count(counters->in_doubt);
-        s.release();  // the connection is broken: nothing to roll back
-        throw;
-    } catch (...) {
-        s.roll_back();
-        throw;
-    }
-    if (counters && sent) detail::database_counters::count(counters->committed);
-    s.release();
+    s.finish();
 }
 
 void session::rollback() noexcept {
@@ -325,6 +337,7 @@ void session::close() noexcept {
 session::unit session::begin() {
     auto& s = impl::usable(impl_);
     detail::require_blocking_allowed("keel::session::begin");
+    detail::refuse_units_in_autocommit(s.options);
     if (!s.connection && s.deferred.empty()) {
         s.begin_transaction();
         return unit(*this, {});

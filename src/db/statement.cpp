@@ -89,6 +89,15 @@ void rethrow_statement_failure(const std::exception_ptr& failure, const session_
     }
 }
 
+void refuse_units_in_autocommit(const session_options& options) {
+    if (options.autocommit) {
+        throw std::logic_error(
+            "keel: an autocommit session commits each statement on its own: it has no transaction for a unit "
+            "of "
+            "work (begin(), transaction()); open a session without autocommit");
+    }
+}
+
 void refuse_nul_bytes(std::string_view sql, const statement_params& params) {
     refuse_nul(sql, 0);
     for (std::size_t i = 0; i < params.size(); ++i) {

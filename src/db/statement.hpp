@@ -25,6 +25,10 @@ using statement_params = std::vector<std::optional<std::string>>;
 /// byte: libpq would cut the value there, storing less than was asked.
 void refuse_nul_bytes(std::string_view sql, const statement_params& params);
 
+/// Throws std::logic_error for a unit of work asked of an autocommit session: each of its
+/// statements commits on its own, there is no transaction to nest a unit in.
+void refuse_units_in_autocommit(const session_options& options);
+
 /// While it lives, a statement on `c` is cancelled when the request's client hangs up (the
 /// server reports it through the origin's hangup_signal). Throws keel::client_hung_up at once
 /// when the client is gone already: nothing is sent for nobody.

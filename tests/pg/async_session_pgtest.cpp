@@ -665,6 +665,100 @@ TYPED_TEST(EverySession, DeferredStatementsArePreparedAndTheCacheBoundHolds) {
     });
 }
 
+// Autocommit: each statement commits before its call returns, and no connection (nor open
+// transaction) is held between statements; a rollback has nothing left to undo.
+TYPED_TEST(EverySession, AnAutocommitSessionCommitsEachStatementOnItsOwn) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open({.autocommit = true});
+        co_await K::exec(s, this->insert_sql(), "a@x", nullptr);
+        EXPECT_EQ(this->count(), 1);  // seen from another connection at once
+        EXPECT_FALSE(s.in_transaction());
+        EXPECT_EQ(this->engine_->status().checked_out, 0u);
+        {
+            pqxx::connection c(postgres_environment::server().url());
+            EXPECT_EQ(pqxx::nontransaction(c)
+                          .exec1("SELECT count(*) FROM pg_stat_activity WHERE state LIKE "
+                                 "'idle in transaction%'")[0]
+                          .template as<long>(),
+                      0);
+        }
+        defer(s, this->insert_sql(), "deferred@x", nullptr);
+        co_await K::exec(s, this->insert_sql(), "b@x", nullptr);  // with the deferred one, both committed
+        EXPECT_EQ(this->count(), 3);
+        co_await K::rollback(s);  // nothing left to undo
+        defer(s, this->insert_sql(), "at-commit@x", nullptr);
+        co_await K::commit(s);
+    });
+    EXPECT_EQ(this->count(), 4);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// A statement that fails takes its transaction (and what was deferred with it) along; the
+// connection comes back clean, not in an aborted transaction.
+TYPED_TEST(EverySession, AFailedAutocommitStatementLeavesNothingBehind) {
+    using K = typename TestFixture::kind;
+    this->options_.pool_size = 1;
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open({.autocommit = true});
+        co_await K::exec(s, this->insert_sql(), "taken@x", nullptr);
+        defer(s, this->insert_sql(), "with-the-failure@x", nullptr);
+        EXPECT_TRUE(
+            co_await throws<keel::unique_violation>(K::exec(s, this->insert_sql(), "taken@x", nullptr)));
+        EXPECT_FALSE(s.in_transaction());
+        EXPECT_EQ(co_await K::template scalar<long>(s, "SELECT count(*) FROM " + this->table_), 1);
+        EXPECT_TRUE(co_await throws<std::logic_error>(K::begin(s)));  // no units of work
+    });
+    EXPECT_EQ(this->count(), 1);
+    EXPECT_EQ(this->engine_->status().created, 1u);  // the one connection was never lost
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// Autocommit keeps the session's other options: READ ONLY refuses writes, and the
+// statement_timeout bounds each statement.
+TYPED_TEST(EverySession, AnAutocommitSessionKeepsReadOnlyAndTheStatementTimeout) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto reads = this->open({.read_only = true, .statement_timeout = 50ms, .autocommit = true});
+        try {
+            co_await K::exec(reads, this->insert_sql(), "refused@x", nullptr);
+            ADD_FAILURE() << "a read-only autocommit session wrote";
+        } catch (const keel::database_error& e) {
+            EXPECT_EQ(e.sqlstate(), "25006");
+        }
+        EXPECT_TRUE(co_await throws<keel::query_canceled>(K::exec(reads, "SELECT pg_sleep(2)")));
+        EXPECT_EQ(co_await K::template scalar<int>(reads, "SELECT 7"), 7);
+        co_await K::commit(reads);
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// Between two statements the pooled connection died: the write is refused before its COMMIT
+// could go out (nothing committed, for certain), and the next statement gets a new connection.
+TYPED_TEST(EverySession, AnAutocommitWriteOnAConnectionThatDiedCommitsNothing) {
+    using K = typename TestFixture::kind;
+    this->options_.pool_size = 1;
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open({.autocommit = true});
+        const auto pid = co_await K::template scalar<int>(s, "SELECT pg_backend_pid()");
+        this->admin("SELECT pg_terminate_backend(" + std::to_string(pid) +
+                    ", 5000)");  // waits for it to exit
+        try {
+            co_await K::exec(s, this->insert_sql(), "lost@x", nullptr);
+            ADD_FAILURE() << "a write on a dead connection succeeded";
+        } catch (const keel::commit_in_doubt&) {
+            ADD_FAILURE() << "nothing went out, yet the outcome was reported in doubt";
+        } catch (const keel::connection_lost&) {
+        }
+        EXPECT_NE(co_await K::template scalar<int>(s, "SELECT pg_backend_pid()"), pid);
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
 // ------------------------------------------------------------------ what only awaiting does
 
 class AwaitedSession : public SessionBehaviour, public ::testing::Test {};

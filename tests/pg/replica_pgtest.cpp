@@ -119,7 +119,12 @@ TEST(Replicas, ReadOnlySessionsGoToTheReplicaAndTheRestToThePrimary) {
         auto awaited = keel::session_factory{e}.open_async({.read_only = true});
         EXPECT_TRUE(co_await awaited.scalar<bool>("SELECT pg_is_in_recovery()"));
         co_await awaited.commit();
+        auto autocommit = keel::session_factory{e}.open_async({.read_only = true, .autocommit = true});
+        EXPECT_TRUE(co_await autocommit.scalar<bool>("SELECT pg_is_in_recovery()"));
+        co_await autocommit.commit();
     }());
+    keel::session autocommit(e, {.read_only = true, .autocommit = true});
+    EXPECT_TRUE(autocommit.scalar<bool>("SELECT pg_is_in_recovery()"));
     // SERIALIZABLE is refused by a hot standby: such a read stays on the primary.
     keel::session serializable(e, {.isolation = keel::isolation::serializable, .read_only = true});
     EXPECT_FALSE(serializable.scalar<bool>("SELECT pg_is_in_recovery()"));
@@ -278,6 +283,20 @@ TEST(Replicas, AReadWhoseReplicaConnectionIsLostRunsAgainOnThePrimary) {
         EXPECT_EQ(co_await s.scalar<int>("SELECT 1 FROM pg_sleep(1) -- awaited_marker"), 1);
         killer.join();
         EXPECT_FALSE(co_await s.scalar<bool>("SELECT pg_is_in_recovery()"));
+        co_await s.commit();
+    }());
+    // An autocommit read is a transaction of its own: it runs again on the primary too.
+    ASSERT_TRUE(eventually(
+        [&] {
+            keel::session s(e, {.read_only = true});
+            return s.scalar<bool>("SELECT pg_is_in_recovery()");
+        },
+        10s));
+    keel::sync_wait([&]() -> keel::task<void> {
+        auto s = keel::session_factory{e}.open_async({.read_only = true, .autocommit = true});
+        auto killer = terminate_later(servers().replica.url(), "autocommit_marker", 300ms);
+        EXPECT_EQ(co_await s.scalar<int>("SELECT 1 FROM pg_sleep(1) -- autocommit_marker"), 1);
+        killer.join();
         co_await s.commit();
     }());
     // REPEATABLE READ after a first read: its snapshot was the replica's, so the loss is the

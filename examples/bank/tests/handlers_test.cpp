@@ -64,8 +64,8 @@ protected:
     keel::dependency_overrides::guard restore_ =
         client_.override(keel::get_async_session, [this] { return keel::get_async_session(db_.sessions()); });
     keel::dependency_overrides::guard restore_reads_ =
-        client_.override(keel::get_read_only_async_session,
-                         [this] { return keel::get_read_only_async_session(db_.sessions()); });
+        client_.override(keel::get_autocommit_read_async_session,
+                         [this] { return keel::get_autocommit_read_async_session(db_.sessions()); });
 };
 
 TEST_F(BankHandlers, GetUserAnswersTheUserOr404) {
