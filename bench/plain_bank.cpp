@@ -19,8 +19,9 @@
 namespace {
 
 using db_session = keel::depends<keel::get_session>;
+using read_only_session = keel::depends<keel::get_autocommit_read_session>;  // as the bank's reads
 
-bank::user get_user(keel::path<std::int64_t, "id"> id, db_session db) {
+bank::user get_user(keel::path<std::int64_t, "id"> id, read_only_session db) {
     auto found = db->first<bank::user>("SELECT id, email, name FROM users WHERE id = $1", *id);
     if (!found) throw keel::http_error(keel::status::not_found, "user not found");
     return *found;
@@ -35,7 +36,7 @@ bank::user create_user(keel::body<bank::new_user> in, db_session db) {
     }
 }
 
-bank::account get_account(keel::path<std::int64_t, "id"> id, db_session db) {
+bank::account get_account(keel::path<std::int64_t, "id"> id, read_only_session db) {
     auto found = db->first<bank::account>("SELECT id, owner_id, balance FROM accounts WHERE id = $1", *id);
     if (!found) throw keel::http_error(keel::status::not_found, "account not found");
     return *found;
@@ -65,7 +66,7 @@ bank::transfer_created create_transfer(keel::body<bank::transfer_request> in, db
         t.amount);
 }
 
-bank::transfer get_transfer(keel::path<std::int64_t> id, db_session db) {
+bank::transfer get_transfer(keel::path<std::int64_t> id, read_only_session db) {
     auto found = db->first<bank::transfer>(
         "SELECT id, from_id, to_id, amount, created_at FROM transfers WHERE id = $1", *id);
     if (!found) throw keel::http_error(keel::status::not_found, "transfer not found");

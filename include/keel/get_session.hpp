@@ -20,8 +20,9 @@ yield<session> get_session(session_factory& sessions);
 yield<session> get_read_only_session(session_factory& sessions);
 
 /// Read-only too, with each statement a READ ONLY transaction of its own
-/// (session_options::autocommit), committed before its call returns: for handlers whose reads
-/// need no one snapshot across statements. Routed to replicas as get_read_only_session is.
+/// (session_options::autocommit), begun and committed in the statement's one round trip: for
+/// handlers whose reads need no one snapshot across statements. Routed to replicas as
+/// get_read_only_session is.
 yield<session> get_autocommit_read_session(session_factory& sessions);
 
 }  // namespace keel

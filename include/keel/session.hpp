@@ -27,9 +27,9 @@ struct session_options {
     std::chrono::milliseconds statement_timeout{0};  ///< 0: the server's default
     std::chrono::milliseconds pool_timeout{0};       ///< longest wait for a connection; 0: the engine's
     /// Each statement a transaction of its own, committed before its call returns; the session
-    /// holds a connection only while a statement runs. The awaited session sends BEGIN, the
-    /// statement and COMMIT in one round trip. No units of work (begin() throws); commit()
-    /// sends what is still deferred, rollback() only drops it.
+    /// holds a connection only while a statement runs. BEGIN, the statement and COMMIT go in one
+    /// round trip. No units of work (begin() throws); commit() sends what is still deferred,
+    /// rollback() only drops it.
     bool autocommit = false;
 };
 

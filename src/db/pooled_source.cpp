@@ -108,6 +108,18 @@ void pooled_source::commit(pooled_connection& c, const session_options& options,
     if (PQstatus(c.handle) != CONNECTION_OK) broken = true;
 }
 
+std::vector<std::string> pooled_source::closing(pooled_connection& c, const session_options& options,
+                                                bool& broken) {
+    refuse_commit_on_lost_connection(c.handle, options, broken);
+    std::vector<std::string> statements{"COMMIT"};
+    if (reports_commit_position(*engine_, options)) statements.emplace_back(commit_position_query);
+    return statements;
+}
+
+void pooled_source::closed(const PGresult* last, const session_options& options) noexcept {
+    if (reports_commit_position(*engine_, options)) note_commit_position(*engine_, holder_, last);
+}
+
 void pooled_source::leave_replica(const std::string& why) noexcept {
     engine_->replica_failed(replica_, why);
     replica_ = nullptr;

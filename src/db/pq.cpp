@@ -89,8 +89,8 @@ result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken) {
                    broken);
 }
 
-result_ptr exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
-                         std::size_t& completed) {
+pipeline_answer exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
+                              std::size_t& completed, std::size_t wanted_at) {
     completed = 0;
     const auto lost = [&] {
         broken = true;  // the pipeline's state is unknown: never hand this connection out again
@@ -108,7 +108,8 @@ result_ptr exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool&
     if (!sent) lost();
 
     // One result per call, each followed by a null; then the sync's result.
-    result_ptr first_failure, statement;
+    result_ptr first_failure;
+    pipeline_answer answer;
     bool all_ok = true;
     for (std::size_t i = 0; i < calls.size(); ++i) {
         result_ptr last;
@@ -119,13 +120,15 @@ result_ptr exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool&
         if (all_ok) completed = i + 1;
         if (!ok && !first_failure && PQresultStatus(last.get()) != PGRES_PIPELINE_ABORTED)
             first_failure = std::move(last);
+        else if (i == wanted_at)
+            answer.wanted = std::move(last);
         else if (i + 1 == calls.size())
-            statement = std::move(last);
+            answer.last = std::move(last);
     }
     result_ptr sync(PQgetResult(c));
     if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c) != 1) lost();
     if (first_failure) throw_error(c, first_failure.get(), broken);
-    return statement;
+    return answer;
 }
 
 }  // namespace keel::detail::pq

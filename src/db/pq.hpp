@@ -56,11 +56,19 @@ struct statement_call {
 };
 /// Runs a statement.
 result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken);
+/// What a pipeline answered: the result of the call asked for, and the last call's when that
+/// is another (a statement's, and the commit position's after the COMMIT that follows it).
+struct pipeline_answer {
+    result_ptr wanted;
+    result_ptr last;
+};
+
 /// Runs `calls` in one round trip (libpq's pipeline mode): BEGIN, SET LOCAL ... (each a call
-/// with `sql` and no parameters) and statements. Returns the last one's result; throws the
-/// first error. `completed` counts the leading calls that took effect, also when a later one
-/// failed (a BEGIN whose transaction must now be rolled back).
-result_ptr exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
-                         std::size_t& completed);
+/// with `sql` and no parameters) and statements. Returns the results of the call at
+/// `wanted_at` and of the last; throws the first error. `completed` counts the leading calls
+/// that took effect, also when a later one failed (a BEGIN whose transaction must now be
+/// rolled back).
+pipeline_answer exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
+                              std::size_t& completed, std::size_t wanted_at);
 
 }  // namespace keel::detail::pq

@@ -88,13 +88,6 @@ struct step {
     params bound;                // execute, unnamed: its parameters
 };
 
-/// What a pipeline answered: the result of the step asked for, and the last step's when that
-/// is another (a statement's, and the commit position's after the COMMIT that follows it).
-struct pipeline_answer {
-    result_ptr wanted;
-    result_ptr last;
-};
-
 /// Sends `steps` in one pipeline (one round trip) and reads every result; returns the result of
 /// the step at `wanted_at` and of the last. Throws the first failure as keel's typed exception
 /// (setting `broken` when the connection can no longer be trusted). `completed` counts the

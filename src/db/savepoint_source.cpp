@@ -17,6 +17,15 @@ void savepoint_source::commit(pooled_connection& c, const session_options& optio
     pq::exec(c.handle, "RELEASE SAVEPOINT " + savepoint_, broken);
 }
 
+std::vector<std::string> savepoint_source::closing(pooled_connection&, const session_options& options,
+                                                   bool&) {
+    std::vector<std::string> statements;
+    if (options.statement_timeout.count() > 0)
+        statements.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
+    statements.push_back("RELEASE SAVEPOINT " + savepoint_);
+    return statements;
+}
+
 void savepoint_source::roll_back(pooled_connection& c, bool& broken) {
     pq::exec(c.handle, "ROLLBACK TO SAVEPOINT " + savepoint_, broken);
     pq::exec(c.handle, "RELEASE SAVEPOINT " + savepoint_, broken);

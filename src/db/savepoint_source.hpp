@@ -18,6 +18,8 @@ public:
 
     pooled_connection& open(const session_options& options, std::vector<std::string>& opening) override;
     void commit(pooled_connection& c, const session_options& options, bool& broken) override;
+    std::vector<std::string> closing(pooled_connection& c, const session_options& options,
+                                     bool& broken) override;
     void roll_back(pooled_connection& c, bool& broken) override;
     void close(bool broken) noexcept override;
     bool prepare_after_opening() const noexcept override { return true; }

@@ -78,7 +78,7 @@ struct session::impl {
         detail::pq::exec(handle(), sql, broken);
     }
     void flush() {
-        if (!pending.empty() || !deferred.empty()) send_all({}, nullptr);
+        if (!pending.empty() || !deferred.empty()) send_all({}, nullptr, {});
     }
     void flush_pending() {
         while (!pending.empty()) {
@@ -135,11 +135,9 @@ struct session::impl {
     void end_transaction() {
         if (!started && deferred.empty()) return;  // nothing was sent: nothing to commit
         flush();
-        // What the transaction was begun with: a joined one undoes its SET LOCAL statement_timeout,
-        // which the request's deadline may have sent without the session's option.
-        auto begun = options;
-        begun.statement_timeout = budget.statement_timeout;
-        source->commit(*connection, begun, broken);
+        // A joined transaction undoes its SET LOCAL statement_timeout, which the request's
+        // deadline may have sent without the session's option.
+        source->commit(*connection, begun_with(), broken);
     }
 
     // A call of `sql` with `params`, by its prepared name when the connection's cache is on.
@@ -160,9 +158,11 @@ struct session::impl {
         return call;
     }
 
-    // Sends what is pending, what was deferred and then the statement (when `params` is given)
-    // in one round trip; returns the last result. Throws what failed; either way all went out.
-    detail::pq::result_ptr send_all(std::string_view sql, const detail::statement_params* params) {
+    // Sends what is pending, what was deferred, then the statement (when `params` is given) and
+    // `closing`, in one round trip; returns the statement's result (or the last) and the last.
+    // Throws what failed; either way all went out.
+    detail::pq::pipeline_answer send_all(std::string_view sql, const detail::statement_params* params,
+                                         const std::vector<std::string>& closing) {
         const std::size_t count = deferred.size() + (params ? 1 : 0);
         std::vector<call_storage> storage(count);
         std::vector<const char*> names;  // prepared names the round trip uses: none is deallocated
@@ -173,50 +173,80 @@ struct session::impl {
             bound_calls.push_back(bind(deferred[i].sql, deferred[i].params, storage[i], names));
         if (params) bound_calls.push_back(bind(sql, *params, storage.back(), names));
         // (Preparing may have sent what was pending already, in a test's outer transaction.)
-        if (pending.empty() && bound_calls.size() == 1 && params)
-            return detail::pq::exec_statement(handle(), bound_calls.front(), broken);
+        if (pending.empty() && bound_calls.size() == 1 && params && closing.empty())
+            return {detail::pq::exec_statement(handle(), bound_calls.front(), broken), nullptr};
         const auto preamble = std::move(pending);
         const auto sent_deferred = std::move(deferred);  // the calls point into their parameters
         pending.clear();
         deferred.clear();
         std::vector<detail::pq::statement_call> calls;
-        calls.reserve(preamble.size() + bound_calls.size());
+        calls.reserve(preamble.size() + bound_calls.size() + closing.size());
         for (const auto& p : preamble) calls.push_back({nullptr, p.c_str(), {}});
         calls.insert(calls.end(), bound_calls.begin(), bound_calls.end());
+        const std::size_t wanted_at = calls.size() - 1;
+        for (const auto& c : closing) calls.push_back({nullptr, c.c_str(), {}});
         // On failure, started says whether there is a transaction to roll back.
         std::size_t completed = 0;
         try {
-            auto last = detail::pq::exec_pipeline(handle(), calls, broken, completed);
+            auto answer = detail::pq::exec_pipeline(handle(), calls, broken, completed, wanted_at);
             if (!preamble.empty() && completed >= 1) started = true;
-            return last;
+            return answer;
         } catch (...) {
             if (!preamble.empty() && completed >= 1) started = true;
             throw;
         }
     }
 
-    // One statement, beginning the transaction first when none is open; autocommit, committing
-    // it after (a failed one is rolled back).
+    // One statement, beginning the transaction first when none is open; autocommit, with what
+    // commits it in the same round trip (a failed one is rolled back).
     keel::result execute(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
         if (!connection) begin_transaction();
         bound_by_deadline();
         auto data = std::make_shared<detail::result_data>();
+        const auto begun = begun_with();
+        std::vector<std::string> closing;
+        detail::pq::pipeline_answer answer;
         try {
+            if (options.autocommit) closing = source->closing(*connection, begun, broken);
             const detail::statement_timer timed(source->counters(), source->slow_statements(), origin, sql,
                                                 params);
             try {
                 const detail::cancel_on_hangup watched(origin, *connection);
-                data->rows = send_all(sql, &params);
+                answer = send_all(sql, &params, closing);
             } catch (...) {
                 detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
             }
+        } catch (const connection_lost& e) {
+            // Not autocommit, or refused before anything went out, or nothing to commit: lost.
+            if (closing.empty() || options.read_only || !source->commit_may_be_in_doubt()) {
+                if (options.autocommit) roll_back();
+                throw;
+            }
+            auto* counters = source->counters();
+            if (counters) detail::database_counters::count(counters->in_doubt);
+            release();  // the connection is broken: nothing to roll back
+            throw commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(), e.sqlstate());
         } catch (...) {
             if (options.autocommit) roll_back();
             throw;
         }
+        data->rows = std::move(answer.wanted);
         ++statements;
-        if (options.autocommit) finish();
+        if (options.autocommit) {  // committed: the connection goes back until the next statement
+            source->closed(answer.last.get(), begun);
+            if (auto* counters = source->counters()) detail::database_counters::count(counters->committed);
+            started = false;
+            release();
+        }
         return keel::result(std::move(data));
+    }
+
+    // The options the open transaction was begun with: its statement_timeout may be the
+    // request deadline's, sent without the session's option.
+    session_options begun_with() const {
+        auto begun = options;
+        begun.statement_timeout = budget.statement_timeout;
+        return begun;
     }
 
     // Commits the transaction and gives the connection back; rolls back what failed to commit.

@@ -40,6 +40,16 @@ public:
     /// Ends the transaction on `c` so that its work stays. Throws what PostgreSQL refused;
     /// keel::commit_in_doubt when the outcome cannot be known.
     virtual void commit(pooled_connection& c, const session_options& options, bool& broken) = 0;
+    /// What commits the transaction on `c` from inside a pipeline, after its last statement (an
+    /// autocommit session's): COMMIT, with replicas the commit position's query; joined, RELEASE.
+    /// Throws keel::connection_lost when `c` died already: nothing would be committed.
+    virtual std::vector<std::string> closing(pooled_connection& c, const session_options& options,
+                                             bool& broken) = 0;
+    /// The statements closing() gave succeeded; `last` is the last one's result.
+    virtual void closed(const PGresult* /*last*/, const session_options& /*options*/) noexcept {}
+    /// Whether a connection lost once COMMIT went out leaves the outcome in doubt (a real
+    /// COMMIT's; not a test's RELEASE SAVEPOINT, whose transaction is rolled back anyway).
+    virtual bool commit_may_be_in_doubt() const noexcept { return false; }
     /// Undoes the transaction on `c`; throws when that failed (the connection is then broken).
     virtual void roll_back(pooled_connection& c, bool& broken) = 0;
     /// Gives the connection back after commit or roll_back, or without either when nothing was

@@ -23,6 +23,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using keel::testing::postgres_environment;
@@ -754,6 +755,29 @@ TYPED_TEST(EverySession, AnAutocommitWriteOnAConnectionThatDiedCommitsNothing) {
         } catch (const keel::connection_lost&) {
         }
         EXPECT_NE(co_await K::template scalar<int>(s, "SELECT pg_backend_pid()"), pid);
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// The backend dies while an autocommit write runs, its COMMIT already sent behind it: the
+// outcome is reported in doubt (never a success, nor a plain error that invites a retry), and
+// here nothing was committed.
+TYPED_TEST(EverySession, AnAutocommitWriteWhoseConnectionDiesMidRoundTripIsInDoubt) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open({.autocommit = true});
+        std::thread killer([&] {
+            std::this_thread::sleep_for(300ms);
+            this->admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%autocommit_dies%' "
+                "AND "
+                "pid <> pg_backend_pid()");
+        });
+        const bool in_doubt = co_await throws<keel::commit_in_doubt>(K::exec(
+            s, "INSERT INTO " + this->table_ + " (email) SELECT 'x@x' FROM pg_sleep(1) -- autocommit_dies"));
+        killer.join();
+        EXPECT_TRUE(in_doubt);
     });
     EXPECT_EQ(this->count(), 0);
     EXPECT_EQ(this->engine_->status().checked_out, 0u);
