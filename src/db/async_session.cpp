@@ -78,10 +78,9 @@ public:
         steps_.push_back({step::kind::statement, sql.c_str(), nullptr, {}});
     }
 
-    // The SET LOCAL statement_timeout this round trip lowers the timeout with; a step of it.
-    void set_lowered_timeout(std::string set_local) { lowering_ = std::move(set_local); }
-    void send_lowered_timeout() { control(lowering_); }
-    bool lowers_timeout() const noexcept { return !lowering_.empty(); }
+    // The SET LOCAL statement_timeout in force; a step of it.
+    void set_timeout(std::string set_local) { timeout_ = std::move(set_local); }
+    void send_timeout() { control(timeout_); }
 
     void statement(std::string_view sql, const detail::statement_params& params) {
         auto& values = values_.emplace_back();
@@ -100,7 +99,8 @@ public:
 
     // The first `completed` steps took effect.
     void settle(std::size_t completed) {
-        if (deallocate_at_ != 0 && completed >= deallocate_at_) cache_.drop_victim();
+        // By name: a later step may have made the victim the most recently used again.
+        if (deallocate_at_ != 0 && completed >= deallocate_at_) cache_.drop(victim_);
         if (prepare_at_ != 0 && completed >= prepare_at_)
             cache_.add(std::move(prepared_text_), std::move(prepared_as_));
     }
@@ -134,7 +134,7 @@ private:
     std::vector<step> steps_;
     std::vector<std::vector<const char*>> values_;  // reserved: the steps point into them
     std::vector<std::string> texts_;                // reserved: unnamed statements' text
-    std::string lowering_, victim_, deallocate_, prepared_text_, prepared_as_;
+    std::string timeout_, victim_, deallocate_, prepared_text_, prepared_as_;
     std::size_t deallocate_at_ = 0;  // the steps up to the DEALLOCATE, 0: none
     std::size_t prepare_at_ = 0;     // the steps up to the PREPARE, 0: none
 };
@@ -214,11 +214,16 @@ struct async_session::impl {
             connection->affinity = loop;
         } catch (...) {
             broken = true;
-            release();
+            release_keeping_deferred();
             throw;
         }
         if (budget.statement_timeout.count() > 0) {
-            budget.statement_timeout = budget.timeout_now();  // the checkout may have waited
+            try {
+                budget.statement_timeout = budget.timeout_now();  // the checkout may have waited
+            } catch (...) {
+                release_keeping_deferred();  // the deadline passed meanwhile: nothing was sent
+                throw;
+            }
             opening.push_back({detail::transaction_budget::set_local(budget.statement_timeout), {}, false});
             timeout_set = true;
             timeout_set_at = clock::now();
@@ -234,31 +239,30 @@ struct async_session::impl {
         return s;
     }
 
-    // Adds what is pending to `trip`, with a SET LOCAL that lowers the statement_timeout as the
-    // deadline nears: after the BEGIN, and again after each ROLLBACK TO a savepoint (which would
-    // undo it).
+    // Adds what is pending to `trip`. The SET LOCAL statement_timeout in force goes again before
+    // the next statement when the deadline has come nearer (lowering it) and after a ROLLBACK TO
+    // (which may have undone it); control statements take no time, they run before it.
     void add_pending(round_trip& trip) {
-        bool lower_due = false;
+        bool timeout_due = false;  // before the next statement (a deferred one, or the round trip's own)
         if (const auto lowered = budget.lowered_timeout(timeout_set_at); lowered.count() > 0) {
-            trip.set_lowered_timeout(detail::transaction_budget::set_local(lowered));
             budget.statement_timeout = lowered;
             timeout_set_at = clock::now();
-            lower_due = true;
+            timeout_set = true;
+            timeout_due = true;
         }
-        for (std::size_t i = 0; i < pending.size(); ++i) {
-            const auto& p = pending[i];
-            if (lower_due && (started || i > 0)) {
-                trip.send_lowered_timeout();
-                lower_due = false;
-            }
+        if (timeout_set) trip.set_timeout(detail::transaction_budget::set_local(budget.statement_timeout));
+        for (const auto& p : pending) {
             if (p.deferred) {
+                if (timeout_due) trip.send_timeout();
+                timeout_due = false;
                 trip.statement(p.sql, p.params);
             } else {
                 trip.control(p.sql);
-                if (p.sql.starts_with("ROLLBACK TO ")) lower_due = trip.lowers_timeout();
+                // ROLLBACK TO undoes a SET LOCAL sent after its SAVEPOINT: set it again.
+                if (timeout_set && p.sql.starts_with("ROLLBACK TO ")) timeout_due = true;
             }
         }
-        if (lower_due) trip.send_lowered_timeout();
+        if (timeout_due) trip.send_timeout();
     }
 
     // Runs a round trip's steps; `opening` when the first opens the transaction. Throws what
@@ -285,16 +289,15 @@ struct async_session::impl {
     task<keel::result> send(std::string_view sql, const detail::statement_params& params) {
         const bool opening = !started;  // pending[0] opens the transaction
         const auto closing = options.autocommit ? closing_statements() : closing_steps{};
-        if (options.autocommit && engine) {
-            try {
-                detail::refuse_commit_on_lost_connection(connection->handle, options, broken);
-            } catch (...) {
-                release();  // nothing was sent; the dead connection is closed
-                throw;
-            }
-        }
         round_trip trip(connection->statements, trip_size({1, 1 + closing.statements.size()}));
-        add_pending(trip);
+        try {
+            if (options.autocommit && engine)
+                detail::refuse_commit_on_lost_connection(connection->handle, options, broken);
+            add_pending(trip);  // (throws deadline_exceeded once the deadline has passed)
+        } catch (...) {
+            if (options.autocommit) release_keeping_deferred();  // nothing was sent: no connection held
+            throw;
+        }
         trip.statement(sql, params);
         const std::size_t statement_at = trip.steps().size() - 1;
         for (const auto& c : closing.statements) trip.control(c);
@@ -387,9 +390,11 @@ struct async_session::impl {
                 const bool opening = !started;
                 round_trip trip(connection->statements, trip_size({0, closing.size()}));
                 add_pending(trip);
+                const std::size_t closed_at = trip.steps().size() + (with_position ? 0 : closing.size() - 1);
                 for (const auto& c : closing) trip.control(c);
-                auto answer = co_await run_steps(trip, opening, trip.steps().size() - 1);
-                (with_position ? position : committed) = std::move(answer.wanted);
+                auto answer = co_await run_steps(trip, opening, closed_at);
+                committed = std::move(answer.wanted);
+                position = std::move(answer.last);
             } else {
                 // One simple query: the cheapest for PostgreSQL to parse.
                 std::string text;
@@ -470,7 +475,10 @@ struct async_session::impl {
 
     // Never throws: a connection that cannot roll back is closed instead.
     task<void> roll_back_now() noexcept {
-        if (!connection) co_return;
+        if (!connection) {
+            pending.clear();  // deferred without a transaction: never sent
+            co_return;
+        }
         if (started) {
             if (auto* counted = counters()) detail::database_counters::count(counted->rolled_back);
             if (!broken) {
@@ -516,6 +524,15 @@ struct async_session::impl {
             savepoint.clear();
             outer->release();
         }
+    }
+
+    // Gives the connection back before anything pending was sent: what the handler deferred is
+    // still to go, with the next statement or the commit.
+    void release_keeping_deferred() noexcept {
+        std::erase_if(pending, [](const queued_statement& p) { return !p.deferred; });
+        auto kept = std::move(pending);
+        release();
+        pending = std::move(kept);
     }
 
     // A read on a replica whose connection was lost may run again on the primary when nothing
@@ -593,7 +610,8 @@ task<keel::result> async_session::run(std::string_view sql, std::vector<std::opt
     auto& s = impl::usable(impl_);
     detail::refuse_nul_bytes(sql, params);
     if (s.rollback_due) co_await s.end_rolled_back_unit();
-    if (!s.connection) co_await s.begin_transaction();
+    if (!s.connection)
+        co_await s.begin_transaction();  // (an autocommit one gives its connection back on failure)
     const bool carries_deferred = s.has_deferred();  // lost with the connection: not to be sent twice
     std::string lost;
     try {

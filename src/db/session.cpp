@@ -54,6 +54,7 @@ struct session::impl {
     detail::pooled_connection* connection = nullptr;  // while a transaction is open
     std::vector<std::string> pending;                 // to send before the next statement
     std::vector<deferred_statement> deferred;         // to send after them (exec_deferred)
+    bool closing_sent = false;                        // autocommit: the statement's COMMIT went out
     bool started = false;                             // the opening statement took effect
     bool broken = false;
     bool closed = false;
@@ -164,49 +165,61 @@ struct session::impl {
     detail::pq::pipeline_answer send_all(std::string_view sql, const detail::statement_params* params,
                                          const std::vector<std::string>& closing) {
         const std::size_t count = deferred.size() + (params ? 1 : 0);
-        std::vector<call_storage> storage(count);
-        std::vector<const char*> names;  // prepared names the round trip uses: none is deallocated
-        names.reserve(count);
-        std::vector<detail::pq::statement_call> bound_calls;
-        bound_calls.reserve(count);
-        for (std::size_t i = 0; i < deferred.size(); ++i)
-            bound_calls.push_back(bind(deferred[i].sql, deferred[i].params, storage[i], names));
-        if (params) bound_calls.push_back(bind(sql, *params, storage.back(), names));
-        // (Preparing may have sent what was pending already, in a test's outer transaction.)
-        if (pending.empty() && bound_calls.size() == 1 && params && closing.empty())
-            return {detail::pq::exec_statement(handle(), bound_calls.front(), broken), nullptr};
         const auto preamble = std::move(pending);
         const auto sent_deferred = std::move(deferred);  // the calls point into their parameters
         pending.clear();
         deferred.clear();
+        std::vector<call_storage> storage(count);
+        std::vector<const char*> names;  // prepared names the round trip uses: none is deallocated
+        names.reserve(count);
         std::vector<detail::pq::statement_call> calls;
-        calls.reserve(preamble.size() + bound_calls.size() + closing.size());
+        calls.reserve(preamble.size() + count + closing.size());
         for (const auto& p : preamble) calls.push_back({nullptr, p.c_str(), {}});
-        calls.insert(calls.end(), bound_calls.begin(), bound_calls.end());
+        bool opening = !preamble.empty() && !started;  // calls[0] opens the transaction
+        std::size_t completed = 0;
+        // On failure, started says whether there is a transaction to roll back.
+        const auto run = [&](std::size_t wanted_at) {
+            try {
+                auto answer = detail::pq::exec_pipeline(handle(), calls, broken, completed, wanted_at);
+                started = started || (opening && completed >= 1);
+                opening = false;
+                calls.clear();
+                return answer;
+            } catch (...) {
+                started = started || (opening && completed >= 1);
+                throw;
+            }
+        };
+        const auto add = [&](std::string_view text, const detail::statement_params& values, call_storage& s) {
+            // A statement is prepared (synchronously) after what comes before it ran: it may
+            // need what a deferred statement creates.
+            if (!calls.empty() && connection->statements.enabled() && !connection->statements.find(text))
+                run(calls.size() - 1);
+            calls.push_back(bind(text, values, s, names));
+        };
+        for (std::size_t i = 0; i < sent_deferred.size(); ++i)
+            add(sent_deferred[i].sql, sent_deferred[i].params, storage[i]);
+        if (params) add(sql, *params, storage.back());
+        if (calls.size() == 1 && params && closing.empty() && !opening)
+            return {detail::pq::exec_statement(handle(), calls.front(), broken), nullptr};
         const std::size_t wanted_at = calls.size() - 1;
         for (const auto& c : closing) calls.push_back({nullptr, c.c_str(), {}});
-        // On failure, started says whether there is a transaction to roll back.
-        std::size_t completed = 0;
-        try {
-            auto answer = detail::pq::exec_pipeline(handle(), calls, broken, completed, wanted_at);
-            if (!preamble.empty() && completed >= 1) started = true;
-            return answer;
-        } catch (...) {
-            if (!preamble.empty() && completed >= 1) started = true;
-            throw;
-        }
+        closing_sent = !closing.empty();
+        return run(wanted_at);
     }
 
     // One statement, beginning the transaction first when none is open; autocommit, with what
     // commits it in the same round trip (a failed one is rolled back).
     keel::result execute(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
-        if (!connection) begin_transaction();
-        bound_by_deadline();
         auto data = std::make_shared<detail::result_data>();
-        const auto begun = begun_with();
         std::vector<std::string> closing;
         detail::pq::pipeline_answer answer;
+        closing_sent = false;
+        session_options begun;
         try {
+            if (!connection) begin_transaction();
+            bound_by_deadline();
+            begun = begun_with();
             if (options.autocommit) closing = source->closing(*connection, begun, broken);
             const detail::statement_timer timed(source->counters(), source->slow_statements(), origin, sql,
                                                 params);
@@ -217,9 +230,9 @@ struct session::impl {
                 detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
             }
         } catch (const connection_lost& e) {
-            // Not autocommit, or refused before anything went out, or nothing to commit: lost.
-            if (closing.empty() || options.read_only || !source->commit_may_be_in_doubt()) {
-                if (options.autocommit) roll_back();
+            // Not autocommit, or lost before the COMMIT went out, or nothing to commit: lost.
+            if (!closing_sent || options.read_only || !source->commit_may_be_in_doubt()) {
+                if (options.autocommit) roll_back_keeping_deferred();
                 throw;
             }
             auto* counters = source->counters();
@@ -227,7 +240,7 @@ struct session::impl {
             release();  // the connection is broken: nothing to roll back
             throw commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(), e.sqlstate());
         } catch (...) {
-            if (options.autocommit) roll_back();
+            if (options.autocommit) roll_back_keeping_deferred();
             throw;
         }
         data->rows = std::move(answer.wanted);
@@ -291,8 +304,19 @@ struct session::impl {
         release();
     }
 
+    // Rolls back; what was deferred and never sent is still to go (with the next statement or
+    // the commit).
+    void roll_back_keeping_deferred() noexcept {
+        auto kept = std::move(deferred);
+        roll_back();
+        deferred = std::move(kept);
+    }
+
     void roll_back() noexcept {
-        if (!connection) return;
+        if (!connection) {
+            deferred.clear();  // deferred without a transaction: never sent
+            return;
+        }
         if (started) {  // else nothing was sent: nothing to undo
             if (auto* counters = source->counters()) detail::database_counters::count(counters->rolled_back);
             try {
@@ -412,6 +436,10 @@ void session::unit::rollback() noexcept {
     try {
         s->impl_->control("ROLLBACK TO SAVEPOINT " + savepoint_);
         s->impl_->control("RELEASE SAVEPOINT " + savepoint_);
+        // ROLLBACK TO undoes a lower statement_timeout sent inside the unit: set it again.
+        if (s->impl_->budget.statement_timeout.count() > 0)
+            s->impl_->pending.push_back(
+                detail::transaction_budget::set_local(s->impl_->budget.statement_timeout));
     } catch (...) {
         s->impl_->roll_back();  // the transaction cannot be trusted any more
     }

@@ -14,6 +14,16 @@ const std::string* statement_cache::victim() const noexcept {
     return &entries_.back().name;
 }
 
+void statement_cache::drop(std::string_view name) {
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+        if (it->name == name) {
+            by_text_.erase(std::string_view(it->sql));
+            entries_.erase(it);
+            return;
+        }
+    }
+}
+
 void statement_cache::drop_victim() {
     if (entries_.empty()) return;
     by_text_.erase(std::string_view(entries_.back().sql));

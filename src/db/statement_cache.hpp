@@ -33,6 +33,8 @@ public:
     const std::string* victim() const noexcept;
     /// Its DEALLOCATE took effect.
     void drop_victim();
+    /// The DEALLOCATE of the statement prepared as `name` took effect (wherever it now stands).
+    void drop(std::string_view name);
     /// `sql` is now prepared on the server as `name`.
     void add(std::string sql, std::string name);
 

@@ -783,6 +783,60 @@ TYPED_TEST(EverySession, AnAutocommitWriteWhoseConnectionDiesMidRoundTripIsInDou
     EXPECT_EQ(this->engine_->status().checked_out, 0u);
 }
 
+// Making room in the cache for a statement a round trip prepares deallocates the least
+// recently used one; when the same round trip then uses that one, it goes unnamed, and the
+// cache forgets the deallocated statement, not another: both still work afterwards.
+TYPED_TEST(EverySession, ARoundTripThatDeallocatesAStatementItAlsoUsesKeepsTheCacheTrue) {
+    using K = typename TestFixture::kind;
+    this->options_.pool_size = 1;
+    this->options_.statement_cache_size = 2;
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        const std::string a = "SELECT $1::int + 1", b = "SELECT $1::int + 2";
+        EXPECT_EQ(co_await K::template scalar<int>(s, a, 1), 2);
+        EXPECT_EQ(co_await K::template scalar<int>(s, b, 1), 3);           // cache: b, a (a next to go)
+        defer(s, "UPDATE " + this->table_ + " SET nickname = $1", "new");  // new: makes room
+        EXPECT_EQ(co_await K::template scalar<int>(s, a, 1), 2);
+        for (int i = 0; i < 2; ++i) {
+            EXPECT_EQ(co_await K::template scalar<int>(s, a, 10), 11);
+            EXPECT_EQ(co_await K::template scalar<int>(s, b, 10), 12);
+        }
+        co_await K::commit(s);
+    });
+}
+
+// Deferred statements run before the statements after them are prepared: a statement may use
+// what a deferred one creates.
+TYPED_TEST(EverySession, AStatementMayUseWhatADeferredOneCreated) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        defer(s, "CREATE TEMP TABLE deferred_scratch (x int) ON COMMIT DROP");
+        defer(s, "INSERT INTO deferred_scratch VALUES ($1)", 7);
+        EXPECT_EQ(co_await K::template scalar<int>(s, "SELECT x FROM deferred_scratch"), 7);
+        co_await K::commit(s);
+    });
+}
+
+// Rolled back before anything was sent, what was deferred goes too: the next statement does
+// not carry it.
+TYPED_TEST(EverySession, ARollbackDropsWhatWasDeferredWithNoConnectionYet) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto plain = this->open();
+        defer(plain, this->insert_sql(), "dropped@x", nullptr);
+        co_await K::rollback(plain);
+        co_await K::exec(plain, this->insert_sql(), "kept@x", nullptr);
+        co_await K::commit(plain);
+        auto autocommit = this->open({.autocommit = true});
+        defer(autocommit, this->insert_sql(), "dropped-too@x", nullptr);
+        co_await K::rollback(autocommit);
+        co_await K::exec(autocommit, this->insert_sql(), "kept-too@x", nullptr);
+    });
+    EXPECT_EQ(this->count(), 2);
+}
+
 // ------------------------------------------------------------------ what only awaiting does
 
 class AwaitedSession : public SessionBehaviour, public ::testing::Test {};

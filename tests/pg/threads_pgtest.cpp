@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
+#include <keel/database_error.hpp>
 #include <keel/engine.hpp>
 #include <keel/get_async_session.hpp>
 #include <keel/get_session.hpp>
@@ -318,6 +319,50 @@ TEST_P(ThreadsTest, ADeadlineShorterThanAStatementIs504AndLeavesNoTransactionOpe
     const auto longer = c.read_response(10s);
     ASSERT_TRUE(longer);
     EXPECT_EQ(longer->status, 200);
+}
+
+// A unit rolled back after a failure, then a statement once the deadline has come nearer:
+// the lower statement_timeout goes after the ROLLBACK TO (before it, in the aborted
+// transaction, it would fail), and the request still succeeds.
+TEST_P(ThreadsTest, TheDeadlinesLowerTimeoutFollowsTheRollbackOfAFailedUnit) {
+    keel::app app;
+    const auto engine = serve_ping(app, kind(), postgres_environment::server().url(), 1);
+    // Fails after 300 ms in PostgreSQL: long enough for the deadline's timeout to be lowered next.
+    const std::string slow_failure = "SELECT 1 / ((pg_sleep(0.3)::text <> '')::int)";
+    if (kind() == handler_kind::plain) {
+        app.get("/recovers", [=](keel::depends<keel::get_session> db) {
+            db->exec("SELECT 1");
+            {
+                auto unit = db->begin();
+                EXPECT_THROW(db->exec(slow_failure), keel::database_error);
+            }
+            return db->scalar<std::string>("SELECT 'recovered'");
+        });
+    } else {
+        app.get("/recovers", [=](keel::depends<keel::get_async_session> db) -> keel::task<std::string> {
+            co_await db->exec("SELECT 1");
+            {
+                auto unit = co_await db->begin();
+                bool failed = false;
+                try {
+                    co_await db->exec(slow_failure);
+                } catch (const keel::database_error&) {
+                    failed = true;
+                }
+                EXPECT_TRUE(failed);
+            }
+            co_return co_await db->scalar<std::string>("SELECT 'recovered'");
+        });
+    }
+    auto options = keel::testing::live_server::quiet_options();
+    options.request_timeout = 2s;
+    keel::testing::live_server server(app, options);
+    raw_client c(server.port());
+    c.send(get_request("/recovers"));
+    const auto res = c.read_response(10s);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(engine->status().checked_out, 0u);
 }
 
 // The wait for a pooled connection ends with the request's deadline, not pool_timeout: 503
