@@ -271,12 +271,8 @@ TEST(Replicas, AReadWhoseReplicaConnectionIsLostRunsAgainOnThePrimary) {
         EXPECT_FALSE(s.scalar<bool>("SELECT pg_is_in_recovery()"));  // the rest of it on the primary
         EXPECT_NO_THROW(s.commit());
     }
-    ASSERT_TRUE(eventually(
-        [&] {
-            keel::session s(e, {.read_only = true});
-            return s.scalar<bool>("SELECT pg_is_in_recovery()");
-        },
-        10s));
+    wait_for_replica(e);  // the replica serves reads again
+    ASSERT_FALSE(HasFatalFailure());
     keel::sync_wait([&]() -> keel::task<void> {
         auto s = keel::session_factory{e}.open_async({.read_only = true});
         auto killer = terminate_later(servers().replica.url(), "awaited_marker", 300ms);
@@ -286,12 +282,8 @@ TEST(Replicas, AReadWhoseReplicaConnectionIsLostRunsAgainOnThePrimary) {
         co_await s.commit();
     }());
     // An autocommit read is a transaction of its own: it runs again on the primary too.
-    ASSERT_TRUE(eventually(
-        [&] {
-            keel::session s(e, {.read_only = true});
-            return s.scalar<bool>("SELECT pg_is_in_recovery()");
-        },
-        10s));
+    wait_for_replica(e);  // the replica serves reads again
+    ASSERT_FALSE(HasFatalFailure());
     keel::sync_wait([&]() -> keel::task<void> {
         auto s = keel::session_factory{e}.open_async({.read_only = true, .autocommit = true});
         auto killer = terminate_later(servers().replica.url(), "autocommit_marker", 300ms);
@@ -301,12 +293,8 @@ TEST(Replicas, AReadWhoseReplicaConnectionIsLostRunsAgainOnThePrimary) {
     }());
     // REPEATABLE READ after a first read: its snapshot was the replica's, so the loss is the
     // request's (503), never a silent switch to another snapshot.
-    ASSERT_TRUE(eventually(
-        [&] {
-            keel::session s(e, {.read_only = true});
-            return s.scalar<bool>("SELECT pg_is_in_recovery()");
-        },
-        10s));
+    wait_for_replica(e);  // the replica serves reads again
+    ASSERT_FALSE(HasFatalFailure());
     keel::session snapshot(e, {.isolation = keel::isolation::repeatable_read, .read_only = true});
     EXPECT_TRUE(snapshot.scalar<bool>("SELECT pg_is_in_recovery()"));
     auto killer = terminate_later(servers().replica.url(), "snapshot_marker", 300ms);
