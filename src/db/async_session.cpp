@@ -14,6 +14,7 @@
 #include "db/pq_async.hpp"
 #include "db/read_position.hpp"
 #include "db/result_data.hpp"
+#include "db/savepoint_source.hpp"
 #include "db/session_origin.hpp"
 #include "db/statement.hpp"
 #include "db/transaction_budget.hpp"
@@ -337,8 +338,7 @@ struct async_session::impl {
             std::rethrow_exception(failure);
         } catch (const connection_lost& e) {
             if (auto* counted = counters()) detail::database_counters::count(counted->in_doubt);
-            failure = std::make_exception_ptr(
-                commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(), e.sqlstate()));
+            failure = std::make_exception_ptr(detail::lost_during_commit(e));
         } catch (...) {
         }
     }
@@ -357,17 +357,9 @@ struct async_session::impl {
         bool with_position = false;  // the last one reads the commit's position
     };
     closing_steps closing_statements() const {
-        closing_steps closing;
-        if (engine) {
-            closing.statements.emplace_back("COMMIT");
-            closing.with_position = detail::reports_commit_position(*engine, options);
-            if (closing.with_position) closing.statements.emplace_back(detail::commit_position_query);
-        } else {
-            // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
-            if (timeout_set) closing.statements.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
-            closing.statements.push_back("RELEASE SAVEPOINT " + savepoint);
-        }
-        return closing;
+        if (!engine) return {detail::release_statements(savepoint, timeout_set), false};
+        return {detail::commit_statements(*engine, options),
+                detail::reports_commit_position(*engine, options)};
     }
     // The position a commit reached, for the request's read-your-writes token. A courtesy: if
     // reading it failed, the request hands out none.
@@ -427,8 +419,7 @@ struct async_session::impl {
             try {
                 std::rethrow_exception(lost);
             } catch (const connection_lost& e) {
-                throw commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(),
-                                      e.sqlstate());
+                throw detail::lost_during_commit(e);
             }
         }
         if (!engine) co_return;

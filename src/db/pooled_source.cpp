@@ -38,10 +38,16 @@ bool reports_commit_position(const engine& e, const session_options& o) noexcept
     return !o.read_only && replicas_of(e) != nullptr;
 }
 
-std::string commit_statement(const engine& e, const session_options& o) {
+std::vector<std::string> commit_statements(const engine& e, const session_options& o) {
     // pg_current_wal_insert_lsn() right after COMMIT is at or past the commit's record: a
     // replica that replayed that far sees the commit.
-    return reports_commit_position(e, o) ? std::string("COMMIT; ") + commit_position_query : "COMMIT";
+    std::vector<std::string> statements{"COMMIT"};
+    if (reports_commit_position(e, o)) statements.emplace_back(commit_position_query);
+    return statements;
+}
+
+commit_in_doubt lost_during_commit(const connection_lost& e) {
+    return commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(), e.sqlstate());
 }
 
 void note_commit_position(const engine& e, const session_origin* holder, const PGresult* position) {
@@ -86,7 +92,9 @@ void pooled_source::commit(pooled_connection& c, const session_options& options,
     refuse_commit_on_lost_connection(c.handle, options, broken);
     std::vector<pq::result_ptr> done;
     try {
-        done = pq::exec_each(c.handle, commit_statement(*engine_, options), broken);
+        std::string text;  // one simple query
+        for (const auto& s : commit_statements(*engine_, options)) text += (text.empty() ? "" : "; ") + s;
+        done = pq::exec_each(c.handle, text, broken);
         if (!pq::succeeded(done.front().get())) pq::throw_error(c.handle, done.front().get(), broken);
     } catch (const connection_lost& e) {
         // COMMIT went out and no answer came back: it may have committed.
@@ -94,7 +102,7 @@ void pooled_source::commit(pooled_connection& c, const session_options& options,
             broken = true;
             return;
         }
-        throw commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(), e.sqlstate());
+        throw lost_during_commit(e);
     }
     // PostgreSQL answers COMMIT of a transaction an earlier error aborted with a quiet
     // ROLLBACK: that is a failure, never a success.
@@ -111,9 +119,7 @@ void pooled_source::commit(pooled_connection& c, const session_options& options,
 std::vector<std::string> pooled_source::closing(pooled_connection& c, const session_options& options,
                                                 bool& broken) {
     refuse_commit_on_lost_connection(c.handle, options, broken);
-    std::vector<std::string> statements{"COMMIT"};
-    if (reports_commit_position(*engine_, options)) statements.emplace_back(commit_position_query);
-    return statements;
+    return commit_statements(*engine_, options);
 }
 
 void pooled_source::closed(const PGresult* last, const session_options& options) noexcept {

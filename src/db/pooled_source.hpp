@@ -8,7 +8,11 @@
 
 #include <libpq-fe.h>
 
+#include <keel/database_error.hpp>
+
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace keel::detail {
 
@@ -24,10 +28,12 @@ bool reports_commit_position(const engine& e, const session_options& options) no
 /// which cannot have committed a write), so that it cannot fail a COMMIT it follows.
 inline constexpr const char* commit_position_query =
     "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_insert_lsn()::text END";
-/// What commits a session's transaction on `e`, as one simple query: COMMIT, and the position
-/// when reports_commit_position().
-std::string commit_statement(const engine& e, const session_options& options);
-/// Records the position the last result of commit_statement() holds for `holder`'s request.
+/// What commits a session's transaction on `e`: COMMIT, and the position's query when
+/// reports_commit_position().
+std::vector<std::string> commit_statements(const engine& e, const session_options& options);
+/// The error for a connection lost once COMMIT went out (`e`): it may have committed.
+commit_in_doubt lost_during_commit(const connection_lost& e);
+/// Records the position the last result of commit_statements() holds for `holder`'s request.
 void note_commit_position(const engine& e, const session_origin* holder, const PGresult* position);
 /// Before a COMMIT goes out: throws connection_lost ("nothing was committed", and marks the
 /// connection `broken`) when `c` died while the handler ran. A read-only transaction has nothing

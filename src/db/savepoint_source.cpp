@@ -10,20 +10,22 @@ pooled_connection& savepoint_source::open(const session_options&, std::vector<st
     return outer_->lease.connection();
 }
 
-void savepoint_source::commit(pooled_connection& c, const session_options& options, bool& broken) {
+std::vector<std::string> release_statements(const std::string& savepoint, bool undo_timeout) {
     // SET LOCAL outlives RELEASE SAVEPOINT: undo it, as a real COMMIT would.
-    if (options.statement_timeout.count() > 0)
-        pq::exec(c.handle, "SET LOCAL statement_timeout TO DEFAULT", broken);
-    pq::exec(c.handle, "RELEASE SAVEPOINT " + savepoint_, broken);
+    std::vector<std::string> statements;
+    if (undo_timeout) statements.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
+    statements.push_back("RELEASE SAVEPOINT " + savepoint);
+    return statements;
+}
+
+void savepoint_source::commit(pooled_connection& c, const session_options& options, bool& broken) {
+    for (const auto& s : release_statements(savepoint_, options.statement_timeout.count() > 0))
+        pq::exec(c.handle, s, broken);
 }
 
 std::vector<std::string> savepoint_source::closing(pooled_connection&, const session_options& options,
                                                    bool&) {
-    std::vector<std::string> statements;
-    if (options.statement_timeout.count() > 0)
-        statements.emplace_back("SET LOCAL statement_timeout TO DEFAULT");
-    statements.push_back("RELEASE SAVEPOINT " + savepoint_);
-    return statements;
+    return release_statements(savepoint_, options.statement_timeout.count() > 0);
 }
 
 void savepoint_source::roll_back(pooled_connection& c, bool& broken) {

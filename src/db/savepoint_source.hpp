@@ -9,8 +9,13 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace keel::detail {
+
+/// What ends a joined transaction so that its work stays: RELEASE SAVEPOINT `savepoint`, after
+/// undoing a SET LOCAL statement_timeout (`undo_timeout`), which outlives the RELEASE.
+std::vector<std::string> release_statements(const std::string& savepoint, bool undo_timeout);
 
 class savepoint_source final : public transaction_source {
 public:

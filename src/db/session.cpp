@@ -81,24 +81,12 @@ struct session::impl {
     void flush() {
         if (!pending.empty() || !deferred.empty()) send_all({}, nullptr, {});
     }
-    void flush_pending() {
-        while (!pending.empty()) {
-            const auto statement = std::move(pending.front());
-            pending.erase(pending.begin());
-            detail::pq::exec(handle(), statement, broken);
-            started = true;
-        }
-    }
-
     // The name `sql` is prepared under on the connection, preparing it first (and deallocating
     // the least recently used statement when the connection's cache is full); null when it is
     // to go unnamed, because making room would deallocate one of the names `in_use`.
     const std::string* prepared_name(std::string_view sql, std::span<const char* const> in_use) {
         auto& cache = connection->statements;
         if (const auto* name = cache.find(sql)) return name;
-        // A statement that fails to parse inside a test's outer transaction would abort it:
-        // there the savepoint goes first, so that the failure is the savepoint's alone.
-        if (source->prepare_after_opening()) flush_pending();
         if (const auto* victim = cache.victim()) {
             if (std::find(in_use.begin(), in_use.end(), victim->c_str()) != in_use.end()) return nullptr;
             detail::pq::exec(handle(), "DEALLOCATE " + *victim, broken);
@@ -190,12 +178,16 @@ struct session::impl {
                 throw;
             }
         };
+        // A statement is prepared (synchronously, before the round trip) after what must come
+        // first ran: a deferred statement ahead of it (it may create what the statement needs),
+        // and in a test's outer transaction the SAVEPOINT (a statement that fails to parse there
+        // aborts only that).
+        bool must_run_first = source->prepare_after_opening() && !calls.empty();
         const auto add = [&](std::string_view text, const detail::statement_params& values, call_storage& s) {
-            // A statement is prepared (synchronously) after what comes before it ran: it may
-            // need what a deferred statement creates.
-            if (!calls.empty() && connection->statements.enabled() && !connection->statements.find(text))
+            if (must_run_first && connection->statements.enabled() && !connection->statements.find(text))
                 run(calls.size() - 1);
             calls.push_back(bind(text, values, s, names));
+            must_run_first = true;  // a deferred statement, or this one
         };
         for (std::size_t i = 0; i < sent_deferred.size(); ++i)
             add(sent_deferred[i].sql, sent_deferred[i].params, storage[i]);
@@ -238,7 +230,7 @@ struct session::impl {
             auto* counters = source->counters();
             if (counters) detail::database_counters::count(counters->in_doubt);
             release();  // the connection is broken: nothing to roll back
-            throw commit_in_doubt(std::string("connection lost during COMMIT: ") + e.what(), e.sqlstate());
+            throw detail::lost_during_commit(e);
         } catch (...) {
             if (options.autocommit) roll_back_keeping_deferred();
             throw;
