@@ -55,15 +55,18 @@ bank::transfer_created create_transfer(keel::body<bank::transfer_request> in, db
     }
     if (!from || !to_exists) throw keel::http_error(keel::status::not_found, "account not found");
     if (from->balance < t.amount) throw keel::http_error(keel::status::conflict, "insufficient funds");
-    if (t.from_id != t.to_id) {  // deferred: it goes out with the INSERT, as in the awaited bank
+    // Deferred, the UPDATE and the INSERT go out with the COMMIT, as in the awaited bank.
+    if (t.from_id != t.to_id) {
         db->exec_deferred(
             "UPDATE accounts SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END "
             "WHERE id IN ($1, $2)",
             t.from_id, t.to_id, t.amount);
     }
-    return db->one<bank::transfer_created>(
-        "INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3) RETURNING id", t.from_id, t.to_id,
-        t.amount);
+    const auto inserted =
+        db->exec_deferred("INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3) RETURNING id",
+                          t.from_id, t.to_id, t.amount);
+    db->commit();
+    return inserted.one<bank::transfer_created>();
 }
 
 bank::transfer get_transfer(keel::path<std::int64_t> id, read_only_session db) {

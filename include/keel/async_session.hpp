@@ -1,6 +1,7 @@
 #pragma once
 
 #include <keel/call_site.hpp>
+#include <keel/deferred_result.hpp>
 #include <keel/engine.hpp>
 #include <keel/row.hpp>
 #include <keel/session.hpp>
@@ -49,15 +50,18 @@ public:
     task<keel::result> exec(std::string_view sql, const Args&... args) {
         return run(sql, {detail::to_param(args)...});
     }
-    /// Queues a statement whose result the handler does not need, to go out with the session's
-    /// next round trip: the next statement (before it, in the same pipeline) or the COMMIT. It
-    /// saves that statement's round trip. What PostgreSQL refuses is thrown by the call that
-    /// sent it (the next statement, or commit(): then nothing is committed); a NUL byte is
-    /// refused here. A unit of work rolled back takes the statements deferred within it along,
-    /// sent or not. Deferring begins no transaction and checks out no connection by itself.
+    /// Queues a statement to go out with the session's next round trip: the next statement
+    /// (before it, in the same pipeline) or the COMMIT. It saves that statement's round trip. Its
+    /// result is read from the keel::deferred_result returned, once that call returned (ignore
+    /// it when the statement's result is not needed): `co_await commit()` then read it, and a
+    /// statement's result and the COMMIT cost one round trip. What PostgreSQL refuses is thrown
+    /// by the call that sent it (the next statement, or commit(): then nothing is committed); a
+    /// NUL byte is refused here. A unit of work rolled back takes the statements deferred within
+    /// it along, sent or not. Deferring begins no transaction and checks out no connection by
+    /// itself.
     template <class... Args>
-    void exec_deferred(std::string_view sql, const Args&... args) {
-        defer(sql, {detail::to_param(args)...});
+    deferred_result exec_deferred(std::string_view sql, const Args&... args) {
+        return defer(sql, {detail::to_param(args)...});
     }
     /// Every row mapped to T (a KEEL_MODEL by column name, or a one-column scalar).
     template <class T, class... Args>
@@ -128,33 +132,23 @@ public:
 
 private:
     task<keel::result> run(std::string_view sql, std::vector<std::optional<std::string>> params);
-    void defer(std::string_view sql, std::vector<std::optional<std::string>> params);
+    deferred_result defer(std::string_view sql, std::vector<std::optional<std::string>> params);
 
     template <class T>
     static task<std::vector<T>> all_of(task<keel::result> pending) {
-        const auto r = co_await std::move(pending);
-        std::vector<T> out;
-        out.reserve(r.size());
-        for (std::size_t i = 0; i < r.size(); ++i) out.push_back(detail::from_row<T>(r[i]));
-        co_return out;
+        co_return detail::all_rows<T>(co_await std::move(pending));
     }
     template <class T>
     static task<T> one_of(task<keel::result> pending) {
-        const auto r = co_await std::move(pending);
-        if (r.size() != 1) detail::throw_row_count(r.size());
-        co_return detail::from_row<T>(r[0]);
+        co_return detail::one_row<T>(co_await std::move(pending));
     }
     template <class T>
     static task<std::optional<T>> first_of(task<keel::result> pending) {
-        const auto r = co_await std::move(pending);
-        if (r.empty()) co_return std::nullopt;
-        co_return detail::from_row<T>(r[0]);
+        co_return detail::first_row<T>(co_await std::move(pending));
     }
     template <class T>
     static task<T> scalar_of(task<keel::result> pending) {
-        const auto r = co_await std::move(pending);
-        if (r.size() != 1) detail::throw_row_count(r.size());
-        co_return r[0].template get<T>(std::size_t{0});
+        co_return detail::scalar_of_one_row<T>(co_await std::move(pending));
     }
 
     struct impl;

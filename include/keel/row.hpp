@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace keel {
 
@@ -171,5 +172,42 @@ public:
 private:
     std::shared_ptr<const detail::result_data> data_;
 };
+
+namespace detail {
+// A row mapped to T: a KEEL_MODEL by column name, or a one-column result read as a scalar.
+template <class T>
+T from_row(const row& r) {
+    if constexpr (requires(T & t) { keel_from_row(r, t); }) {
+        T value{};
+        keel_from_row(r, value);
+        return value;
+    } else {
+        return r.get<T>(std::size_t{0});
+    }
+}
+// What a session's typed calls (all, one, first, scalar) make of a statement's result.
+template <class T>
+std::vector<T> all_rows(const result& r) {
+    std::vector<T> out;
+    out.reserve(r.size());
+    for (std::size_t i = 0; i < r.size(); ++i) out.push_back(from_row<T>(r[i]));
+    return out;
+}
+template <class T>
+T one_row(const result& r) {
+    if (r.size() != 1) throw_row_count(r.size());
+    return from_row<T>(r[0]);
+}
+template <class T>
+std::optional<T> first_row(const result& r) {
+    if (r.empty()) return std::nullopt;
+    return from_row<T>(r[0]);
+}
+template <class T>
+T scalar_of_one_row(const result& r) {
+    if (r.size() != 1) throw_row_count(r.size());
+    return r[0].template get<T>(std::size_t{0});
+}
+}  // namespace detail
 
 }  // namespace keel

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <keel/call_site.hpp>
+#include <keel/deferred_result.hpp>
 #include <keel/detail/value_shape.hpp>
 #include <keel/engine.hpp>
 #include <keel/row.hpp>
@@ -75,16 +76,6 @@ std::optional<std::string> to_param(const T& value) {
     }
 }
 
-template <class T>
-T from_row(const row& r) {
-    if constexpr (requires(T & t) { keel_from_row(r, t); }) {
-        T value{};
-        keel_from_row(r, value);
-        return value;
-    } else {
-        return r.get<T>(std::size_t{0});  // a one-column result read as a scalar
-    }
-}
 }  // namespace detail
 
 /// One unit of work: a transaction on a pooled connection, checked out lazily on the first
@@ -122,45 +113,37 @@ public:
     keel::result exec(std::string_view sql, const Args&... args) {
         return run(sql, {detail::to_param(args)...});
     }
-    /// Queues a statement whose result the caller does not need, to go out with the session's
-    /// next round trip: before the next statement, in the same pipeline, saving a round trip of
-    /// its own (or before the COMMIT). What PostgreSQL refuses is thrown by the call that sent
-    /// it: the next statement, or commit() (then nothing is committed). A NUL byte is refused
-    /// here. A unit of work rolled back takes the statements deferred within it along, sent or
-    /// not. Deferring begins no transaction and checks out no connection by itself.
+    /// Queues a statement to go out with the session's next round trip: before the next
+    /// statement, in the same pipeline, saving a round trip of its own, or with the COMMIT (one
+    /// round trip for both). Its result is read from the keel::deferred_result returned, once
+    /// that call returned (ignore it when the statement's result is not needed). What
+    /// PostgreSQL refuses is thrown by the call that sent it: the next statement, or commit()
+    /// (then nothing is committed). A NUL byte is refused here. A unit of work rolled back takes
+    /// the statements deferred within it along, sent or not. Deferring begins no transaction and
+    /// checks out no connection by itself.
     template <class... Args>
-    void exec_deferred(std::string_view sql, const Args&... args) {
-        defer(sql, {detail::to_param(args)...});
+    deferred_result exec_deferred(std::string_view sql, const Args&... args) {
+        return defer(sql, {detail::to_param(args)...});
     }
     /// Every row mapped to T (a KEEL_MODEL by column name, or a one-column scalar).
     template <class T, class... Args>
     std::vector<T> all(std::string_view sql, const Args&... args) {
-        const auto r = exec(sql, args...);
-        std::vector<T> out;
-        out.reserve(r.size());
-        for (std::size_t i = 0; i < r.size(); ++i) out.push_back(detail::from_row<T>(r[i]));
-        return out;
+        return detail::all_rows<T>(exec(sql, args...));
     }
     /// Exactly one row, mapped; std::logic_error otherwise.
     template <class T, class... Args>
     T one(std::string_view sql, const Args&... args) {
-        const auto r = exec(sql, args...);
-        if (r.size() != 1) detail::throw_row_count(r.size());
-        return detail::from_row<T>(r[0]);
+        return detail::one_row<T>(exec(sql, args...));
     }
     /// The first row mapped, if any.
     template <class T, class... Args>
     std::optional<T> first(std::string_view sql, const Args&... args) {
-        const auto r = exec(sql, args...);
-        if (r.empty()) return std::nullopt;
-        return detail::from_row<T>(r[0]);
+        return detail::first_row<T>(exec(sql, args...));
     }
     /// The first column of exactly one row.
     template <class T, class... Args>
     T scalar(std::string_view sql, const Args&... args) {
-        const auto r = exec(sql, args...);
-        if (r.size() != 1) detail::throw_row_count(r.size());
-        return r[0].template get<T>(std::size_t{0});
+        return detail::scalar_of_one_row<T>(exec(sql, args...));
     }
 
     /// Commits the open transaction (if any) and returns the connection. A failure is thrown;
@@ -207,7 +190,7 @@ public:
 
 private:
     keel::result run(std::string_view sql, const std::vector<std::optional<std::string>>& params);
-    void defer(std::string_view sql, std::vector<std::optional<std::string>> params);
+    deferred_result defer(std::string_view sql, std::vector<std::optional<std::string>> params);
 
     struct impl;
     std::unique_ptr<impl> impl_;

@@ -50,11 +50,14 @@ using detail::pq::step;
 using clock = std::chrono::steady_clock;
 
 // A statement waiting for the session's next round trip: one keel queued (BEGIN, SET LOCAL, a
-// savepoint's), sent as it is, or one the handler deferred, prepared and bound like its own.
+// savepoint's), sent as it is, or one the handler deferred, prepared and bound like its own,
+// whose result goes to `slot` (the handler's keel::deferred_result) once that round trip's call
+// succeeded.
 struct queued_statement {
     std::string sql;
     detail::statement_params params;
     bool deferred = false;
+    std::shared_ptr<detail::result_data> slot;
 };
 
 // The steps of one round trip, and what they point at; the statement cache's bookkeeping once
@@ -96,7 +99,17 @@ public:
         }
     }
 
+    // A statement the handler deferred: its result is for `slot`.
+    void deferred(std::string_view sql, const detail::statement_params& params,
+                  std::shared_ptr<detail::result_data> slot) {
+        statement(sql, params);
+        deliveries_.push_back({steps_.size() - 1, std::move(slot)});
+    }
+
     std::span<const step> steps() const noexcept { return steps_; }
+
+    // The round trip's call succeeded: the deferred statements' results are theirs to read.
+    void deliver(std::vector<detail::pq::result_ptr>& results) { detail::deliver(deliveries_, results); }
 
     // The first `completed` steps took effect.
     void settle(std::size_t completed) {
@@ -135,6 +148,7 @@ private:
     std::vector<step> steps_;
     std::vector<std::vector<const char*>> values_;  // reserved: the steps point into them
     std::vector<std::string> texts_;                // reserved: unnamed statements' text
+    std::vector<detail::deferred_delivery> deliveries_;
     std::string timeout_, victim_, deallocate_, prepared_text_, prepared_as_;
     std::size_t deallocate_at_ = 0;  // the steps up to the DEALLOCATE, 0: none
     std::size_t prepare_at_ = 0;     // the steps up to the PREPARE, 0: none
@@ -204,11 +218,11 @@ struct async_session::impl {
                     co_await detail::awaited_checkout::checkout(*engine, budget.checkout_wait, &origin));
             }
             connection = &lease->connection();
-            opening.push_back({detail::begin_statement(options), {}, false});
+            opening.push_back({detail::begin_statement(options), {}, false, {}});
         } else {
             savepoint = outer->acquire();
             connection = &outer->lease.connection();
-            opening.push_back({"SAVEPOINT " + savepoint, {}, false});
+            opening.push_back({"SAVEPOINT " + savepoint, {}, false, {}});
         }
         try {
             socket = &detail::pq::watch_on(connection->watches, *loop, connection->handle);
@@ -225,7 +239,8 @@ struct async_session::impl {
                 release_keeping_deferred();  // the deadline passed meanwhile: nothing was sent
                 throw;
             }
-            opening.push_back({detail::transaction_budget::set_local(budget.statement_timeout), {}, false});
+            opening.push_back(
+                {detail::transaction_budget::set_local(budget.statement_timeout), {}, false, {}});
             timeout_set = true;
             timeout_set_at = clock::now();
         }
@@ -256,7 +271,7 @@ struct async_session::impl {
             if (p.deferred) {
                 if (timeout_due) trip.send_timeout();
                 timeout_due = false;
-                trip.statement(p.sql, p.params);
+                trip.deferred(p.sql, p.params, p.slot);
             } else {
                 trip.control(p.sql);
                 // ROLLBACK TO undoes a SET LOCAL sent after its SAVEPOINT: set it again.
@@ -268,13 +283,13 @@ struct async_session::impl {
 
     // Runs a round trip's steps; `opening` when the first opens the transaction. Throws what
     // failed; either way what was pending went out.
-    task<detail::pq::pipeline_answer> run_steps(round_trip& trip, bool opening, std::size_t wanted_at) {
-        detail::pq::pipeline_answer answer;
+    task<std::vector<detail::pq::result_ptr>> run_steps(round_trip& trip, bool opening) {
+        std::vector<detail::pq::result_ptr> results;
         std::size_t completed = 0;
         std::exception_ptr failure;
         try {
-            answer = co_await detail::pq::run_pipeline(connection->handle, *socket, trip.steps(), broken,
-                                                       completed, wanted_at);
+            results = co_await detail::pq::run_pipeline(connection->handle, *socket, trip.steps(), broken,
+                                                        completed);
         } catch (...) {
             failure = std::current_exception();
         }
@@ -282,7 +297,7 @@ struct async_session::impl {
         trip.settle(completed);
         pending.clear();
         if (failure) detail::rethrow_statement_failure(failure, origin, budget.from_deadline);
-        co_return answer;
+        co_return results;
     }
 
     // One statement, with whatever is pending, in one round trip; autocommit, with what ends its
@@ -303,13 +318,13 @@ struct async_session::impl {
         const std::size_t statement_at = trip.steps().size() - 1;
         for (const auto& c : closing.statements) trip.control(c);
         auto data = std::make_shared<detail::result_data>();
-        detail::pq::pipeline_answer answer;
+        std::vector<detail::pq::result_ptr> results;
         std::exception_ptr failure;
         {
             const detail::statement_timer timed(counters(), slow_statements(), origin, sql, params);
             try {
                 const detail::cancel_on_hangup watched(origin, *connection);
-                answer = co_await run_steps(trip, opening, statement_at);
+                results = co_await run_steps(trip, opening);
             } catch (...) {
                 failure = std::current_exception();
             }
@@ -318,11 +333,12 @@ struct async_session::impl {
             if (options.autocommit) co_await end_failed_autocommit(failure);
             std::rethrow_exception(failure);
         }
-        data->rows = std::move(answer.wanted);
+        trip.deliver(results);
+        data->rows = std::move(results[statement_at]);
         ++statements;
         if (options.autocommit) {  // committed: the connection goes back until the next statement
             started = false;
-            if (closing.with_position) note_position(answer.last);
+            if (closing.with_position) note_position(results.back());
             if (auto* counted = counters()) detail::database_counters::count(counted->committed);
             release();
         }
@@ -374,35 +390,37 @@ struct async_session::impl {
         if (engine) detail::refuse_commit_on_lost_connection(connection->handle, options, broken);
         const auto [closing, with_position] = closing_statements();
         detail::pq::result_ptr committed, position;  // COMMIT's result (or RELEASE's), and the WAL position's
+        std::optional<round_trip> trip;              // with deferred statements: whose results they are
+        std::vector<detail::pq::result_ptr> results;
         std::exception_ptr lost;
         try {
             if (has_deferred()) {
                 // Statements with parameters: a pipeline. When it succeeds, COMMIT followed them
                 // in a transaction no error had aborted.
                 const bool opening = !started;
-                round_trip trip(connection->statements, trip_size({0, closing.size()}));
-                add_pending(trip);
-                const std::size_t closed_at = trip.steps().size() + (with_position ? 0 : closing.size() - 1);
-                for (const auto& c : closing) trip.control(c);
-                auto answer = co_await run_steps(trip, opening, closed_at);
-                committed = std::move(answer.wanted);
-                position = std::move(answer.last);
+                trip.emplace(connection->statements, trip_size({0, closing.size()}));
+                add_pending(*trip);
+                const std::size_t closed_at = trip->steps().size() + (with_position ? 0 : closing.size() - 1);
+                for (const auto& c : closing) trip->control(c);
+                results = co_await run_steps(*trip, opening);
+                committed = std::move(results[closed_at]);
+                if (with_position) position = std::move(results.back());
             } else {
                 // One simple query: the cheapest for PostgreSQL to parse.
                 std::string text;
                 for (const auto& p : pending) text += p.sql + "; ";
                 for (std::size_t i = 0; i < closing.size(); ++i) text += (i ? "; " : "") + closing[i];
                 const std::size_t closed_at = pending.size() + (with_position ? 0 : closing.size() - 1);
-                auto results = co_await detail::pq::run_each(connection->handle, *socket, text, broken);
+                auto answers = co_await detail::pq::run_each(connection->handle, *socket, text, broken);
                 pending.clear();
                 for (std::size_t i = 0; i <= closed_at; ++i) {
-                    if (i >= results.size()) detail::pq::throw_error(connection->handle, nullptr, broken);
-                    if (!detail::pq::succeeded(results[i].get()))
-                        detail::pq::throw_error(connection->handle, results[i].get(), broken);
+                    if (i >= answers.size()) detail::pq::throw_error(connection->handle, nullptr, broken);
+                    if (!detail::pq::succeeded(answers[i].get()))
+                        detail::pq::throw_error(connection->handle, answers[i].get(), broken);
                 }
-                committed = std::move(results[closed_at]);
-                if (with_position && results.size() > closed_at + 1)
-                    position = std::move(results[closed_at + 1]);
+                committed = std::move(answers[closed_at]);
+                if (with_position && answers.size() > closed_at + 1)
+                    position = std::move(answers[closed_at + 1]);
             }
         } catch (const connection_lost&) {
             lost = std::current_exception();
@@ -410,27 +428,30 @@ struct async_session::impl {
         pending.clear();
         if (lost) {
             // COMMIT went out and no answer came back: it may have committed. A read-only
-            // transaction had nothing to commit: what it read stands.
-            if (engine && options.read_only) {
+            // transaction had nothing to commit: what it read stands (unless statements deferred
+            // with the COMMIT are still owed their results).
+            if (engine && options.read_only && !trip) {
                 broken = true;
                 co_return;
             }
-            if (!engine) std::rethrow_exception(lost);
+            if (!engine || options.read_only) std::rethrow_exception(lost);
             try {
                 std::rethrow_exception(lost);
             } catch (const connection_lost& e) {
                 throw detail::lost_during_commit(e);
             }
         }
-        if (!engine) co_return;
-        // PostgreSQL answers COMMIT of a transaction an earlier error aborted with a quiet
-        // ROLLBACK: that is a failure, never a success.
-        if (committed && std::string_view(PQcmdStatus(committed.get())) == "ROLLBACK") {
-            throw database_error(
-                "keel: the transaction was aborted by an earlier error and rolled back, not committed",
-                "25P02");
+        if (engine) {
+            // PostgreSQL answers COMMIT of a transaction an earlier error aborted with a quiet
+            // ROLLBACK: that is a failure, never a success.
+            if (committed && std::string_view(PQcmdStatus(committed.get())) == "ROLLBACK") {
+                throw database_error(
+                    "keel: the transaction was aborted by an earlier error and rolled back, not committed",
+                    "25P02");
+            }
+            note_position(position);
         }
-        note_position(position);
+        if (trip) trip->deliver(results);
         if (PQstatus(connection->handle) != CONNECTION_OK) broken = true;
     }
 
@@ -542,7 +563,7 @@ struct async_session::impl {
     }
 
     // Queued to go out with the next statement: no round trip of its own.
-    void queue(std::string statement) { pending.push_back({std::move(statement), {}, false}); }
+    void queue(std::string statement) { pending.push_back({std::move(statement), {}, false, {}}); }
 
     // Rolls back the transaction a unit left to be rolled back; what was deferred since then
     // belongs to the next one.
@@ -616,10 +637,12 @@ task<keel::result> async_session::run(std::string_view sql, std::vector<std::opt
     co_return co_await s.send(sql, params);
 }
 
-void async_session::defer(std::string_view sql, std::vector<std::optional<std::string>> params) {
+deferred_result async_session::defer(std::string_view sql, std::vector<std::optional<std::string>> params) {
     auto& s = impl::usable(impl_);
     detail::refuse_nul_bytes(sql, params);
-    s.pending.push_back({std::string(sql), std::move(params), true});
+    auto slot = std::make_shared<detail::result_data>();
+    s.pending.push_back({std::string(sql), std::move(params), true, slot});
+    return deferred_result(std::move(slot));
 }
 
 task<void> async_session::commit() {

@@ -89,9 +89,29 @@ result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken) {
                    broken);
 }
 
-pipeline_answer exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
-                              std::size_t& completed, std::size_t wanted_at) {
-    completed = 0;
+pipeline_tally::pipeline_tally(std::size_t calls, std::size_t& completed) : completed_(completed) {
+    results_.reserve(calls);
+    completed_ = 0;
+}
+
+void pipeline_tally::take(result_ptr r) {
+    const bool ok = succeeded(r.get());
+    all_ok_ = all_ok_ && ok;
+    if (all_ok_) completed_ = results_.size() + 1;
+    // After the first failure PostgreSQL runs nothing more: the rest answer PIPELINE_ABORTED.
+    if (!ok && first_failure_ == none && PQresultStatus(r.get()) != PGRES_PIPELINE_ABORTED)
+        first_failure_ = results_.size();
+    results_.push_back(std::move(r));
+}
+
+std::vector<result_ptr> pipeline_tally::finish(PGconn* c, bool& broken) {
+    if (first_failure_ != none) throw_error(c, results_[first_failure_].get(), broken);
+    return std::move(results_);
+}
+
+std::vector<result_ptr> exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
+                                      std::size_t& completed) {
+    pipeline_tally tally(calls.size(), completed);
     const auto lost = [&] {
         broken = true;  // the pipeline's state is unknown: never hand this connection out again
         throw_error(c, nullptr, broken);
@@ -108,27 +128,15 @@ pipeline_answer exec_pipeline(PGconn* c, std::span<const statement_call> calls, 
     if (!sent) lost();
 
     // One result per call, each followed by a null; then the sync's result.
-    result_ptr first_failure;
-    pipeline_answer answer;
-    bool all_ok = true;
     for (std::size_t i = 0; i < calls.size(); ++i) {
         result_ptr last;
         while (PGresult* r = PQgetResult(c)) last.reset(r);
         if (!last) lost();
-        const bool ok = succeeded(last.get());
-        all_ok = all_ok && ok;
-        if (all_ok) completed = i + 1;
-        if (!ok && !first_failure && PQresultStatus(last.get()) != PGRES_PIPELINE_ABORTED)
-            first_failure = std::move(last);
-        else if (i == wanted_at)
-            answer.wanted = std::move(last);
-        else if (i + 1 == calls.size())
-            answer.last = std::move(last);
+        tally.take(std::move(last));
     }
     result_ptr sync(PQgetResult(c));
     if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c) != 1) lost();
-    if (first_failure) throw_error(c, first_failure.get(), broken);
-    return answer;
+    return tally.finish(c, broken);
 }
 
 }  // namespace keel::detail::pq

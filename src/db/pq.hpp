@@ -4,6 +4,7 @@
 // exceptions (keel/database_error.hpp). Private to keel.
 
 #include <libpq-fe.h>
+#include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
@@ -56,19 +57,32 @@ struct statement_call {
 };
 /// Runs a statement.
 result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken);
-/// What a pipeline answered: the result of the call asked for, and the last call's when that
-/// is another (a statement's, and the commit position's after the COMMIT that follows it).
-struct pipeline_answer {
-    result_ptr wanted;
-    result_ptr last;
+/// Reads a pipeline's results, one per call in order: counts the leading calls that took
+/// effect (also when a later one failed: a BEGIN whose transaction must now be rolled back, a
+/// PREPARE that now exists on the connection) and keeps the first failure. What the blocking
+/// and the awaited pipeline share; they differ only in how they wait for each result.
+class pipeline_tally {
+public:
+    pipeline_tally(std::size_t calls, std::size_t& completed);
+    /// The next call's result (the last libpq gave for it; never null).
+    void take(result_ptr r);
+    /// Once every call's result came: every result, in order; or throws the first failure as
+    /// keel's typed exception.
+    std::vector<result_ptr> finish(PGconn* c, bool& broken);
+
+private:
+    std::vector<result_ptr> results_;
+    std::size_t& completed_;
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    std::size_t first_failure_ = none;  // an index into results_
+    bool all_ok_ = true;
 };
 
 /// Runs `calls` in one round trip (libpq's pipeline mode): BEGIN, SET LOCAL ... (each a call
-/// with `sql` and no parameters) and statements. Returns the results of the call at
-/// `wanted_at` and of the last; throws the first error. `completed` counts the leading calls
-/// that took effect, also when a later one failed (a BEGIN whose transaction must now be
-/// rolled back).
-pipeline_answer exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
-                              std::size_t& completed, std::size_t wanted_at);
+/// with `sql` and no parameters) and statements. Returns every call's result, in order; throws
+/// the first error. `completed` counts the leading calls that took effect, also when a later
+/// one failed.
+std::vector<result_ptr> exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
+                                      std::size_t& completed);
 
 }  // namespace keel::detail::pq

@@ -225,9 +225,9 @@ task<result_ptr> run_simple(PGconn* c, socket_watch& socket, const std::string& 
     co_return std::move(results.back());
 }
 
-task<pipeline_answer> run_pipeline(PGconn* c, socket_watch& socket, std::span<const step> steps, bool& broken,
-                                   std::size_t& completed, std::size_t wanted_at) {
-    completed = 0;
+task<std::vector<result_ptr>> run_pipeline(PGconn* c, socket_watch& socket, std::span<const step> steps,
+                                           bool& broken, std::size_t& completed) {
+    pipeline_tally tally(steps.size(), completed);
     if (PQenterPipelineMode(c) != 1) lost(c, broken);
     bool sent = true;
     for (const auto& s : steps) sent = sent && send(c, s);
@@ -235,9 +235,6 @@ task<pipeline_answer> run_pipeline(PGconn* c, socket_watch& socket, std::span<co
     co_await flush(c, socket, broken);
 
     // One result per step, each followed by a null; then the sync's result.
-    result_ptr first_failure;
-    pipeline_answer answer;
-    bool all_ok = true;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         result_ptr last;
         for (;;) {
@@ -253,21 +250,12 @@ task<pipeline_answer> run_pipeline(PGconn* c, socket_watch& socket, std::span<co
             }
         }
         if (!last) lost(c, broken);
-        const bool ok = succeeded(last.get());
-        all_ok = all_ok && ok;
-        if (all_ok) completed = i + 1;
-        if (!ok && !first_failure && PQresultStatus(last.get()) != PGRES_PIPELINE_ABORTED)
-            first_failure = std::move(last);
-        else if (i == wanted_at)
-            answer.wanted = std::move(last);
-        else if (i + 1 == steps.size())
-            answer.last = std::move(last);
+        tally.take(std::move(last));
     }
     result_ptr sync(co_await next_result(c, socket, broken));
     if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c) != 1)
         lost(c, broken);
-    if (first_failure) throw_error(c, first_failure.get(), broken);
-    co_return answer;
+    co_return tally.finish(c, broken);
 }
 
 }  // namespace keel::detail::pq

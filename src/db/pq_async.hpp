@@ -88,13 +88,13 @@ struct step {
     params bound;                // execute, unnamed: its parameters
 };
 
-/// Sends `steps` in one pipeline (one round trip) and reads every result; returns the result of
-/// the step at `wanted_at` and of the last. Throws the first failure as keel's typed exception
-/// (setting `broken` when the connection can no longer be trusted). `completed` counts the
-/// leading steps that took effect, also when a later one failed (a BEGIN whose transaction
-/// must now be rolled back, a PREPARE that now exists on the connection).
-task<pipeline_answer> run_pipeline(PGconn* c, socket_watch& socket, std::span<const step> steps, bool& broken,
-                                   std::size_t& completed, std::size_t wanted_at);
+/// Sends `steps` in one pipeline (one round trip) and reads every result; returns them all, in
+/// order. Throws the first failure as keel's typed exception (setting `broken` when the
+/// connection can no longer be trusted). `completed` counts the leading steps that took effect,
+/// also when a later one failed (a BEGIN whose transaction must now be rolled back, a PREPARE
+/// that now exists on the connection).
+task<std::vector<result_ptr>> run_pipeline(PGconn* c, socket_watch& socket, std::span<const step> steps,
+                                           bool& broken, std::size_t& completed);
 
 /// Sends `sql` (one or more statements without parameters, `;`-separated) as one simple query:
 /// the cheapest message PostgreSQL parses, for COMMIT and ROLLBACK. Reads every result;

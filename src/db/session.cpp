@@ -27,10 +27,19 @@ namespace keel {
 
 namespace {
 
-// A statement exec_deferred() queued: sent with the session's next round trip.
+// A statement exec_deferred() queued: sent with the session's next round trip; its result goes
+// to `slot` (the caller's keel::deferred_result) once that round trip's call succeeded.
 struct deferred_statement {
     std::string sql;
     detail::statement_params params;
+    std::shared_ptr<detail::result_data> slot;
+};
+
+// What a round trip answered: the result of its statement (or of its last deferred one), and of
+// its last call (a commit's position query).
+struct round_trip_answer {
+    detail::pq::result_ptr statement;
+    detail::pq::result_ptr last;
 };
 
 // What a statement's call points at: its parameters' text pointers, and its text when unnamed.
@@ -121,12 +130,37 @@ struct session::impl {
         }
     }
 
+    // A joined transaction undoes its SET LOCAL statement_timeout at its end, which the
+    // request's deadline may have sent without the session's option: hence begun_with().
     void end_transaction() {
         if (!started && deferred.empty()) return;  // nothing was sent: nothing to commit
-        flush();
-        // A joined transaction undoes its SET LOCAL statement_timeout, which the request's
-        // deadline may have sent without the session's option.
-        source->commit(*connection, begun_with(), broken);
+        if (deferred.empty()) {
+            flush();
+            source->commit(*connection, begun_with(), broken);
+            return;
+        }
+        // What was deferred goes out with the COMMIT, in one round trip. When that succeeds, COMMIT
+        // followed them in a transaction no error had aborted (else it would have been skipped).
+        bound_by_deadline();
+        const auto begun = begun_with();
+        const auto closing = source->closing(*connection, begun, broken);
+        round_trip_answer answer;
+        closing_sent = false;
+        try {
+            answer = send_all({}, nullptr, closing);
+        } catch (const connection_lost& e) {
+            if (!in_doubt_when_lost(begun)) throw;
+            throw detail::lost_during_commit(e);
+        }
+        source->closed(answer.last.get(), begun);
+        if (PQstatus(handle()) != CONNECTION_OK) broken = true;
+    }
+
+    // Whether a connection lost in the round trip that just ran leaves a commit in doubt: its
+    // COMMIT went out, there was something to commit, and the outcome is PostgreSQL's to tell (a
+    // test's RELEASE SAVEPOINT is rolled back with its outer transaction anyway).
+    bool in_doubt_when_lost(const session_options& begun) const noexcept {
+        return closing_sent && !begun.read_only && source->commit_may_be_in_doubt();
     }
 
     // A call of `sql` with `params`, by its prepared name when the connection's cache is on.
@@ -148,10 +182,11 @@ struct session::impl {
     }
 
     // Sends what is pending, what was deferred, then the statement (when `params` is given) and
-    // `closing`, in one round trip; returns the statement's result (or the last) and the last.
-    // Throws what failed; either way all went out.
-    detail::pq::pipeline_answer send_all(std::string_view sql, const detail::statement_params* params,
-                                         const std::vector<std::string>& closing) {
+    // `closing`, in one round trip; returns the statement's result (or the last deferred one's)
+    // and the last call's, and hands the deferred statements their results. Throws what failed;
+    // either way all went out.
+    round_trip_answer send_all(std::string_view sql, const detail::statement_params* params,
+                               const std::vector<std::string>& closing) {
         const std::size_t count = deferred.size() + (params ? 1 : 0);
         const auto preamble = std::move(pending);
         const auto sent_deferred = std::move(deferred);  // the calls point into their parameters
@@ -165,14 +200,18 @@ struct session::impl {
         for (const auto& p : preamble) calls.push_back({nullptr, p.c_str(), {}});
         bool opening = !preamble.empty() && !started;  // calls[0] opens the transaction
         std::size_t completed = 0;
+        std::vector<detail::deferred_delivery> deliveries;  // of the calls not yet run
+        std::vector<std::pair<std::shared_ptr<detail::result_data>, detail::pq::result_ptr>> arrived;
         // On failure, started says whether there is a transaction to roll back.
-        const auto run = [&](std::size_t wanted_at) {
+        const auto run = [&] {
             try {
-                auto answer = detail::pq::exec_pipeline(handle(), calls, broken, completed, wanted_at);
+                auto results = detail::pq::exec_pipeline(handle(), calls, broken, completed);
                 started = started || (opening && completed >= 1);
                 opening = false;
                 calls.clear();
-                return answer;
+                for (auto& d : deliveries) arrived.emplace_back(std::move(d.slot), std::move(results[d.at]));
+                deliveries.clear();
+                return results;
             } catch (...) {
                 started = started || (opening && completed >= 1);
                 throw;
@@ -185,19 +224,28 @@ struct session::impl {
         bool must_run_first = source->prepare_after_opening() && !calls.empty();
         const auto add = [&](std::string_view text, const detail::statement_params& values, call_storage& s) {
             if (must_run_first && connection->statements.enabled() && !connection->statements.find(text))
-                run(calls.size() - 1);
+                run();
             calls.push_back(bind(text, values, s, names));
             must_run_first = true;  // a deferred statement, or this one
         };
-        for (std::size_t i = 0; i < sent_deferred.size(); ++i)
+        for (std::size_t i = 0; i < sent_deferred.size(); ++i) {
             add(sent_deferred[i].sql, sent_deferred[i].params, storage[i]);
+            deliveries.push_back({calls.size() - 1, sent_deferred[i].slot});
+        }
         if (params) add(sql, *params, storage.back());
-        if (calls.size() == 1 && params && closing.empty() && !opening)
-            return {detail::pq::exec_statement(handle(), calls.front(), broken), nullptr};
-        const std::size_t wanted_at = calls.size() - 1;
-        for (const auto& c : closing) calls.push_back({nullptr, c.c_str(), {}});
-        closing_sent = !closing.empty();
-        return run(wanted_at);
+        round_trip_answer answer;
+        if (calls.size() == 1 && params && closing.empty() && !opening) {
+            answer.statement = detail::pq::exec_statement(handle(), calls.front(), broken);
+        } else {
+            const std::size_t statement_at = calls.size() - 1;
+            for (const auto& c : closing) calls.push_back({nullptr, c.c_str(), {}});
+            closing_sent = !closing.empty();
+            auto results = run();
+            answer = {std::move(results[statement_at]), std::move(results.back())};
+        }
+        // Every call succeeded: the deferred statements' results are theirs to read.
+        for (auto& [slot, result] : arrived) slot->rows = std::move(result);
+        return answer;
     }
 
     // One statement, beginning the transaction first when none is open; autocommit, with what
@@ -205,7 +253,7 @@ struct session::impl {
     keel::result execute(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
         auto data = std::make_shared<detail::result_data>();
         std::vector<std::string> closing;
-        detail::pq::pipeline_answer answer;
+        round_trip_answer answer;
         closing_sent = false;
         session_options begun;
         try {
@@ -223,7 +271,7 @@ struct session::impl {
             }
         } catch (const connection_lost& e) {
             // Not autocommit, or lost before the COMMIT went out, or nothing to commit: lost.
-            if (!closing_sent || options.read_only || !source->commit_may_be_in_doubt()) {
+            if (!in_doubt_when_lost(begun)) {
                 if (options.autocommit) roll_back_keeping_deferred();
                 throw;
             }
@@ -235,7 +283,7 @@ struct session::impl {
             if (options.autocommit) roll_back_keeping_deferred();
             throw;
         }
-        data->rows = std::move(answer.wanted);
+        data->rows = std::move(answer.statement);
         ++statements;
         if (options.autocommit) {  // committed: the connection goes back until the next statement
             source->closed(answer.last.get(), begun);
@@ -341,10 +389,12 @@ bool session::in_transaction() const noexcept {
     return impl_ && impl_->connection != nullptr;
 }
 
-void session::defer(std::string_view sql, std::vector<std::optional<std::string>> params) {
+deferred_result session::defer(std::string_view sql, std::vector<std::optional<std::string>> params) {
     auto& s = impl::usable(impl_);
     detail::refuse_nul_bytes(sql, params);
-    s.deferred.push_back({std::string(sql), std::move(params)});
+    auto slot = std::make_shared<detail::result_data>();
+    s.deferred.push_back({std::string(sql), std::move(params), slot});
+    return deferred_result(std::move(slot));
 }
 
 keel::result session::run(std::string_view sql, const std::vector<std::optional<std::string>>& params) {

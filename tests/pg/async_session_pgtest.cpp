@@ -79,8 +79,8 @@ struct blocking_kind {
 
 // Deferring sends nothing, so either kind does it where it is.
 template <class Session, class... A>
-void defer(Session& s, std::string_view sql, const A&... a) {
-    s.exec_deferred(sql, a...);
+keel::deferred_result defer(Session& s, std::string_view sql, const A&... a) {
+    return s.exec_deferred(sql, a...);
 }
 
 // The awaited session, as a coroutine handler uses it.
@@ -837,6 +837,108 @@ TYPED_TEST(EverySession, ARollbackDropsWhatWasDeferredWithNoConnectionYet) {
         co_await K::exec(autocommit, this->insert_sql(), "kept-too@x", nullptr);
     });
     EXPECT_EQ(this->count(), 2);
+}
+
+// A deferred statement's result is there once the call that carried it returned: the next
+// statement's, or the commit's (one round trip for the INSERT and its COMMIT).
+TYPED_TEST(EverySession, ADeferredStatementsResultIsThereOnceTheCallThatSentItReturned) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        const auto first = defer(s, this->insert_sql(), "first@x", "one");
+        EXPECT_FALSE(first.ready());
+        EXPECT_THROW(first.get(), std::logic_error);
+        EXPECT_EQ(co_await K::template scalar<long>(s, "SELECT count(*) FROM " + this->table_), 1);
+        EXPECT_TRUE(first.ready());
+        if (!first.ready()) co_return;
+        const auto first_id = first.template scalar<std::int64_t>();
+
+        const auto second = defer(s, this->insert_sql(), "second@x", nullptr);
+        const auto both = defer(s, "SELECT id, email, nickname FROM " + this->table_ + " ORDER BY id");
+        co_await K::commit(s);
+        EXPECT_TRUE(second.ready() && both.ready());
+        if (!second.ready() || !both.ready()) co_return;
+        EXPECT_GT(second.template scalar<std::int64_t>(), first_id);
+        const auto members = both.template all<member>();
+        EXPECT_EQ(members.size(), 2u);
+        if (members.size() != 2) co_return;
+        EXPECT_EQ(members[0].nickname, "one");
+        EXPECT_EQ(members[1].email, "second@x");
+        EXPECT_EQ(both.get().size(), 2u);
+        EXPECT_EQ(first.template scalar<std::int64_t>(), first_id);  // it stays readable
+        EXPECT_FALSE(both.template first<member>() == std::nullopt);
+    });
+    EXPECT_EQ(this->count(), 2);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// A deferred statement whose round trip failed, or that a rollback dropped, never has a
+// result: reading it says so, however far the statement itself got.
+TYPED_TEST(EverySession, ADeferredResultIsNeverThereWhenItsCallFailedOrItWasRolledBack) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        const auto ran_before_failure = defer(s, this->insert_sql(), "ran@x", nullptr);
+        EXPECT_TRUE(co_await throws<keel::database_error>(K::exec(s, "SELECT 1 / 0")));
+        EXPECT_FALSE(ran_before_failure.ready());
+        co_await K::rollback(s);
+
+        co_await K::exec(s, this->insert_sql(), "taken@x", nullptr);
+        const auto inserted = defer(s, this->insert_sql(), "fine@x", nullptr);
+        const auto refused = defer(s, this->insert_sql(), "taken@x", nullptr);
+        EXPECT_TRUE(co_await throws<keel::unique_violation>(K::commit(s)));
+        EXPECT_FALSE(inserted.ready());
+        EXPECT_FALSE(refused.ready());
+
+        const auto rolled_back = defer(s, this->insert_sql(), "rolled-back@x", nullptr);
+        co_await K::rollback(s);
+        EXPECT_FALSE(rolled_back.ready());
+        {
+            auto unit = co_await K::begin(s);
+            co_await K::exec(s, "SELECT 1");
+            const auto in_unit = defer(s, this->insert_sql(), "in-unit@x", nullptr);
+            std::optional<keel::deferred_result> dropped;
+            {
+                auto inner = co_await K::begin(s);
+                dropped = defer(s, this->insert_sql(), "dropped@x", nullptr);
+            }
+            co_await K::commit(unit);
+            EXPECT_FALSE(dropped->ready());
+            EXPECT_TRUE(in_unit.ready());
+        }
+    });
+    pqxx::connection c(postgres_environment::server().url());
+    EXPECT_EQ(pqxx::nontransaction(c)
+                  .exec1("SELECT string_agg(email, ',' ORDER BY id) FROM " + this->table_)[0]
+                  .template as<std::string>(),
+              "in-unit@x");
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// The COMMIT goes in the round trip that carries the last deferred statements: a backend that
+// dies while they run leaves the commit in doubt (not a plain failure, which would invite a
+// retry), and here nothing was committed.
+TYPED_TEST(EverySession, ACommitCarryingDeferredStatementsWhoseConnectionDiesIsInDoubt) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        co_await K::exec(s, "SELECT 1");  // the transaction is open: only the deferred statement is left
+        std::thread killer([&] {
+            std::this_thread::sleep_for(300ms);
+            this->admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%deferred_dies%' "
+                "AND pid <> pg_backend_pid()");
+        });
+        const auto inserted = defer(
+            s, "INSERT INTO " + this->table_ + " (email) SELECT 'x@x' FROM pg_sleep(1) -- deferred_dies");
+        const bool in_doubt = co_await throws<keel::commit_in_doubt>(K::commit(s));
+        killer.join();
+        EXPECT_TRUE(in_doubt);
+        EXPECT_FALSE(inserted.ready());
+        EXPECT_FALSE(s.in_transaction());
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
 }
 
 // ------------------------------------------------------------------ what only awaiting does

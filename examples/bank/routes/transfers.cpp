@@ -27,17 +27,21 @@ keel::task<transfer_created> create_transfer(keel::body<transfer_request> in, db
     if (!from || !to_exists) throw keel::http_error(keel::status::not_found, "account not found");
     if (from->balance < t.amount) throw keel::http_error(keel::status::conflict, "insufficient funds");
 
-    // The UPDATE's result is not needed here: deferred, it goes out with the INSERT (one round
-    // trip for both), and its failure would be thrown by that await.
+    // Nothing else needs an answer before the COMMIT: the UPDATE and the INSERT are deferred and
+    // go out with it, so the transfer takes two round trips (BEGIN with the SELECT, then these).
+    // A failure of either is thrown by commit(), with nothing committed; the INSERT's id is read
+    // once the commit returned. (The provider's teardown then finds nothing left to commit.)
     if (t.from_id != t.to_id) {  // to oneself the balance stays as it is
         db->exec_deferred(
             "UPDATE accounts SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END "
             "WHERE id IN ($1, $2)",
             t.from_id, t.to_id, t.amount);
     }
-    co_return co_await db->one<transfer_created>(
-        "INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3) RETURNING id", t.from_id, t.to_id,
-        t.amount);
+    const auto inserted =
+        db->exec_deferred("INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3) RETURNING id",
+                          t.from_id, t.to_id, t.amount);
+    co_await db->commit();
+    co_return inserted.one<transfer_created>();
 }
 
 keel::task<transfer> get_transfer(keel::path<std::int64_t> id, read_only_session db) {
