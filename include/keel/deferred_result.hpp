@@ -10,8 +10,10 @@ namespace keel {
 
 /// The result of a statement a session deferred (`exec_deferred`). The statement goes out with
 /// the session's next round trip — its next statement, or its commit() — and its result is here
-/// once that call returned normally. Until then, and for good when that call failed or a unit's
-/// rollback dropped the statement, there is none: reading it throws std::logic_error.
+/// once that call returned normally. Until then, and for good when that call failed or a
+/// rollback dropped the statement before it was sent, there is none: reading it throws
+/// std::logic_error. A statement that ran and was rolled back afterwards keeps its result, as
+/// any statement's keel::result does.
 ///
 /// It gives a handler a statement's result and the COMMIT in one round trip:
 ///

@@ -402,6 +402,11 @@ struct async_session::impl {
                 add_pending(*trip);
                 const std::size_t closed_at = trip->steps().size() + (with_position ? 0 : closing.size() - 1);
                 for (const auto& c : closing) trip->control(c);
+                // The deferred statements run in it: bounded, cancelled on a hang-up and timed
+                // as a statement is.
+                const detail::statement_timer timed(counters(), slow_statements(), origin,
+                                                    detail::commit_with_deferred, detail::no_params);
+                const detail::cancel_on_hangup watched(origin, *connection);
                 results = co_await run_steps(*trip, opening);
                 committed = std::move(results[closed_at]);
                 if (with_position) position = std::move(results.back());

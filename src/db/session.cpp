@@ -35,8 +35,8 @@ struct deferred_statement {
     std::shared_ptr<detail::result_data> slot;
 };
 
-// What a round trip answered: the result of its statement (or of its last deferred one), and of
-// its last call (a commit's position query).
+// What a round trip answered: the result of its statement (null when it had none), and of its
+// last call (a commit's position query).
 struct round_trip_answer {
     detail::pq::result_ptr statement;
     detail::pq::result_ptr last;
@@ -63,8 +63,8 @@ struct session::impl {
     detail::pooled_connection* connection = nullptr;  // while a transaction is open
     std::vector<std::string> pending;                 // to send before the next statement
     std::vector<deferred_statement> deferred;         // to send after them (exec_deferred)
-    bool closing_sent = false;                        // autocommit: the statement's COMMIT went out
-    bool started = false;                             // the opening statement took effect
+    bool closing_sent = false;  // the COMMIT of execute()'s or end_transaction()'s round trip went out
+    bool started = false;       // the opening statement took effect
     bool broken = false;
     bool closed = false;
     unsigned savepoints = 0;
@@ -82,10 +82,14 @@ struct session::impl {
         return *s;
     }
 
-    // Runs a control statement (SAVEPOINT ...) after anything pending or deferred.
+    // Runs a control statement (SAVEPOINT ...) after anything pending or deferred, in the same
+    // round trip: the deferred statements have their results only when it succeeded too.
     void control(const std::string& sql) {
-        flush();
-        detail::pq::exec(handle(), sql, broken);
+        if (pending.empty() && deferred.empty()) {
+            detail::pq::exec(handle(), sql, broken);
+            return;
+        }
+        send_all({}, nullptr, {sql});
     }
     void flush() {
         if (!pending.empty() || !deferred.empty()) send_all({}, nullptr, {});
@@ -147,7 +151,14 @@ struct session::impl {
         round_trip_answer answer;
         closing_sent = false;
         try {
-            answer = send_all({}, nullptr, closing);
+            const detail::statement_timer timed(source->counters(), source->slow_statements(), origin,
+                                                detail::commit_with_deferred, detail::no_params);
+            try {
+                const detail::cancel_on_hangup watched(origin, *connection);
+                answer = send_all({}, nullptr, closing);
+            } catch (...) {
+                detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
+            }
         } catch (const connection_lost& e) {
             if (!in_doubt_when_lost(begun)) throw;
             throw detail::lost_during_commit(e);
@@ -182,9 +193,9 @@ struct session::impl {
     }
 
     // Sends what is pending, what was deferred, then the statement (when `params` is given) and
-    // `closing`, in one round trip; returns the statement's result (or the last deferred one's)
-    // and the last call's, and hands the deferred statements their results. Throws what failed;
-    // either way all went out.
+    // `closing` (what commits the transaction, or a control statement), in one round trip;
+    // returns the statement's result and the last call's, and hands the deferred statements
+    // their results. Throws what failed; either way all went out.
     round_trip_answer send_all(std::string_view sql, const detail::statement_params* params,
                                const std::vector<std::string>& closing) {
         const std::size_t count = deferred.size() + (params ? 1 : 0);

@@ -49,6 +49,12 @@ private:
 [[noreturn]] void rethrow_statement_failure(const std::exception_ptr& failure, const session_origin& origin,
                                             bool timeout_from_deadline);
 
+/// What a round trip that carries deferred statements with the COMMIT is timed and logged as:
+/// they run in it, so it is bounded, cancelled on a hang-up and timed as a statement is.
+inline constexpr std::string_view commit_with_deferred = "COMMIT (with the statements deferred to it)";
+/// The parameters it is logged with: none.
+inline const statement_params no_params;
+
 /// Times one statement, from sent to answered (or failed): into the engine's histogram, and
 /// onto a log line when it was slower than the engine's slow_statement_threshold.
 class statement_timer {

@@ -321,6 +321,43 @@ TEST_P(ThreadsTest, ADeadlineShorterThanAStatementIs504AndLeavesNoTransactionOpe
     EXPECT_EQ(longer->status, 200);
 }
 
+// A statement deferred to the commit runs in the COMMIT's round trip under the request's
+// deadline like any statement: cut short, it is a 504 (not a 500), and nothing is committed.
+TEST_P(ThreadsTest, AStatementDeferredToTheCommitIsBoundByTheDeadline) {
+    static keel::testing::database_template marks(postgres_environment::server(), "keel_deferred_deadline",
+                                                  "CREATE TABLE marks (n int)");
+    const auto database = marks.make();
+    keel::app app;
+    const auto engine = serve_ping(app, kind(), database.url(), 2);
+    const std::string slow_write = "INSERT INTO marks SELECT 1 FROM pg_sleep(3)";
+    if (kind() == handler_kind::plain) {
+        app.get("/deferred", [=](keel::depends<keel::get_session> db) {
+            db->exec_deferred(slow_write);  // sent with the teardown's COMMIT
+            return std::string("sent later");
+        });
+    } else {
+        app.get("/deferred", [=](keel::depends<keel::get_async_session> db) -> keel::task<std::string> {
+            db->exec_deferred(slow_write);
+            co_return "sent later";
+        });
+    }
+    auto options = keel::testing::live_server::quiet_options();
+    options.request_timeout = 400ms;
+    keel::testing::live_server server(app, options);
+
+    raw_client c(server.port());
+    const auto start = std::chrono::steady_clock::now();
+    c.send(get_request("/deferred"));
+    const auto res = c.read_response(10s);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 504) << res->body;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms)
+        << "the deadline did not cut the statement short";
+    pqxx::connection watch(database.url());
+    EXPECT_EQ(pqxx::nontransaction(watch).exec1("SELECT count(*) FROM marks")[0].as<int>(), 0);
+    EXPECT_EQ(engine->status().checked_out, 0u);
+}
+
 // A unit rolled back after a failure, then a statement once the deadline has come nearer:
 // the lower statement_timeout goes after the ROLLBACK TO (before it, in the aborted
 // transaction, it would fail), and the request still succeeds.
