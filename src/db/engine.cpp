@@ -191,6 +191,10 @@ struct engine_state {
     // the lock).
     std::optional<discard_reason> unfit(pooled_connection& c) const {
         if (!c.is_open()) return discard_reason::broken;
+        // A client's hang-up is cancelling a statement that ended meanwhile (hangup_signal holds
+        // the PGcancel while it cancels): the cancel may still reach the backend, and must not
+        // meet the next session's statement.
+        if (c.cancel.use_count() > 1) return discard_reason::broken;
         if (options.pool_peek_before_use && !pq::still_connected(c.handle)) return discard_reason::broken;
         if (options.pool_recycle.count() >= 0 && steady::now() - c.created > options.pool_recycle)
             return discard_reason::recycled;

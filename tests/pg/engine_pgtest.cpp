@@ -55,6 +55,29 @@ TEST(EngineTest, ReturnedConnectionsAreReused) {
     EXPECT_EQ(engine.status().checked_out, 1u);
 }
 
+// A hang-up's cancel still under way when its statement ended (hangup_signal holds the
+// connection's PGcancel while it cancels) could reach the next session's statement: such a
+// connection is not handed out again. Once no cancel is under way it is.
+TEST(EngineTest, AConnectionWithACancelUnderWayIsNotHandedOutAgain) {
+    keel::engine engine(small_pool(2, 0));
+    int first_pid = 0;
+    std::shared_ptr<PGcancel> cancelling;  // what a cancel under way holds
+    {
+        auto l = engine.checkout();
+        first_pid = backend_pid(l);
+        cancelling = l.connection().cancel;
+    }
+    {
+        auto next = engine.checkout();
+        EXPECT_NE(backend_pid(next), first_pid);
+        EXPECT_EQ(engine.status().discarded, 1u);
+    }
+    cancelling.reset();  // the cancel is done: the connection in the pool now is fine to reuse
+    auto again = engine.checkout();
+    EXPECT_EQ(engine.status().discarded, 1u);
+    EXPECT_EQ(engine.status().created, 2u);
+}
+
 TEST(EngineTest, ExhaustedPoolTimesOutAndServesAgainAfterwards) {
     keel::engine engine(small_pool(1, 1, 200ms));
     std::optional<keel::engine::lease> a(engine.checkout());
