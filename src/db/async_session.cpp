@@ -174,7 +174,9 @@ struct async_session::impl {
     bool started = false;      // the opening statement took effect
     bool broken = false;
     bool closed = false;
-    bool rollback_due = false;  // the unit that was the whole transaction ended without commit
+    bool rollback_due = false;               // the unit that was the whole transaction ended without commit
+    std::size_t closing_at = 0;              // the index of the last round trip's COMMIT, if it had one,
+    detail::pq::pipeline_progress progress;  // and how far that round trip got
     unsigned savepoints = 0;
     unsigned statements = 0;          // run in the open transaction
     keel::engine* replica = nullptr;  // the replica whose pool `lease` is from (null: the primary)
@@ -285,16 +287,15 @@ struct async_session::impl {
     // failed; either way what was pending went out.
     task<std::vector<detail::pq::result_ptr>> run_steps(round_trip& trip, bool opening) {
         std::vector<detail::pq::result_ptr> results;
-        std::size_t completed = 0;
         std::exception_ptr failure;
         try {
             results = co_await detail::pq::run_pipeline(connection->handle, *socket, trip.steps(), broken,
-                                                        completed);
+                                                        progress);
         } catch (...) {
             failure = std::current_exception();
         }
-        if (opening && completed >= 1) started = true;
-        trip.settle(completed);
+        if (opening && progress.completed >= 1) started = true;
+        trip.settle(progress.completed);
         pending.clear();
         if (failure) detail::rethrow_statement_failure(failure, origin, budget.from_deadline);
         co_return results;
@@ -316,6 +317,7 @@ struct async_session::impl {
         }
         trip.statement(sql, params);
         const std::size_t statement_at = trip.steps().size() - 1;
+        closing_at = trip.steps().size();
         for (const auto& c : closing.statements) trip.control(c);
         auto data = std::make_shared<detail::result_data>();
         std::vector<detail::pq::result_ptr> results;
@@ -346,10 +348,11 @@ struct async_session::impl {
     }
 
     // An autocommit statement's round trip failed: its transaction is rolled back (and the
-    // connection given back); a lost connection after its COMMIT went out is in doubt.
+    // connection given back); a lost connection after its COMMIT went out is in doubt, unless
+    // PostgreSQL refused a statement before the COMMIT (then the COMMIT never ran).
     task<void> end_failed_autocommit(std::exception_ptr& failure) {
         co_await roll_back_now();
-        if (!engine || options.read_only) co_return;
+        if (!engine || options.read_only || progress.never_ran(closing_at)) co_return;
         try {
             std::rethrow_exception(failure);
         } catch (const connection_lost& e) {
@@ -401,6 +404,7 @@ struct async_session::impl {
                 trip.emplace(connection->statements, trip_size({0, closing.size()}));
                 add_pending(*trip);
                 const std::size_t closed_at = trip->steps().size() + (with_position ? 0 : closing.size() - 1);
+                closing_at = trip->steps().size();
                 for (const auto& c : closing) trip->control(c);
                 // The deferred statements run in it: bounded, cancelled on a hang-up and timed
                 // as a statement is.
@@ -439,7 +443,9 @@ struct async_session::impl {
                 broken = true;
                 co_return;
             }
-            if (!engine || options.read_only) std::rethrow_exception(lost);
+            // PostgreSQL refused a statement deferred before the COMMIT: the COMMIT never ran.
+            if (!engine || options.read_only || (trip && progress.never_ran(closing_at)))
+                std::rethrow_exception(lost);
             try {
                 std::rethrow_exception(lost);
             } catch (const connection_lost& e) {

@@ -89,18 +89,29 @@ result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken) {
                    broken);
 }
 
-pipeline_tally::pipeline_tally(std::size_t calls, std::size_t& completed) : completed_(completed) {
+void keep_telling(result_ptr& kept, PGresult* r) noexcept {
+    if (kept && !succeeded(kept.get())) {
+        PQclear(r);
+        return;
+    }
+    kept.reset(r);
+}
+
+pipeline_tally::pipeline_tally(std::size_t calls, pipeline_progress& progress) : progress_(progress) {
     results_.reserve(calls);
-    completed_ = 0;
+    progress_ = {};
 }
 
 void pipeline_tally::take(result_ptr r) {
     const bool ok = succeeded(r.get());
     all_ok_ = all_ok_ && ok;
-    if (all_ok_) completed_ = results_.size() + 1;
+    if (all_ok_) progress_.completed = results_.size() + 1;
     // After the first failure PostgreSQL runs nothing more: the rest answer PIPELINE_ABORTED.
-    if (!ok && first_failure_ == none && PQresultStatus(r.get()) != PGRES_PIPELINE_ABORTED)
+    if (!ok && first_failure_ == none && PQresultStatus(r.get()) != PGRES_PIPELINE_ABORTED) {
         first_failure_ = results_.size();
+        // libpq's own errors (the connection ended) carry no SQLSTATE; the server's always do.
+        progress_.refused = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) != nullptr;
+    }
     results_.push_back(std::move(r));
 }
 
@@ -109,13 +120,15 @@ std::vector<result_ptr> pipeline_tally::finish(PGconn* c, bool& broken) {
     return std::move(results_);
 }
 
+void pipeline_tally::lost(PGconn* c, bool& broken) {
+    broken = true;  // the pipeline's state is unknown: never hand this connection out again
+    throw_error(c, first_failure_ != none ? results_[first_failure_].get() : nullptr, broken);
+}
+
 std::vector<result_ptr> exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
-                                      std::size_t& completed) {
-    pipeline_tally tally(calls.size(), completed);
-    const auto lost = [&] {
-        broken = true;  // the pipeline's state is unknown: never hand this connection out again
-        throw_error(c, nullptr, broken);
-    };
+                                      pipeline_progress& progress) {
+    pipeline_tally tally(calls.size(), progress);
+    const auto lost = [&] { tally.lost(c, broken); };
     if (PQenterPipelineMode(c) != 1) lost();
     bool sent = true;
     for (const auto& call : calls) {
@@ -130,7 +143,7 @@ std::vector<result_ptr> exec_pipeline(PGconn* c, std::span<const statement_call>
     // One result per call, each followed by a null; then the sync's result.
     for (std::size_t i = 0; i < calls.size(); ++i) {
         result_ptr last;
-        while (PGresult* r = PQgetResult(c)) last.reset(r);
+        while (PGresult* r = PQgetResult(c)) keep_telling(last, r);
         if (!last) lost();
         tally.take(std::move(last));
     }

@@ -57,22 +57,41 @@ struct statement_call {
 };
 /// Runs a statement.
 result_ptr exec_statement(PGconn* c, const statement_call& call, bool& broken);
-/// Reads a pipeline's results, one per call in order: counts the leading calls that took
-/// effect (also when a later one failed: a BEGIN whose transaction must now be rolled back, a
-/// PREPARE that now exists on the connection) and keeps the first failure. What the blocking
-/// and the awaited pipeline share; they differ only in how they wait for each result.
+/// How far a pipeline got: the leading calls that took effect (also when a later one failed: a
+/// BEGIN whose transaction must now be rolled back, a PREPARE that now exists on the
+/// connection), and whether PostgreSQL itself refused the call after them (an error with its
+/// SQLSTATE, such as a terminated backend's 57P01): then no later call of the pipeline ran.
+struct pipeline_progress {
+    std::size_t completed = 0;
+    bool refused = false;
+
+    /// Whether the call at `at` certainly never ran: PostgreSQL refused one before it. (A
+    /// connection that merely ended says nothing of what the server did.)
+    bool never_ran(std::size_t at) const noexcept { return refused && completed < at; }
+};
+
+/// Keeps `r` as a pipeline step's result in `kept`, unless `kept` is a failure already: a
+/// server's error, then libpq's own when the server went away after it, keep the server's.
+void keep_telling(result_ptr& kept, PGresult* r) noexcept;
+
+/// Reads a pipeline's results, one per call in order, into `progress`, keeping the first
+/// failure. What the blocking and the awaited pipeline share; they differ only in how they wait
+/// for each result.
 class pipeline_tally {
 public:
-    pipeline_tally(std::size_t calls, std::size_t& completed);
+    pipeline_tally(std::size_t calls, pipeline_progress& progress);
     /// The next call's result (the last libpq gave for it; never null).
     void take(result_ptr r);
     /// Once every call's result came: every result, in order; or throws the first failure as
     /// keel's typed exception.
     std::vector<result_ptr> finish(PGconn* c, bool& broken);
+    /// The connection failed before every result came: throws the first failure PostgreSQL
+    /// reported, if any (why it went), else the connection's own error. Sets `broken`.
+    [[noreturn]] void lost(PGconn* c, bool& broken);
 
 private:
     std::vector<result_ptr> results_;
-    std::size_t& completed_;
+    pipeline_progress& progress_;
     static constexpr std::size_t none = static_cast<std::size_t>(-1);
     std::size_t first_failure_ = none;  // an index into results_
     bool all_ok_ = true;
@@ -80,9 +99,8 @@ private:
 
 /// Runs `calls` in one round trip (libpq's pipeline mode): BEGIN, SET LOCAL ... (each a call
 /// with `sql` and no parameters) and statements. Returns every call's result, in order; throws
-/// the first error. `completed` counts the leading calls that took effect, also when a later
-/// one failed.
+/// the first error. `progress` says how far it got, also when it threw.
 std::vector<result_ptr> exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,
-                                      std::size_t& completed);
+                                      pipeline_progress& progress);
 
 }  // namespace keel::detail::pq

@@ -226,8 +226,8 @@ task<result_ptr> run_simple(PGconn* c, socket_watch& socket, const std::string& 
 }
 
 task<std::vector<result_ptr>> run_pipeline(PGconn* c, socket_watch& socket, std::span<const step> steps,
-                                           bool& broken, std::size_t& completed) {
-    pipeline_tally tally(steps.size(), completed);
+                                           bool& broken, pipeline_progress& progress) {
+    pipeline_tally tally(steps.size(), progress);
     if (PQenterPipelineMode(c) != 1) lost(c, broken);
     bool sent = true;
     for (const auto& s : steps) sent = sent && send(c, s);
@@ -237,24 +237,37 @@ task<std::vector<result_ptr>> run_pipeline(PGconn* c, socket_watch& socket, std:
     // One result per step, each followed by a null; then the sync's result.
     for (std::size_t i = 0; i < steps.size(); ++i) {
         result_ptr last;
-        for (;;) {
-            PGresult* r = co_await next_result(c, socket, broken);
-            if (!r) break;
-            last.reset(r);
-            const auto status = PQresultStatus(r);
-            if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
-                // libpq now expects COPY data, not results: the connection cannot go on.
-                broken = true;
-                throw database_error(
-                    "keel: COPY is not supported by the awaited session; use a blocking session", "0A000");
+        bool ended = false;  // the connection failed while this step's results were read
+        try {
+            for (;;) {
+                PGresult* r = co_await next_result(c, socket, broken);
+                if (!r) break;
+                keep_telling(last, r);
+                const auto status = PQresultStatus(r);
+                if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+                    // libpq now expects COPY data, not results: the connection cannot go on.
+                    broken = true;
+                    throw database_error(
+                        "keel: COPY is not supported by the awaited session; use a blocking session",
+                        "0A000");
+                }
             }
+        } catch (const connection_lost&) {
+            ended = true;  // what PostgreSQL said before it went tells more: tally.lost() throws that
         }
-        if (!last) lost(c, broken);
+        if (ended && last) tally.take(std::move(last));
+        if (ended || !last) tally.lost(c, broken);
         tally.take(std::move(last));
     }
-    result_ptr sync(co_await next_result(c, socket, broken));
-    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c) != 1)
-        lost(c, broken);
+    result_ptr sync;
+    bool ended = false;
+    try {
+        sync.reset(co_await next_result(c, socket, broken));
+    } catch (const connection_lost&) {
+        ended = true;
+    }
+    if (ended || !sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c) != 1)
+        tally.lost(c, broken);
     co_return tally.finish(c, broken);
 }
 

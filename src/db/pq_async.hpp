@@ -90,11 +90,9 @@ struct step {
 
 /// Sends `steps` in one pipeline (one round trip) and reads every result; returns them all, in
 /// order. Throws the first failure as keel's typed exception (setting `broken` when the
-/// connection can no longer be trusted). `completed` counts the leading steps that took effect,
-/// also when a later one failed (a BEGIN whose transaction must now be rolled back, a PREPARE
-/// that now exists on the connection).
+/// connection can no longer be trusted). `progress` says how far it got, also when it threw.
 task<std::vector<result_ptr>> run_pipeline(PGconn* c, socket_watch& socket, std::span<const step> steps,
-                                           bool& broken, std::size_t& completed);
+                                           bool& broken, pipeline_progress& progress);
 
 /// Sends `sql` (one or more statements without parameters, `;`-separated) as one simple query:
 /// the cheapest message PostgreSQL parses, for COMMIT and ROLLBACK. Reads every result;

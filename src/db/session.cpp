@@ -63,8 +63,10 @@ struct session::impl {
     detail::pooled_connection* connection = nullptr;  // while a transaction is open
     std::vector<std::string> pending;                 // to send before the next statement
     std::vector<deferred_statement> deferred;         // to send after them (exec_deferred)
-    bool closing_sent = false;  // the COMMIT of execute()'s or end_transaction()'s round trip went out
-    bool started = false;       // the opening statement took effect
+    bool closing_sent = false;   // the COMMIT of execute()'s or end_transaction()'s round trip went out,
+    std::size_t closing_at = 0;  // as its call at this index,
+    detail::pq::pipeline_progress progress;  // and that round trip got this far
+    bool started = false;                    // the opening statement took effect
     bool broken = false;
     bool closed = false;
     unsigned savepoints = 0;
@@ -168,10 +170,12 @@ struct session::impl {
     }
 
     // Whether a connection lost in the round trip that just ran leaves a commit in doubt: its
-    // COMMIT went out, there was something to commit, and the outcome is PostgreSQL's to tell (a
-    // test's RELEASE SAVEPOINT is rolled back with its outer transaction anyway).
+    // COMMIT went out, there was something to commit, the outcome is PostgreSQL's to tell (a
+    // test's RELEASE SAVEPOINT is rolled back with its outer transaction anyway), and PostgreSQL
+    // did not refuse a statement before the COMMIT (then the COMMIT never ran).
     bool in_doubt_when_lost(const session_options& begun) const noexcept {
-        return closing_sent && !begun.read_only && source->commit_may_be_in_doubt();
+        return closing_sent && !begun.read_only && source->commit_may_be_in_doubt() &&
+               !progress.never_ran(closing_at);
     }
 
     // A call of `sql` with `params`, by its prepared name when the connection's cache is on.
@@ -209,22 +213,21 @@ struct session::impl {
         std::vector<detail::pq::statement_call> calls;
         calls.reserve(preamble.size() + count + closing.size());
         for (const auto& p : preamble) calls.push_back({nullptr, p.c_str(), {}});
-        bool opening = !preamble.empty() && !started;  // calls[0] opens the transaction
-        std::size_t completed = 0;
+        bool opening = !preamble.empty() && !started;       // calls[0] opens the transaction
         std::vector<detail::deferred_delivery> deliveries;  // of the calls not yet run
         std::vector<std::pair<std::shared_ptr<detail::result_data>, detail::pq::result_ptr>> arrived;
         // On failure, started says whether there is a transaction to roll back.
         const auto run = [&] {
             try {
-                auto results = detail::pq::exec_pipeline(handle(), calls, broken, completed);
-                started = started || (opening && completed >= 1);
+                auto results = detail::pq::exec_pipeline(handle(), calls, broken, progress);
+                started = started || (opening && progress.completed >= 1);
                 opening = false;
                 calls.clear();
                 for (auto& d : deliveries) arrived.emplace_back(std::move(d.slot), std::move(results[d.at]));
                 deliveries.clear();
                 return results;
             } catch (...) {
-                started = started || (opening && completed >= 1);
+                started = started || (opening && progress.completed >= 1);
                 throw;
             }
         };
@@ -249,6 +252,7 @@ struct session::impl {
             answer.statement = detail::pq::exec_statement(handle(), calls.front(), broken);
         } else {
             const std::size_t statement_at = calls.size() - 1;
+            closing_at = calls.size();
             for (const auto& c : closing) calls.push_back({nullptr, c.c_str(), {}});
             closing_sent = !closing.empty();
             auto results = run();

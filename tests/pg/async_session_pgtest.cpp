@@ -5,6 +5,7 @@
 
 #include "../support/captured_log.hpp"
 #include "../support/concurrently.hpp"
+#include "../support/cutting_proxy.hpp"
 
 #include <gtest/gtest.h>
 #include <keel/app.hpp>
@@ -151,6 +152,46 @@ protected:
     long count() {
         pqxx::connection c(postgres_environment::server().url());
         return pqxx::nontransaction(c).exec1("SELECT count(*) FROM " + table_)[0].as<long>();
+    }
+    // Runs `act` (once) as soon as a backend runs a statement containing `marker`, within 10 s.
+    template <class Act>
+    std::thread when_running(std::string marker, Act act) {
+        return std::thread([marker = std::move(marker), act] {
+            pqxx::connection c(postgres_environment::server().url());
+            const auto deadline = std::chrono::steady_clock::now() + 10s;
+            while (std::chrono::steady_clock::now() < deadline) {
+                const auto running =
+                    pqxx::nontransaction(c)
+                        .exec1(
+                            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
+                            "query LIKE '%" +
+                            marker + "%' AND pid <> pg_backend_pid()")[0]
+                        .template as<int>();
+                if (running > 0) {
+                    act();
+                    return;
+                }
+                std::this_thread::sleep_for(10ms);
+            }
+        });
+    }
+    // Terminates the backend running a statement containing `marker` as soon as it runs it.
+    std::thread terminate_when_running(const std::string& marker) {
+        return when_running(marker, [this, marker] {
+            admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'active' AND query "
+                "LIKE '%" +
+                marker + "%' AND pid <> pg_backend_pid()");
+        });
+    }
+    // Whether the table comes to hold `rows` rows within 10 s.
+    bool count_reaches(long rows) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (count() != rows) {
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            std::this_thread::sleep_for(20ms);
+        }
+        return true;
     }
     std::string insert_sql() const {
         return "INSERT INTO " + table_ + " (email, nickname) VALUES ($1, $2) RETURNING id";
@@ -762,26 +803,50 @@ TYPED_TEST(EverySession, AnAutocommitWriteOnAConnectionThatDiedCommitsNothing) {
     EXPECT_EQ(this->engine_->status().checked_out, 0u);
 }
 
-// The backend dies while an autocommit write runs, its COMMIT already sent behind it: the
-// outcome is reported in doubt (never a success, nor a plain error that invites a retry), and
-// here nothing was committed.
-TYPED_TEST(EverySession, AnAutocommitWriteWhoseConnectionDiesMidRoundTripIsInDoubt) {
+// The backend is terminated while an autocommit write runs, its COMMIT already sent behind it:
+// PostgreSQL says so (57P01) for the statement, so the COMMIT never ran. The connection is
+// reported lost (a request may be retried), not in doubt, and nothing was committed.
+TYPED_TEST(EverySession, AnAutocommitWriteWhoseBackendIsTerminatedMidStatementIsNotInDoubt) {
     using K = typename TestFixture::kind;
     this->run([&]() -> keel::task<void> {
         auto s = this->open({.autocommit = true});
-        std::thread killer([&] {
-            std::this_thread::sleep_for(300ms);
-            this->admin(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%autocommit_dies%' "
-                "AND "
-                "pid <> pg_backend_pid()");
-        });
-        const bool in_doubt = co_await throws<keel::commit_in_doubt>(K::exec(
-            s, "INSERT INTO " + this->table_ + " (email) SELECT 'x@x' FROM pg_sleep(1) -- autocommit_dies"));
+        auto killer = this->terminate_when_running("autocommit_dies");
+        bool lost = false, in_doubt = false;
+        try {
+            co_await K::exec(s, "INSERT INTO " + this->table_ +
+                                    " (email) SELECT 'x@x' FROM pg_sleep(2) -- autocommit_dies");
+        } catch (const keel::commit_in_doubt&) {
+            in_doubt = true;
+        } catch (const keel::connection_lost& e) {
+            lost = e.sqlstate() == "57P01";
+            if (!lost)
+                ADD_FAILURE() << "reported lost as " << e.sqlstate() << ", not as terminated: " << e.what();
+        }
         killer.join();
-        EXPECT_TRUE(in_doubt);
+        EXPECT_TRUE(lost);
+        EXPECT_FALSE(in_doubt);
     });
     EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// The connection is cut (no word from the server) while an autocommit write runs, its COMMIT
+// already sent behind it: the outcome is in doubt, never a success nor a plain failure that
+// invites a retry. Here the backend goes on and commits: that is why.
+TYPED_TEST(EverySession, AnAutocommitWriteWhoseConnectionIsCutMidRoundTripIsInDoubt) {
+    using K = typename TestFixture::kind;
+    keel_test::cutting_proxy proxy(keel_test::cutting_proxy::port_of(this->options_.url));
+    this->options_.url = proxy.url_through(this->options_.url);
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open({.autocommit = true});
+        auto cutter = this->when_running("autocommit_cut", [&] { proxy.cut(); });
+        const bool in_doubt = co_await throws<keel::commit_in_doubt>(K::exec(
+            s, "INSERT INTO " + this->table_ + " (email) SELECT 'x@x' FROM pg_sleep(1) -- autocommit_cut"));
+        cutter.join();
+        EXPECT_TRUE(in_doubt);
+    });
+    EXPECT_TRUE(this->count_reaches(1)) << "the write the client lost was committed by the server";
     EXPECT_EQ(this->engine_->status().checked_out, 0u);
 }
 
@@ -915,29 +980,54 @@ TYPED_TEST(EverySession, ADeferredResultIsNeverThereWhenItsCallFailedOrItWasRoll
     EXPECT_EQ(this->engine_->status().checked_out, 0u);
 }
 
-// The COMMIT goes in the round trip that carries the last deferred statements: a backend that
-// dies while they run leaves the commit in doubt (not a plain failure, which would invite a
-// retry), and here nothing was committed.
-TYPED_TEST(EverySession, ACommitCarryingDeferredStatementsWhoseConnectionDiesIsInDoubt) {
+// The COMMIT goes in the round trip that carries the last deferred statements. A backend
+// terminated while they run says so (57P01) before the COMMIT could run: the connection is
+// lost, not in doubt, and nothing was committed.
+TYPED_TEST(EverySession, ACommitWhoseDeferredStatementsBackendIsTerminatedCommitsNothingAndSaysSo) {
     using K = typename TestFixture::kind;
     this->run([&]() -> keel::task<void> {
         auto s = this->open();
         co_await K::exec(s, "SELECT 1");  // the transaction is open: only the deferred statement is left
-        std::thread killer([&] {
-            std::this_thread::sleep_for(300ms);
-            this->admin(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%deferred_dies%' "
-                "AND pid <> pg_backend_pid()");
-        });
+        auto killer = this->terminate_when_running("deferred_dies");
         const auto inserted = defer(
-            s, "INSERT INTO " + this->table_ + " (email) SELECT 'x@x' FROM pg_sleep(1) -- deferred_dies");
-        const bool in_doubt = co_await throws<keel::commit_in_doubt>(K::commit(s));
+            s, "INSERT INTO " + this->table_ + " (email) SELECT 'x@x' FROM pg_sleep(2) -- deferred_dies");
+        bool lost = false, in_doubt = false;
+        try {
+            co_await K::commit(s);
+        } catch (const keel::commit_in_doubt&) {
+            in_doubt = true;
+        } catch (const keel::connection_lost&) {
+            lost = true;
+        }
         killer.join();
-        EXPECT_TRUE(in_doubt);
+        EXPECT_TRUE(lost);
+        EXPECT_FALSE(in_doubt);
         EXPECT_FALSE(inserted.ready());
         EXPECT_FALSE(s.in_transaction());
     });
     EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// The same round trip, its connection cut with no word from the server: in doubt (the COMMIT
+// went out with the statements), and here the server commits.
+TYPED_TEST(EverySession, ACommitCarryingDeferredStatementsWhoseConnectionIsCutIsInDoubt) {
+    using K = typename TestFixture::kind;
+    keel_test::cutting_proxy proxy(keel_test::cutting_proxy::port_of(this->options_.url));
+    this->options_.url = proxy.url_through(this->options_.url);
+    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        co_await K::exec(s, "SELECT 1");
+        auto cutter = this->when_running("deferred_cut", [&] { proxy.cut(); });
+        const auto inserted = defer(
+            s, "INSERT INTO " + this->table_ + " (email) SELECT 'x@x' FROM pg_sleep(1) -- deferred_cut");
+        const bool in_doubt = co_await throws<keel::commit_in_doubt>(K::commit(s));
+        cutter.join();
+        EXPECT_TRUE(in_doubt);
+        EXPECT_FALSE(inserted.ready());
+    });
+    EXPECT_TRUE(this->count_reaches(1)) << "the commit the client lost was made by the server";
     EXPECT_EQ(this->engine_->status().checked_out, 0u);
 }
 
