@@ -65,8 +65,9 @@ class deadline_exceeded : public query_canceled {
 class client_hung_up : public query_canceled {
     using query_canceled::query_canceled;
 };
-/// The connection broke (server restart, terminated backend, network) before COMMIT was sent:
-/// nothing of the transaction was written. Unhandled: 503 with Retry-After.
+/// The connection broke (server restart, terminated backend, network) before COMMIT was sent,
+/// or after PostgreSQL refused a statement ahead of the COMMIT (which then never ran): nothing
+/// of the transaction was written. Unhandled: 503 with Retry-After.
 class connection_lost : public database_error {
     using database_error::database_error;
 };

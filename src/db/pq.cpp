@@ -13,14 +13,24 @@ bool succeeded(const PGresult* r) noexcept {
     return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
 }
 
+namespace {
+
+// A SQLSTATE that says the connection is gone (or going): a terminated backend's 57P01, a
+// shutdown's, the connection class 08; none at all is libpq's own failure.
+bool names_a_lost_connection(std::string_view state) noexcept {
+    return state.empty() || state.starts_with("08") || state == "57P01" || state == "57P02" ||
+           state == "57P03";
+}
+
+}  // namespace
+
 void throw_error(PGconn* c, const PGresult* r, bool& broken) {
     std::string message = r ? PQresultErrorMessage(r) : "";
     if (message.empty()) message = PQerrorMessage(c);
     message = error_message(std::move(message));
     const char* field = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const std::string state = field ? field : "";
-    if (PQstatus(c) != CONNECTION_OK || state.empty() || state.rfind("08", 0) == 0 || state == "57P01" ||
-        state == "57P02" || state == "57P03") {
+    if (PQstatus(c) != CONNECTION_OK || names_a_lost_connection(state)) {
         broken = true;  // no SQLSTATE: the failure was on our side of the wire (lost, out of memory)
         throw connection_lost(message.empty() ? "connection to the database lost" : message,
                               state.empty() ? "08006" : state);
@@ -122,7 +132,15 @@ std::vector<result_ptr> pipeline_tally::finish(PGconn* c, bool& broken) {
 
 void pipeline_tally::lost(PGconn* c, bool& broken) {
     broken = true;  // the pipeline's state is unknown: never hand this connection out again
-    throw_error(c, first_failure_ != none ? results_[first_failure_].get() : nullptr, broken);
+    // The server's word on why the connection went (57P01, ...) says more than libpq's; a
+    // statement's own error does not say the connection went, which the caller must hear (what
+    // it may conclude from the error is in the progress: nothing after it ran).
+    const PGresult* told = first_failure_ != none ? results_[first_failure_].get() : nullptr;
+    if (told) {
+        const char* state = PQresultErrorField(told, PG_DIAG_SQLSTATE);
+        if (!names_a_lost_connection(state ? state : "")) told = nullptr;
+    }
+    throw_error(c, told, broken);
 }
 
 std::vector<result_ptr> exec_pipeline(PGconn* c, std::span<const statement_call> calls, bool& broken,

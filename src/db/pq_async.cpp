@@ -242,8 +242,8 @@ task<std::vector<result_ptr>> run_pipeline(PGconn* c, socket_watch& socket, std:
             for (;;) {
                 PGresult* r = co_await next_result(c, socket, broken);
                 if (!r) break;
-                keep_telling(last, r);
                 const auto status = PQresultStatus(r);
+                keep_telling(last, r);  // (may free r)
                 if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
                     // libpq now expects COPY data, not results: the connection cannot go on.
                     broken = true;

@@ -154,9 +154,10 @@ protected:
         return pqxx::nontransaction(c).exec1("SELECT count(*) FROM " + table_)[0].as<long>();
     }
     // Runs `act` (once) as soon as a backend runs a statement containing `marker`, within 10 s.
+    // (A std::jthread: joined however the test ends.)
     template <class Act>
-    std::thread when_running(std::string marker, Act act) {
-        return std::thread([marker = std::move(marker), act] {
+    std::jthread when_running(std::string marker, Act act) {
+        return std::jthread([marker = std::move(marker), act] {
             pqxx::connection c(postgres_environment::server().url());
             const auto deadline = std::chrono::steady_clock::now() + 10s;
             while (std::chrono::steady_clock::now() < deadline) {
@@ -176,7 +177,7 @@ protected:
         });
     }
     // Terminates the backend running a statement containing `marker` as soon as it runs it.
-    std::thread terminate_when_running(const std::string& marker) {
+    std::jthread terminate_when_running(const std::string& marker) {
         return when_running(marker, [this, marker] {
             admin(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'active' AND query "

@@ -57,7 +57,7 @@ TEST(EngineTest, ReturnedConnectionsAreReused) {
 
 // A hang-up's cancel still under way when its statement ended (hangup_signal holds the
 // connection's PGcancel while it cancels) could reach the next session's statement: such a
-// connection is not handed out again. Once no cancel is under way it is.
+// connection is not handed out again. One whose cancel is done by then is.
 TEST(EngineTest, AConnectionWithACancelUnderWayIsNotHandedOutAgain) {
     keel::engine engine(small_pool(2, 0));
     int first_pid = 0;
@@ -67,13 +67,17 @@ TEST(EngineTest, AConnectionWithACancelUnderWayIsNotHandedOutAgain) {
         first_pid = backend_pid(l);
         cancelling = l.connection().cancel;
     }
+    int second_pid = 0;
     {
         auto next = engine.checkout();
-        EXPECT_NE(backend_pid(next), first_pid);
+        second_pid = backend_pid(next);
+        EXPECT_NE(second_pid, first_pid);
         EXPECT_EQ(engine.status().discarded, 1u);
+        cancelling = next.connection().cancel;
     }
-    cancelling.reset();  // the cancel is done: the connection in the pool now is fine to reuse
+    cancelling.reset();  // this cancel is done before the next hand-out: the connection serves
     auto again = engine.checkout();
+    EXPECT_EQ(backend_pid(again), second_pid);
     EXPECT_EQ(engine.status().discarded, 1u);
     EXPECT_EQ(engine.status().created, 2u);
 }

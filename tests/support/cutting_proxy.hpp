@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <mutex>
 #include <regex>
@@ -33,8 +34,10 @@ public:
         socklen_t size = sizeof address;
         if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
             ::listen(listener_, 16) != 0 ||
-            ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+            ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+            if (listener_ >= 0) ::close(listener_);
             throw std::runtime_error("cutting_proxy: cannot listen");
+        }
         port_ = ntohs(address.sin_port);
         acceptor_ = std::thread([this] { accept_loop(); });
     }
@@ -74,6 +77,7 @@ private:
     void accept_loop() {
         while (!stopping_) {
             const int client = ::accept(listener_, nullptr, nullptr);
+            if (client < 0 && errno == EINTR) continue;
             if (client < 0) return;
             const int server = ::socket(AF_INET, SOCK_STREAM, 0);
             sockaddr_in address{};
@@ -97,7 +101,9 @@ private:
         char buffer[16384];
         pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
         for (;;) {
-            if (::poll(fds, 2, 1000) < 0) break;
+            const int ready = ::poll(fds, 2, 1000);
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready < 0) break;
             if (stopping_) break;
             bool done = false;
             for (int i = 0; i < 2 && !done; ++i) {
