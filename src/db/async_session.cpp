@@ -56,8 +56,10 @@ using clock = std::chrono::steady_clock;
 struct queued_statement {
     std::string sql;
     detail::statement_params params;
-    bool deferred = false;
-    std::shared_ptr<detail::result_data> slot;
+    std::shared_ptr<detail::result_data> slot;  // null: one keel queued
+
+    static queued_statement control(std::string sql) { return {std::move(sql), {}, nullptr}; }
+    bool deferred() const noexcept { return slot != nullptr; }
 };
 
 // The steps of one round trip, and what they point at; the statement cache's bookkeeping once
@@ -220,11 +222,11 @@ struct async_session::impl {
                     co_await detail::awaited_checkout::checkout(*engine, budget.checkout_wait, &origin));
             }
             connection = &lease->connection();
-            opening.push_back({detail::begin_statement(options), {}, false, {}});
+            opening.push_back(queued_statement::control(detail::begin_statement(options)));
         } else {
             savepoint = outer->acquire();
             connection = &outer->lease.connection();
-            opening.push_back({"SAVEPOINT " + savepoint, {}, false, {}});
+            opening.push_back(queued_statement::control("SAVEPOINT " + savepoint));
         }
         try {
             socket = &detail::pq::watch_on(connection->watches, *loop, connection->handle);
@@ -242,7 +244,7 @@ struct async_session::impl {
                 throw;
             }
             opening.push_back(
-                {detail::transaction_budget::set_local(budget.statement_timeout), {}, false, {}});
+                queued_statement::control(detail::transaction_budget::set_local(budget.statement_timeout)));
             timeout_set = true;
             timeout_set_at = clock::now();
         }
@@ -253,7 +255,7 @@ struct async_session::impl {
     // The size of a round trip that sends what is pending and `more`.
     round_trip::size trip_size(round_trip::size more) const noexcept {
         round_trip::size s{more.statements, more.steps + 2 * pending.size() + 1};  // with SET LOCALs
-        for (const auto& p : pending) s.statements += p.deferred ? 1 : 0;
+        for (const auto& p : pending) s.statements += p.deferred() ? 1 : 0;
         return s;
     }
 
@@ -270,7 +272,7 @@ struct async_session::impl {
         }
         if (timeout_set) trip.set_timeout(detail::transaction_budget::set_local(budget.statement_timeout));
         for (const auto& p : pending) {
-            if (p.deferred) {
+            if (p.deferred()) {
                 if (timeout_due) trip.send_timeout();
                 timeout_due = false;
                 trip.deferred(p.sql, p.params, p.slot);
@@ -364,7 +366,7 @@ struct async_session::impl {
 
     bool has_deferred() const noexcept {
         for (const auto& p : pending) {
-            if (p.deferred) return true;
+            if (p.deferred()) return true;
         }
         return false;
     }
@@ -552,7 +554,7 @@ struct async_session::impl {
     // Gives the connection back before anything pending was sent: what the handler deferred is
     // still to go, with the next statement or the commit.
     void release_keeping_deferred() noexcept {
-        std::erase_if(pending, [](const queued_statement& p) { return !p.deferred; });
+        std::erase_if(pending, [](const queued_statement& p) { return !p.deferred(); });
         auto kept = std::move(pending);
         release();
         pending = std::move(kept);
@@ -574,7 +576,7 @@ struct async_session::impl {
     }
 
     // Queued to go out with the next statement: no round trip of its own.
-    void queue(std::string statement) { pending.push_back({std::move(statement), {}, false, {}}); }
+    void queue(std::string statement) { pending.push_back(queued_statement::control(std::move(statement))); }
 
     // Rolls back the transaction a unit left to be rolled back; what was deferred since then
     // belongs to the next one.
@@ -652,7 +654,7 @@ deferred_result async_session::defer(std::string_view sql, std::vector<std::opti
     auto& s = impl::usable(impl_);
     detail::refuse_nul_bytes(sql, params);
     auto slot = std::make_shared<detail::result_data>();
-    s.pending.push_back({std::string(sql), std::move(params), true, slot});
+    s.pending.push_back({std::string(sql), std::move(params), slot});
     return deferred_result(std::move(slot));
 }
 
@@ -726,7 +728,7 @@ void async_session::unit::roll_back_later() noexcept {
             return;
         }
         const auto opened = std::find_if(state.pending.begin(), state.pending.end(), [&](const auto& p) {
-            return !p.deferred && p.sql == "SAVEPOINT " + savepoint_;
+            return !p.deferred() && p.sql == "SAVEPOINT " + savepoint_;
         });
         if (opened != state.pending.end()) {
             state.pending.erase(opened, state.pending.end());  // the savepoint too: nothing to undo

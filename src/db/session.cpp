@@ -153,14 +153,7 @@ struct session::impl {
         round_trip_answer answer;
         closing_sent = false;
         try {
-            const detail::statement_timer timed(source->counters(), source->slow_statements(), origin,
-                                                detail::commit_with_deferred, detail::no_params);
-            try {
-                const detail::cancel_on_hangup watched(origin, *connection);
-                answer = send_all({}, nullptr, closing);
-            } catch (...) {
-                detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
-            }
+            answer = send_watched(detail::commit_with_deferred, detail::no_params, {}, nullptr, closing);
         } catch (const connection_lost& e) {
             if (!in_doubt_when_lost(begun)) throw;
             throw detail::lost_during_commit(e);
@@ -263,6 +256,22 @@ struct session::impl {
         return answer;
     }
 
+    // send_all() run as a statement is: timed into the histogram and slow log as `timed_sql`,
+    // cancelled when the client hangs up, a cancellation named for the deadline or the hang-up
+    // that caused it.
+    round_trip_answer send_watched(std::string_view timed_sql, const detail::statement_params& timed_params,
+                                   std::string_view sql, const detail::statement_params* params,
+                                   const std::vector<std::string>& closing) {
+        const detail::statement_timer timed(source->counters(), source->slow_statements(), origin, timed_sql,
+                                            timed_params);
+        try {
+            const detail::cancel_on_hangup watched(origin, *connection);
+            return send_all(sql, params, closing);
+        } catch (...) {
+            detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
+        }
+    }
+
     // One statement, beginning the transaction first when none is open; autocommit, with what
     // commits it in the same round trip (a failed one is rolled back).
     keel::result execute(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
@@ -276,14 +285,7 @@ struct session::impl {
             bound_by_deadline();
             begun = begun_with();
             if (options.autocommit) closing = source->closing(*connection, begun, broken);
-            const detail::statement_timer timed(source->counters(), source->slow_statements(), origin, sql,
-                                                params);
-            try {
-                const detail::cancel_on_hangup watched(origin, *connection);
-                answer = send_all(sql, &params, closing);
-            } catch (...) {
-                detail::rethrow_statement_failure(std::current_exception(), origin, budget.from_deadline);
-            }
+            answer = send_watched(sql, params, sql, &params, closing);
         } catch (const connection_lost& e) {
             // Not autocommit, or lost before the COMMIT went out, or nothing to commit: lost.
             if (!in_doubt_when_lost(begun)) {

@@ -185,6 +185,11 @@ protected:
                 marker + "%' AND pid <> pg_backend_pid()");
         });
     }
+    // The engine connects through `proxy` from now on.
+    void connect_through(const keel_test::cutting_proxy& proxy) {
+        options_.url = proxy.url_through(options_.url);
+        engine_ = std::make_unique<keel::engine>(options_);
+    }
     // Whether the table comes to hold `rows` rows within 10 s.
     bool count_reaches(long rows) {
         const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -837,8 +842,7 @@ TYPED_TEST(EverySession, AnAutocommitWriteWhoseBackendIsTerminatedMidStatementIs
 TYPED_TEST(EverySession, AnAutocommitWriteWhoseConnectionIsCutMidRoundTripIsInDoubt) {
     using K = typename TestFixture::kind;
     keel_test::cutting_proxy proxy(keel_test::cutting_proxy::port_of(this->options_.url));
-    this->options_.url = proxy.url_through(this->options_.url);
-    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->connect_through(proxy);
     this->run([&]() -> keel::task<void> {
         auto s = this->open({.autocommit = true});
         auto cutter = this->when_running("autocommit_cut", [&] { proxy.cut(); });
@@ -1015,8 +1019,7 @@ TYPED_TEST(EverySession, ACommitWhoseDeferredStatementsBackendIsTerminatedCommit
 TYPED_TEST(EverySession, ACommitCarryingDeferredStatementsWhoseConnectionIsCutIsInDoubt) {
     using K = typename TestFixture::kind;
     keel_test::cutting_proxy proxy(keel_test::cutting_proxy::port_of(this->options_.url));
-    this->options_.url = proxy.url_through(this->options_.url);
-    this->engine_ = std::make_unique<keel::engine>(this->options_);
+    this->connect_through(proxy);
     this->run([&]() -> keel::task<void> {
         auto s = this->open();
         co_await K::exec(s, "SELECT 1");
