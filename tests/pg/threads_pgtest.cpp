@@ -453,7 +453,7 @@ TEST_P(ThreadsTest, AClientThatHangsUpMidStatementLeavesNoBackendRunningIt) {
     keel::testing::live_server server(app);
 
     const std::string running = "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + database.name() +
-                                "' AND state = 'active' AND query LIKE 'SELECT pg_sleep(20)%'";
+                                "' AND wait_event = 'PgSleep' AND query LIKE 'SELECT pg_sleep(20)%'";
     auto client = std::make_unique<raw_client>(server.port());
     client->send(get_request("/sleep"));
     ASSERT_TRUE(count_reaches(running, 1)) << "the statement never started";
