@@ -192,12 +192,14 @@ struct session::impl {
     // Sends what is pending, what was deferred, then the statement (when `params` is given) and
     // `closing` (what commits the transaction, or a control statement), in one round trip;
     // returns the statement's result and the last call's, and hands the deferred statements
-    // their results. Throws what failed; either way all went out.
+    // their results. Throws what failed; all went out then, unless it failed before anything
+    // did (PostgreSQL refused to prepare the first statement, the client hung up): then what
+    // was pending and deferred is still to go, as if the call had not been made.
     round_trip_answer send_all(std::string_view sql, const detail::statement_params* params,
                                const std::vector<std::string>& closing) {
         const std::size_t count = deferred.size() + (params ? 1 : 0);
-        const auto preamble = std::move(pending);
-        const auto sent_deferred = std::move(deferred);  // the calls point into their parameters
+        auto preamble = std::move(pending);
+        auto sent_deferred = std::move(deferred);  // the calls point into their parameters
         pending.clear();
         deferred.clear();
         std::vector<call_storage> storage(count);
@@ -209,8 +211,18 @@ struct session::impl {
         bool opening = !preamble.empty() && !started;       // calls[0] opens the transaction
         std::vector<detail::deferred_delivery> deliveries;  // of the calls not yet run
         std::vector<std::pair<std::shared_ptr<detail::result_data>, detail::pq::result_ptr>> arrived;
+        bool exchanged = false;  // with PostgreSQL, in this call: a PREPARE, or calls sent
+        bool sent = false;       // calls went out: what was pending and deferred is gone
+        // A cancel that reached the backend idle between two exchanges was ignored: the next
+        // one is not made for a client that hung up.
+        const auto next_exchange = [&] {
+            if (exchanged) detail::throw_if_hung_up(origin);
+            exchanged = true;
+        };
         // On failure, started says whether there is a transaction to roll back.
         const auto run = [&] {
+            next_exchange();
+            sent = true;
             try {
                 auto results = detail::pq::exec_pipeline(handle(), calls, broken, progress);
                 started = started || (opening && progress.completed >= 1);
@@ -230,26 +242,39 @@ struct session::impl {
         // aborts only that).
         bool must_run_first = source->prepare_after_opening() && !calls.empty();
         const auto add = [&](std::string_view text, const detail::statement_params& values, call_storage& s) {
-            if (must_run_first && connection->statements.enabled() && !connection->statements.find(text))
-                run();
+            if (connection->statements.enabled() && !connection->statements.find(text)) {
+                if (must_run_first) run();
+                next_exchange();  // its PREPARE
+            }
             calls.push_back(bind(text, values, s, names));
             must_run_first = true;  // a deferred statement, or this one
         };
-        for (std::size_t i = 0; i < sent_deferred.size(); ++i) {
-            add(sent_deferred[i].sql, sent_deferred[i].params, storage[i]);
-            deliveries.push_back({calls.size() - 1, sent_deferred[i].slot});
-        }
-        if (params) add(sql, *params, storage.back());
         round_trip_answer answer;
-        if (calls.size() == 1 && params && closing.empty() && !opening) {
-            answer.statement = detail::pq::exec_statement(handle(), calls.front(), broken);
-        } else {
-            const std::size_t statement_at = calls.size() - 1;
-            closing_at = calls.size();
-            for (const auto& c : closing) calls.push_back({nullptr, c.c_str(), {}});
-            closing_sent = !closing.empty();
-            auto results = run();
-            answer = {std::move(results[statement_at]), std::move(results.back())};
+        try {
+            for (std::size_t i = 0; i < sent_deferred.size(); ++i) {
+                add(sent_deferred[i].sql, sent_deferred[i].params, storage[i]);
+                deliveries.push_back({calls.size() - 1, sent_deferred[i].slot});
+            }
+            if (params) add(sql, *params, storage.back());
+            if (calls.size() == 1 && params && closing.empty() && !opening) {
+                next_exchange();
+                sent = true;
+                answer.statement = detail::pq::exec_statement(handle(), calls.front(), broken);
+            } else {
+                const std::size_t statement_at = calls.size() - 1;
+                closing_at = calls.size();
+                for (const auto& c : closing) calls.push_back({nullptr, c.c_str(), {}});
+                closing_sent = !closing.empty();
+                auto results = run();
+                answer = {std::move(results[statement_at]), std::move(results.back())};
+            }
+        } catch (...) {
+            if (!sent) {
+                pending = std::move(preamble);
+                deferred = std::move(sent_deferred);
+                closing_sent = false;
+            }
+            throw;
         }
         // Every call succeeded: the deferred statements' results are theirs to read.
         for (auto& [slot, result] : arrived) slot->rows = std::move(result);

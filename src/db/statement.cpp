@@ -73,6 +73,10 @@ cancel_on_hangup::~cancel_on_hangup() {
     if (signal_) signal_->disarm();
 }
 
+void throw_if_hung_up(const session_origin& origin) {
+    if (origin.hangup && origin.hangup->hung_up()) throw_hung_up();
+}
+
 void rethrow_statement_failure(const std::exception_ptr& failure, const session_origin& origin,
                                bool timeout_from_deadline) {
     try {
@@ -82,7 +86,7 @@ void rethrow_statement_failure(const std::exception_ptr& failure, const session_
     } catch (const deadline_exceeded&) {
         throw;
     } catch (const query_canceled& e) {
-        if (origin.hangup && origin.hangup->hung_up()) throw_hung_up();
+        throw_if_hung_up(origin);
         if (!timeout_from_deadline) throw;
         throw deadline_exceeded(std::string("keel: the request's deadline ran out: ") + e.what(),
                                 e.sqlstate());

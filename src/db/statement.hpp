@@ -43,6 +43,12 @@ private:
     hangup_signal* signal_;
 };
 
+/// Throws keel::client_hung_up when the request's client has hung up. For a call that makes
+/// several exchanges with PostgreSQL (the blocking session's PREPARE, then the statement): a
+/// cancel that reached the backend between two of them, idle, was ignored, and the next one
+/// would run for nobody.
+void throw_if_hung_up(const session_origin& origin);
+
 /// Rethrows a statement's failure, saying why it was cancelled when keel caused it: as
 /// keel::client_hung_up after the client hung up, as keel::deadline_exceeded when the
 /// statement_timeout was the request deadline's (`timeout_from_deadline`).

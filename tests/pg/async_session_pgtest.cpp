@@ -590,6 +590,42 @@ TYPED_TEST(EverySession, DeferredStatementsAreCommittedWithTheTransaction) {
     EXPECT_EQ(this->engine_->status().checked_out, 0u);
 }
 
+// A statement PostgreSQL refuses to prepare, the first of its transaction, caught by the
+// handler: what the session runs next is still in a transaction, so a rollback takes it back
+// (nothing slipped out as a statement committed on its own).
+TYPED_TEST(EverySession, AFirstStatementThatFailsToPrepareLeavesTheTransactionToComeWhole) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        EXPECT_TRUE(co_await throws<keel::database_error>(K::exec(s, "SELEC 1")));
+        try {
+            co_await K::exec(s, this->insert_sql(), "a@x", nullptr);  // (the awaited session's
+        } catch (const keel::database_error&) {                       //  transaction is aborted)
+        }
+        co_await K::rollback(s);
+    });
+    EXPECT_EQ(this->count(), 0) << "a statement ran outside the session's transaction";
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
+// The same refusal for a deferred statement, with another deferred behind it: neither is lost
+// while the commit reports success (the commit fails too, and nothing is committed).
+TYPED_TEST(EverySession, ADeferredStatementRefusedAtItsPrepareIsNotCommittedAway) {
+    using K = typename TestFixture::kind;
+    this->run([&]() -> keel::task<void> {
+        auto s = this->open();
+        const auto refused = defer(s, "INSERT INTO no_such_table VALUES (1)");
+        const auto inserted = defer(s, this->insert_sql(), "a@x", nullptr);
+        EXPECT_TRUE(co_await throws<keel::database_error>(K::exec(s, "SELECT 1")));
+        EXPECT_TRUE(co_await throws<keel::database_error>(K::commit(s)))
+            << "committed, leaving the deferred statements out";
+        EXPECT_FALSE(refused.ready());
+        EXPECT_FALSE(inserted.ready());
+    });
+    EXPECT_EQ(this->count(), 0);
+    EXPECT_EQ(this->engine_->status().checked_out, 0u);
+}
+
 // A deferred statement PostgreSQL refuses is thrown, typed, by the call that sent it; the
 // statement after it never ran, and nothing of the transaction commits.
 TYPED_TEST(EverySession, ADeferredStatementsFailureIsThrownByTheCallThatSentIt) {
