@@ -68,6 +68,7 @@ struct session::impl {
     detail::pq::pipeline_progress progress;  // and that round trip got this far
     bool started = false;                    // the opening statement took effect
     bool broken = false;
+    bool hung_up_midway = false;  // a call stopped for a hang-up after part of it ran: no commit
     bool closed = false;
     unsigned savepoints = 0;
     unsigned statements = 0;  // run in the open transaction
@@ -106,6 +107,7 @@ struct session::impl {
             if (std::find(in_use.begin(), in_use.end(), victim->c_str()) != in_use.end()) return nullptr;
             detail::pq::exec(handle(), "DEALLOCATE " + *victim, broken);
             cache.drop_victim();
+            detail::throw_if_hung_up(origin);  // (see send_all's next_exchange)
         }
         std::string text(sql);
         std::string name = cache.next_name();
@@ -139,7 +141,8 @@ struct session::impl {
     // A joined transaction undoes its SET LOCAL statement_timeout at its end, which the
     // request's deadline may have sent without the session's option: hence begun_with().
     void end_transaction() {
-        if (!started && deferred.empty()) return;  // nothing was sent: nothing to commit
+        if (hung_up_midway) detail::throw_if_hung_up(origin);  // what ran of that call is not committed
+        if (!started && deferred.empty()) return;              // nothing was sent: nothing to commit
         if (deferred.empty()) {
             flush();
             source->commit(*connection, begun_with(), broken);
@@ -219,6 +222,11 @@ struct session::impl {
             if (exchanged) detail::throw_if_hung_up(origin);
             exchanged = true;
         };
+        const auto unsend = [&] {
+            pending = std::move(preamble);
+            deferred = std::move(sent_deferred);
+            closing_sent = false;
+        };
         // On failure, started says whether there is a transaction to roll back.
         const auto run = [&] {
             next_exchange();
@@ -268,12 +276,12 @@ struct session::impl {
                 auto results = run();
                 answer = {std::move(results[statement_at]), std::move(results.back())};
             }
+        } catch (const client_hung_up&) {  // (only throw_if_hung_up throws it here)
+            if (!sent) unsend();
+            if (sent) hung_up_midway = true;  // what went out ran, with no error to abort the transaction
+            throw;
         } catch (...) {
-            if (!sent) {
-                pending = std::move(preamble);
-                deferred = std::move(sent_deferred);
-                closing_sent = false;
-            }
+            if (!sent) unsend();
             throw;
         }
         // Every call succeeded: the deferred statements' results are theirs to read.
@@ -368,6 +376,7 @@ struct session::impl {
         pending.clear();
         deferred.clear();
         started = false;
+        hung_up_midway = false;
         savepoints = 0;
         statements = 0;
         source->close(broken);
