@@ -20,6 +20,7 @@
 #include <keel/testing/postgres_environment.hpp>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -1086,32 +1087,45 @@ TYPED_TEST(EverySession, ACommitCarryingDeferredStatementsWhoseConnectionIsCutIs
 
 class AwaitedSession : public SessionBehaviour, public ::testing::Test {};
 
-// Five sessions each sleep 300 ms in PostgreSQL at once, on one thread: they overlap, which a
-// thread waiting per statement could not do.
+// Five sessions on one thread each wait in PostgreSQL at once, which a thread waiting per
+// statement could not do. Shown without a clock: their statements queue for an advisory lock
+// the test holds, and it lets go only once all five wait together (or after 10 s, failing).
 TEST_F(AwaitedSession, StatementsOnOneThreadOverlapWhileTheyWait) {
     options_.pool_size = 5;
     engine_ = std::make_unique<keel::engine>(options_);
-    const auto five_at_once = [&](std::string sql) {
-        run([&]() -> keel::task<void> {
-            std::vector<keel::task<void>> sessions;
-            for (int i = 0; i < 5; ++i) {
-                sessions.push_back([](keel::engine& e, const std::string& statement) -> keel::task<void> {
-                    keel::async_session s(e);
-                    co_await s.exec(statement);
-                    co_await s.commit();
-                }(*engine_, sql));
-            }
-            co_await keel_test::concurrently(std::move(sessions));
-        });
-    };
-    five_at_once("SELECT 1");  // connecting (on a loaded machine, slow) is not what is timed
-    ASSERT_EQ(engine_->status().created, 5u);
-    const auto start = std::chrono::steady_clock::now();
-    five_at_once("SELECT pg_sleep(0.3)");
-    const auto took = std::chrono::steady_clock::now() - start;
-    // One after another they would take 1.5 s; together, 0.3 s. The bound leaves room for a
-    // loaded machine and still rules out waiting in turn.
-    EXPECT_LT(took, 1200ms);
+    constexpr int barrier_key = 730'415;
+    auto holder = std::make_unique<pqxx::connection>(postgres_environment::server().url());
+    pqxx::nontransaction(*holder).exec("SELECT pg_advisory_lock(" + std::to_string(barrier_key) + ")");
+    int most_waiting = 0;
+    std::jthread releaser([&, holder = std::move(holder)] {
+        pqxx::connection watch(postgres_environment::server().url());
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (most_waiting < 5 && std::chrono::steady_clock::now() < deadline) {
+            most_waiting =
+                std::max(most_waiting,
+                         pqxx::nontransaction(watch)
+                             .exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory' "
+                                    "AND query LIKE '%overlap_barrier%' AND pid <> pg_backend_pid()")[0]
+                             .as<int>());
+            std::this_thread::sleep_for(10ms);
+        }
+        pqxx::nontransaction(*holder).exec("SELECT pg_advisory_unlock(" + std::to_string(barrier_key) + ")");
+    });
+    const std::string wait =
+        "SELECT pg_advisory_xact_lock_shared(" + std::to_string(barrier_key) + ") -- overlap_barrier";
+    run([&]() -> keel::task<void> {
+        std::vector<keel::task<void>> sessions;
+        for (int i = 0; i < 5; ++i) {
+            sessions.push_back([](keel::engine& e, const std::string& statement) -> keel::task<void> {
+                keel::async_session s(e);
+                co_await s.exec(statement);
+                co_await s.commit();
+            }(*engine_, wait));
+        }
+        co_await keel_test::concurrently(std::move(sessions));
+    });
+    releaser.join();
+    EXPECT_EQ(most_waiting, 5) << "the statements did not wait at the same time";
     EXPECT_EQ(engine_->status().created, 5u);
 }
 
