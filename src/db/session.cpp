@@ -277,8 +277,10 @@ struct session::impl {
                 answer = {std::move(results[statement_at]), std::move(results.back())};
             }
         } catch (const client_hung_up&) {  // (only throw_if_hung_up throws it here)
-            if (!sent) unsend();
-            if (sent) hung_up_midway = true;  // what went out ran, with no error to abort the transaction
+            if (sent)
+                hung_up_midway = true;  // what went out ran, with no error to abort the transaction
+            else
+                unsend();
             throw;
         } catch (...) {
             if (!sent) unsend();

@@ -3,6 +3,7 @@
 // awaited one does (waiting without a thread).
 #include <keel/async_session.hpp>
 
+#include "../support/backend_watch.hpp"
 #include "../support/captured_log.hpp"
 #include "../support/concurrently.hpp"
 #include "../support/cutting_proxy.hpp"
@@ -127,6 +128,20 @@ keel::task<bool> throws(keel::task<T> work) {
     co_return false;
 }
 
+// How awaiting `work` ended, for the tests of lost connections: "in doubt", "lost <SQLSTATE>", or
+// "succeeded" (any other failure is thrown).
+template <class T>
+keel::task<std::string> loss_of(keel::task<T> work) {
+    try {
+        co_await std::move(work);
+    } catch (const keel::commit_in_doubt&) {
+        co_return "in doubt";
+    } catch (const keel::connection_lost& e) {
+        co_return "lost " + e.sqlstate();
+    }
+    co_return "succeeded";
+}
+
 // Each test works in a table of its own on the shared server, with a pool of three.
 class SessionBehaviour {
 protected:
@@ -154,39 +169,13 @@ protected:
         pqxx::connection c(postgres_environment::server().url());
         return pqxx::nontransaction(c).exec1("SELECT count(*) FROM " + table_)[0].as<long>();
     }
-    // Runs `act` (once) as soon as a backend sleeps (pg_sleep) in a statement containing
-    // `marker`, within 10 s. Sleeping, not merely active: PostgreSQL shows a statement active
-    // while it only parses it, and the blocking session prepares a statement in a round trip of
-    // its own before the one that runs it. (A std::jthread: joined however the test ends.)
+    // See backend_watch.hpp: on the shared server.
     template <class Act>
-    std::jthread when_sleeping(std::string marker, Act act) {
-        return poll_in_background("SELECT count(*) FROM pg_stat_activity WHERE " + sleeping_in(marker),
-                                  [act](int sleepers) {
-                                      if (sleepers == 0) return false;
-                                      act();
-                                      return true;
-                                  });
+    static std::jthread when_sleeping(std::string marker, Act act) {
+        return keel_test::when_sleeping(postgres_environment::server().url(), std::move(marker), act);
     }
-    // Terminates the backend sleeping in a statement containing `marker` as soon as it sleeps.
-    std::jthread terminate_when_sleeping(const std::string& marker) {
-        return poll_in_background(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE " + sleeping_in(marker),
-            [](int terminated) { return terminated > 0; });
-    }
-    static std::string sleeping_in(const std::string& marker) {
-        return "wait_event = 'PgSleep' AND query LIKE '%" + marker + "%' AND pid <> pg_backend_pid()";
-    }
-    // Runs `probe` (a count) every 10 ms on a connection of its own until `done(count)`, for 10 s.
-    template <class Done>
-    static std::jthread poll_in_background(std::string probe, Done done) {
-        return std::jthread([probe = std::move(probe), done] {
-            pqxx::connection c(postgres_environment::server().url());
-            const auto deadline = std::chrono::steady_clock::now() + 10s;
-            while (std::chrono::steady_clock::now() < deadline) {
-                if (done(pqxx::nontransaction(c).exec1(probe)[0].template as<int>())) return;
-                std::this_thread::sleep_for(10ms);
-            }
-        });
+    static std::jthread terminate_when_sleeping(std::string marker) {
+        return keel_test::terminate_when_sleeping(postgres_environment::server().url(), std::move(marker));
     }
     // The engine connects through `proxy` from now on.
     void connect_through(const keel_test::cutting_proxy& proxy) {
@@ -844,13 +833,8 @@ TYPED_TEST(EverySession, AnAutocommitWriteOnAConnectionThatDiedCommitsNothing) {
         const auto pid = co_await K::template scalar<int>(s, "SELECT pg_backend_pid()");
         this->admin("SELECT pg_terminate_backend(" + std::to_string(pid) +
                     ", 5000)");  // waits for it to exit
-        try {
-            co_await K::exec(s, this->insert_sql(), "lost@x", nullptr);
-            ADD_FAILURE() << "a write on a dead connection succeeded";
-        } catch (const keel::commit_in_doubt&) {
-            ADD_FAILURE() << "nothing went out, yet the outcome was reported in doubt";
-        } catch (const keel::connection_lost&) {
-        }
+        const std::string loss = co_await loss_of(K::exec(s, this->insert_sql(), "lost@x", nullptr));
+        EXPECT_TRUE(loss.starts_with("lost ")) << loss;  // not in doubt: nothing went out
         EXPECT_NE(co_await K::template scalar<int>(s, "SELECT pg_backend_pid()"), pid);
     });
     EXPECT_EQ(this->count(), 0);
@@ -865,20 +849,10 @@ TYPED_TEST(EverySession, AnAutocommitWriteWhoseBackendIsTerminatedMidStatementIs
     this->run([&]() -> keel::task<void> {
         auto s = this->open({.autocommit = true});
         auto killer = this->terminate_when_sleeping("autocommit_dies");
-        bool lost = false, in_doubt = false;
-        try {
-            co_await K::exec(s, "INSERT INTO " + this->table_ +
-                                    " (email) SELECT 'x@x' FROM pg_sleep(2) -- autocommit_dies");
-        } catch (const keel::commit_in_doubt&) {
-            in_doubt = true;
-        } catch (const keel::connection_lost& e) {
-            lost = e.sqlstate() == "57P01";
-            if (!lost)
-                ADD_FAILURE() << "reported lost as " << e.sqlstate() << ", not as terminated: " << e.what();
-        }
+        const auto loss = co_await loss_of(K::exec(
+            s, "INSERT INTO " + this->table_ + " (email) SELECT 'x@x' FROM pg_sleep(2) -- autocommit_dies"));
         killer.join();
-        EXPECT_TRUE(lost);
-        EXPECT_FALSE(in_doubt);
+        EXPECT_EQ(loss, "lost 57P01");
     });
     EXPECT_EQ(this->count(), 0);
     EXPECT_EQ(this->engine_->status().checked_out, 0u);
@@ -1044,17 +1018,9 @@ TYPED_TEST(EverySession, ACommitWhoseDeferredStatementsBackendIsTerminatedCommit
         auto killer = this->terminate_when_sleeping("deferred_dies");
         const auto inserted = defer(
             s, "INSERT INTO " + this->table_ + " (email) SELECT 'x@x' FROM pg_sleep(2) -- deferred_dies");
-        bool lost = false, in_doubt = false;
-        try {
-            co_await K::commit(s);
-        } catch (const keel::commit_in_doubt&) {
-            in_doubt = true;
-        } catch (const keel::connection_lost&) {
-            lost = true;
-        }
+        const auto loss = co_await loss_of(K::commit(s));
         killer.join();
-        EXPECT_TRUE(lost);
-        EXPECT_FALSE(in_doubt);
+        EXPECT_EQ(loss, "lost 57P01");
         EXPECT_FALSE(inserted.ready());
         EXPECT_FALSE(s.in_transaction());
     });
@@ -1098,17 +1064,13 @@ TEST_F(AwaitedSession, StatementsOnOneThreadOverlapWhileTheyWait) {
     pqxx::nontransaction(*holder).exec("SELECT pg_advisory_lock(" + std::to_string(barrier_key) + ")");
     int most_waiting = 0;
     std::jthread releaser([&, holder = std::move(holder)] {
-        pqxx::connection watch(postgres_environment::server().url());
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (most_waiting < 5 && std::chrono::steady_clock::now() < deadline) {
-            most_waiting =
-                std::max(most_waiting,
-                         pqxx::nontransaction(watch)
-                             .exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory' "
-                                    "AND query LIKE '%overlap_barrier%' AND pid <> pg_backend_pid()")[0]
-                             .as<int>());
-            std::this_thread::sleep_for(10ms);
-        }
+        keel_test::poll_count(postgres_environment::server().url(),
+                              "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory' AND query "
+                              "LIKE '%overlap_barrier%' AND pid <> pg_backend_pid()",
+                              [&](int waiting) {
+                                  most_waiting = std::max(most_waiting, waiting);
+                                  return waiting >= 5;
+                              });
         pqxx::nontransaction(*holder).exec("SELECT pg_advisory_unlock(" + std::to_string(barrier_key) + ")");
     });
     const std::string wait =

@@ -8,6 +8,7 @@
 #include <keel/testing/live_server.hpp>
 #include <keel/testing/postgres_server.hpp>
 
+#include "../support/backend_watch.hpp"
 #include "../support/metrics_page.hpp"
 
 #include <pqxx/pqxx>
@@ -245,27 +246,6 @@ TEST(Replicas, ReadsFallBackToThePrimaryWhileTheReplicaIsDownAndReturn) {
         20s));
 }
 
-// Terminates the backend of `server` that sleeps (pg_sleep) in a statement containing `marker`,
-// as soon as it sleeps (within 10 s): a fixed delay could miss a statement that a loaded machine
-// started late, and a statement shows as active while it is only being prepared. (A jthread:
-// joined however the test ends.)
-std::jthread terminate_when_sleeping(const std::string& server_url, const std::string& marker) {
-    return std::jthread([=] {
-        pqxx::connection c(server_url);
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (std::chrono::steady_clock::now() < deadline) {
-            const auto killed = pqxx::nontransaction(c)
-                                    .exec1(
-                                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                        "WHERE wait_event = 'PgSleep' AND query LIKE '%" +
-                                        marker + "%' AND pid <> pg_backend_pid()")[0]
-                                    .as<int>();
-            if (killed > 0) return;
-            std::this_thread::sleep_for(10ms);
-        }
-    });
-}
-
 // A replica that goes away under a read costs the read nothing: a read-only READ COMMITTED
 // session whose replica connection is lost runs the statement again on the primary (nothing it
 // saw depends on the replica's transaction), and its COMMIT, with nothing to commit, succeeds.
@@ -274,7 +254,7 @@ TEST(Replicas, AReadWhoseReplicaConnectionIsLostRunsAgainOnThePrimary) {
     wait_for_replica(e);
     {
         keel::session s(e, {.read_only = true});
-        auto killer = terminate_when_sleeping(servers().replica.url(), "blocking_marker");
+        auto killer = keel_test::terminate_when_sleeping(servers().replica.url(), "blocking_marker");
         EXPECT_EQ(s.scalar<int>("SELECT 1 FROM pg_sleep(1) -- blocking_marker"), 1);
         killer.join();
         EXPECT_FALSE(s.scalar<bool>("SELECT pg_is_in_recovery()"));  // the rest of it on the primary
@@ -284,7 +264,7 @@ TEST(Replicas, AReadWhoseReplicaConnectionIsLostRunsAgainOnThePrimary) {
     ASSERT_FALSE(HasFatalFailure());
     keel::sync_wait([&]() -> keel::task<void> {
         auto s = keel::session_factory{e}.open_async({.read_only = true});
-        auto killer = terminate_when_sleeping(servers().replica.url(), "awaited_marker");
+        auto killer = keel_test::terminate_when_sleeping(servers().replica.url(), "awaited_marker");
         EXPECT_EQ(co_await s.scalar<int>("SELECT 1 FROM pg_sleep(1) -- awaited_marker"), 1);
         killer.join();
         EXPECT_FALSE(co_await s.scalar<bool>("SELECT pg_is_in_recovery()"));
@@ -295,7 +275,7 @@ TEST(Replicas, AReadWhoseReplicaConnectionIsLostRunsAgainOnThePrimary) {
     ASSERT_FALSE(HasFatalFailure());
     keel::sync_wait([&]() -> keel::task<void> {
         auto s = keel::session_factory{e}.open_async({.read_only = true, .autocommit = true});
-        auto killer = terminate_when_sleeping(servers().replica.url(), "autocommit_marker");
+        auto killer = keel_test::terminate_when_sleeping(servers().replica.url(), "autocommit_marker");
         EXPECT_EQ(co_await s.scalar<int>("SELECT 1 FROM pg_sleep(1) -- autocommit_marker"), 1);
         killer.join();
         co_await s.commit();
@@ -306,7 +286,7 @@ TEST(Replicas, AReadWhoseReplicaConnectionIsLostRunsAgainOnThePrimary) {
     ASSERT_FALSE(HasFatalFailure());
     keel::session snapshot(e, {.isolation = keel::isolation::repeatable_read, .read_only = true});
     EXPECT_TRUE(snapshot.scalar<bool>("SELECT pg_is_in_recovery()"));
-    auto killer = terminate_when_sleeping(servers().replica.url(), "snapshot_marker");
+    auto killer = keel_test::terminate_when_sleeping(servers().replica.url(), "snapshot_marker");
     EXPECT_THROW(snapshot.exec("SELECT pg_sleep(1) -- snapshot_marker"), keel::connection_lost);
     killer.join();
 }
